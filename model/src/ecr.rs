@@ -1,0 +1,217 @@
+//! ECR API wire types (AWS JSON 1.1), named exactly as in AWS's published model
+//! (botocore `data/ecr/2015-09-21/service-2.json`). Timestamps are epoch seconds.
+
+use serde::{Deserialize, Serialize};
+
+/// An ECR action, as named after the `X-Amz-Target` prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    CreateRepository,
+    DescribeRepositories,
+}
+
+impl Action {
+    pub const ALL: &'static [Action] = &[Action::CreateRepository, Action::DescribeRepositories];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::CreateRepository => "CreateRepository",
+            Action::DescribeRepositories => "DescribeRepositories",
+        }
+    }
+
+    /// Parses the full `X-Amz-Target` header value.
+    pub fn from_target(target: &str) -> Option<Action> {
+        let name = target.strip_prefix(crate::ECR_TARGET_PREFIX)?;
+        Action::ALL.iter().copied().find(|a| a.name() == name)
+    }
+
+    pub fn target(self) -> String {
+        format!("{}{}", crate::ECR_TARGET_PREFIX, self.name())
+    }
+}
+
+/// The error types Berth answers with, as AWS spells them in `__type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorType {
+    InvalidParameter,
+    RepositoryAlreadyExists,
+    RepositoryNotFound,
+    InvalidSignature,
+    UnrecognizedClient,
+    MissingAuthenticationToken,
+    IncompleteSignature,
+    AccessDenied,
+    UnknownOperation,
+    Serialization,
+    Server,
+}
+
+impl ErrorType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorType::InvalidParameter => "InvalidParameterException",
+            ErrorType::RepositoryAlreadyExists => "RepositoryAlreadyExistsException",
+            ErrorType::RepositoryNotFound => "RepositoryNotFoundException",
+            ErrorType::InvalidSignature => "InvalidSignatureException",
+            ErrorType::UnrecognizedClient => "UnrecognizedClientException",
+            ErrorType::MissingAuthenticationToken => "MissingAuthenticationTokenException",
+            ErrorType::IncompleteSignature => "IncompleteSignatureException",
+            ErrorType::AccessDenied => "AccessDeniedException",
+            ErrorType::UnknownOperation => "UnknownOperationException",
+            ErrorType::Serialization => "SerializationException",
+            ErrorType::Server => "ServerException",
+        }
+    }
+}
+
+/// The body of every ECR error response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    #[serde(rename = "__type")]
+    pub error_type: String,
+    #[serde(default)]
+    pub message: String,
+}
+
+impl ErrorBody {
+    /// The bare type name: AWS sometimes sends `namespace#Type`.
+    pub fn type_name(&self) -> &str {
+        self.error_type.rsplit('#').next().unwrap_or(&self.error_type)
+    }
+}
+
+pub const TAG_MUTABLE: &str = "MUTABLE";
+pub const TAG_IMMUTABLE: &str = "IMMUTABLE";
+pub const ENCRYPTION_AES256: &str = "AES256";
+pub const ENCRYPTION_KMS: &str = "KMS";
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageScanningConfiguration {
+    #[serde(default)]
+    pub scan_on_push: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EncryptionConfiguration {
+    pub encryption_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key: Option<String>,
+}
+
+impl Default for EncryptionConfiguration {
+    fn default() -> Self {
+        EncryptionConfiguration { encryption_type: ENCRYPTION_AES256.into(), kms_key: None }
+    }
+}
+
+/// A resource tag. ECR capitalises these two fields, unlike the rest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    #[serde(rename = "Key")]
+    pub key: String,
+    #[serde(rename = "Value")]
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Repository {
+    pub repository_arn: String,
+    pub registry_id: String,
+    pub repository_name: String,
+    pub repository_uri: String,
+    /// Epoch seconds.
+    pub created_at: f64,
+    pub image_tag_mutability: String,
+    pub image_scanning_configuration: ImageScanningConfiguration,
+    pub encryption_configuration: EncryptionConfiguration,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateRepositoryRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    pub repository_name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_tag_mutability: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_scanning_configuration: Option<ImageScanningConfiguration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_configuration: Option<EncryptionConfiguration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateRepositoryResponse {
+    pub repository: Repository,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeRepositoriesRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository_names: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeRepositoriesResponse {
+    #[serde(default)]
+    pub repositories: Vec<Repository>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+/// Paging limits shared by every list action.
+pub const DEFAULT_MAX_RESULTS: i64 = 100;
+pub const MAX_MAX_RESULTS: i64 = 1000;
+
+/// `<host>/<name>`: what `docker tag` and `docker push` take.
+pub fn repository_uri(registry_host: &str, repository_name: &str) -> String {
+    format!("{registry_host}/{repository_name}")
+}
+
+pub fn repository_arn(region: &str, account_id: &str, repository_name: &str) -> String {
+    format!("arn:aws:ecr:{region}:{account_id}:repository/{repository_name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_round_trip_through_targets() {
+        for action in Action::ALL {
+            assert_eq!(Action::from_target(&action.target()), Some(*action));
+        }
+        assert_eq!(Action::from_target("AmazonEC2ContainerRegistry_V20150921.Nope"), None);
+        assert_eq!(Action::from_target("DescribeRepositories"), None);
+    }
+
+    #[test]
+    fn wire_names_match_aws() {
+        let request: CreateRepositoryRequest = serde_json::from_str(
+            r#"{"repositoryName":"a/b","imageScanningConfiguration":{"scanOnPush":true},
+                "tags":[{"Key":"team","Value":"web"}],"imageTagMutability":"IMMUTABLE"}"#,
+        )
+        .unwrap();
+        assert_eq!(request.repository_name, "a/b");
+        assert!(request.image_scanning_configuration.unwrap().scan_on_push);
+        assert_eq!(request.tags[0].key, "team");
+        let error: ErrorBody =
+            serde_json::from_str(r#"{"__type":"com.amazonaws.ecr#RepositoryNotFoundException","message":"x"}"#).unwrap();
+        assert_eq!(error.type_name(), "RepositoryNotFoundException");
+    }
+}

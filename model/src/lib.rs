@@ -1,0 +1,18 @@
+//! Berth's shared model: everything the console and the registry must agree on,
+//! with no I/O and no target-specific dependencies.
+//!
+//! - [`ecr`]: ECR API wire types with AWS's exact field names.
+//! - [`names`]: repository-name rules (the ones ECR enforces).
+
+
+pub mod ecr;
+pub mod names;
+
+/// The `X-Amz-Target` prefix of every ECR action.
+pub const ECR_TARGET_PREFIX: &str = "AmazonEC2ContainerRegistry_V20150921.";
+
+/// The `Content-Type` of AWS JSON 1.1 requests and responses.
+pub const AWS_JSON_1_1: &str = "application/x-amz-json-1.1";
+
+/// The SigV4 service name of the ECR API.
+pub const ECR_SIGNING_NAME: &str = "ecr";

@@ -1,0 +1,121 @@
+//! Berth's embedded registry: the ECR API (and, later, OCI Distribution) over one axum app.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod routes;
+pub mod services;
+pub mod store;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{HeaderName, HeaderValue, Method};
+use axum::Router;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::config::Config;
+use crate::store::{AccessKey, Store, StoreError};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+}
+
+/// The whole HTTP app; tests and `main` build the same one.
+pub fn app(state: AppState) -> Router {
+    let console = state.config.console_dir.clone();
+    let console_index = console.as_ref().map(|dir| axum::routing::get_service(ServeFile::new(dir.join("index.html"))));
+    let mut router = routes::ecr::route(Router::new(), console_index);
+    if let Some(dir) = console {
+        // Unknown paths are console routes (deep links): serve index.html for them.
+        router = router.fallback_service(ServeDir::new(&dir).fallback(ServeFile::new(dir.join("index.html"))));
+    }
+    router.layer(cors_layer(&state.config)).with_state(state)
+}
+
+fn cors_layer(config: &Config) -> CorsLayer {
+    let origins = if config.cors_origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(config.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    let headers = [
+        "authorization",
+        "content-type",
+        "x-amz-date",
+        "x-amz-target",
+        "x-amz-security-token",
+        "x-amz-user-agent",
+        "x-amz-content-sha256",
+        "amz-sdk-invocation-id",
+        "amz-sdk-request",
+    ];
+    CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_headers(headers.map(HeaderName::from_static))
+        .expose_headers(["x-amzn-requestid", "x-amzn-errortype"].map(HeaderName::from_static))
+        .max_age(Duration::from_secs(600))
+}
+
+/// The admin key in force, and whether this start created it.
+pub struct AdminKey {
+    pub key: AccessKey,
+    pub created: bool,
+    pub credentials_file: PathBuf,
+}
+
+pub const ADMIN_CREDENTIALS_FILE: &str = "admin-credentials.json";
+
+/// Prepares the data dir: database, account id, and the admin key (from `preset`,
+/// else the stored one, else a fresh one), written to `admin-credentials.json`.
+pub fn bootstrap(config: &Config, preset: Option<AccessKey>) -> Result<(Store, AdminKey), StoreError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| StoreError::Open {
+        path: config.data_dir.display().to_string(),
+        source: rusqlite::Error::InvalidPath(PathBuf::from(e.to_string())),
+    })?;
+    let store = Store::open(&config.data_dir)?;
+    let (key, created) = store.with(|conn| -> Result<_, StoreError> {
+        store::put_setting(conn, "account_id", &config.account_id)?;
+        if let Some(preset) = preset {
+            store::put_root_access_key(conn, &preset)?;
+            return Ok((preset, false));
+        }
+        if let Some(existing) = store::root_access_key(conn)? {
+            return Ok((existing, false));
+        }
+        let fresh = auth::generate_access_key(None);
+        store::put_root_access_key(conn, &fresh)?;
+        Ok((fresh, true))
+    })?;
+    let credentials_file = config.data_dir.join(ADMIN_CREDENTIALS_FILE);
+    let json = serde_json::json!({
+        "accessKeyId": key.access_key_id,
+        "secretAccessKey": key.secret_access_key,
+        "arn": config.root_arn(),
+        "region": config.region,
+        "endpointUrl": config.public_url,
+    });
+    write_private_file(&credentials_file, &serde_json::to_vec_pretty(&json).unwrap_or_default())
+        .map_err(|e| StoreError::Open { path: credentials_file.display().to_string(), source: rusqlite::Error::InvalidPath(e.to_string().into()) })?;
+    Ok((store, AdminKey { key, created, credentials_file }))
+}
+
+fn write_private_file(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let temp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(&temp)?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    std::fs::rename(temp, path)
+}

@@ -1,0 +1,186 @@
+//! `berth-registry`: run the registry, or manage its users.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use berth_registry::config::{self, Config};
+use berth_registry::store::{self, AccessKey, Store};
+use berth_registry::{auth, AppState};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "berth-registry", version, about = "Berth's embedded container registry (ECR API + OCI Distribution)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the registry.
+    Serve(ServeArgs),
+    /// Manage users (IAM-style principals with their own access keys).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = config::DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// Data directory (metadata database, blobs, admin credentials).
+    #[arg(long, default_value = "data")]
+    data: PathBuf,
+    /// The URL clients use to reach this registry [default: http://<listen address>].
+    #[arg(long)]
+    public_url: Option<String>,
+    /// The AWS region this registry answers as.
+    #[arg(long, default_value = config::DEFAULT_REGION)]
+    region: String,
+    /// The 12-digit account id in ARNs and registry ids.
+    #[arg(long, default_value = config::DEFAULT_ACCOUNT_ID)]
+    account_id: String,
+    /// A browser origin allowed to call the API (repeatable; `*` for any)
+    /// [default: http://127.0.0.1:8080 and http://localhost:8080].
+    #[arg(long = "cors-origin")]
+    cors_origins: Vec<String>,
+    /// Serve a built console (trunk's dist/) at / on this registry's own address.
+    #[arg(long)]
+    console: Option<PathBuf>,
+    #[arg(long, env = "BERTH_ADMIN_ACCESS_KEY_ID", hide_env_values = true)]
+    admin_access_key_id: Option<String>,
+    #[arg(long, env = "BERTH_ADMIN_SECRET_ACCESS_KEY", hide_env_values = true)]
+    admin_secret_access_key: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user and print its access key as JSON. Works while `serve` runs.
+    Add {
+        /// User name (letters, digits and +=,.@_-, as in IAM).
+        name: String,
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::User { command: UserCommand::Add { name, data } } => add_user(&name, &data),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("berth-registry: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    config::validate_account_id(&args.account_id)?;
+    let preset = match (args.admin_access_key_id, args.admin_secret_access_key) {
+        (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
+            Some(AccessKey { access_key_id: id, secret_access_key: secret, user_name: None })
+        }
+        (None, None) => None,
+        _ => return Err("set both BERTH_ADMIN_ACCESS_KEY_ID and BERTH_ADMIN_SECRET_ACCESS_KEY, or neither".into()),
+    };
+    if let Some(dir) = &args.console {
+        if !dir.join("index.html").is_file() {
+            return Err(format!("--console {}: no index.html there (build the console with trunk first)", dir.display()));
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let bound = listener.local_addr().map_err(|e| e.to_string())?;
+        let config = Config {
+            listen: bound,
+            data_dir: args.data,
+            public_url: args.public_url.unwrap_or_else(|| format!("http://{bound}")).trim_end_matches('/').to_string(),
+            region: args.region,
+            account_id: args.account_id,
+            cors_origins: if args.cors_origins.is_empty() {
+                config::DEFAULT_CORS_ORIGINS.iter().map(|s| s.to_string()).collect()
+            } else {
+                args.cors_origins
+            },
+            console_dir: args.console,
+        };
+        let (store, admin) = berth_registry::bootstrap(&config, preset).map_err(|e| e.to_string())?;
+        println!("Berth registry listening on http://{bound}");
+        println!("  public URL: {}   region: {}   account: {}", config.public_url, config.region, config.account_id);
+        if config.console_dir.is_some() {
+            println!("  console:    {}/", config.public_url);
+        }
+        println!("  admin access key id:     {}", admin.key.access_key_id);
+        if admin.created {
+            println!("  admin secret access key: {}", admin.key.secret_access_key);
+        }
+        println!("  admin credentials file:  {}", admin.credentials_file.display());
+        let state = AppState { config: Arc::new(config), store };
+        axum::serve(listener, berth_registry::app(state))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| e.to_string())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
+
+fn validate_user_name(name: &str) -> Result<(), String> {
+    let ok = (1..=64).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("invalid user name '{name}': use 1 to 64 letters, digits or +=,.@_-"))
+    }
+}
+
+fn add_user(name: &str, data: &std::path::Path) -> Result<(), String> {
+    validate_user_name(name)?;
+    std::fs::create_dir_all(data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
+    let store = Store::open(data).map_err(|e| e.to_string())?;
+    let key = auth::generate_access_key(Some(name));
+    let account_id = store.with(|conn| -> Result<String, String> {
+        store::add_user(conn, name, &key).map_err(|e| e.to_string())?;
+        Ok(store::get_setting(conn, "account_id")
+            .map_err(|e| e.to_string())?
+            .unwrap_or_else(|| config::DEFAULT_ACCOUNT_ID.to_string()))
+    })?;
+    let json = serde_json::json!({
+        "userName": name,
+        "arn": config::user_arn(&account_id, name),
+        "accessKeyId": key.access_key_id,
+        "secretAccessKey": key.secret_access_key,
+    });
+    println!("{}", serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?);
+    Ok(())
+}

@@ -1,0 +1,4 @@
+//! What the registry does, independent of which API asked: routes call services,
+//! services never call routes.
+
+pub mod repositories;

@@ -1,0 +1,199 @@
+//! Repositories: create, describe.
+
+use base64::Engine;
+use berth_model::ecr::{
+    self, CreateRepositoryRequest, CreateRepositoryResponse, DescribeRepositoriesRequest, DescribeRepositoriesResponse,
+    EncryptionConfiguration, ErrorType, ImageScanningConfiguration, Repository,
+};
+use berth_model::names::validate_repository_name;
+
+use crate::error::EcrError;
+use crate::store::{self, RepositoryRecord, StoreError};
+use crate::AppState;
+
+fn to_wire(state: &AppState, record: RepositoryRecord) -> Repository {
+    let config = &state.config;
+    Repository {
+        repository_arn: ecr::repository_arn(&config.region, &config.account_id, &record.name),
+        registry_id: config.account_id.clone(),
+        repository_uri: ecr::repository_uri(config.registry_host(), &record.name),
+        repository_name: record.name,
+        created_at: record.created_at,
+        image_tag_mutability: record.image_tag_mutability,
+        image_scanning_configuration: ImageScanningConfiguration { scan_on_push: record.scan_on_push },
+        encryption_configuration: EncryptionConfiguration {
+            encryption_type: record.encryption_type,
+            kms_key: record.kms_key,
+        },
+    }
+}
+
+fn check_registry_id(state: &AppState, registry_id: Option<&str>) -> Result<(), EcrError> {
+    match registry_id {
+        Some(id) if id != state.config.account_id => Err(EcrError::invalid_parameter(format!(
+            "Invalid parameter at 'registryId': this registry's id is '{}', not '{id}'.",
+            state.config.account_id
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn not_found(state: &AppState, name: &str) -> EcrError {
+    EcrError::new(
+        ErrorType::RepositoryNotFound,
+        format!("The repository with name '{name}' does not exist in the registry with id '{}'", state.config.account_id),
+    )
+}
+
+pub async fn create(state: &AppState, request: CreateRepositoryRequest) -> Result<CreateRepositoryResponse, EcrError> {
+    check_registry_id(state, request.registry_id.as_deref())?;
+    validate_repository_name(&request.repository_name)
+        .map_err(|e| EcrError::invalid_parameter(format!("Invalid parameter at 'repositoryName': {e}")))?;
+    let image_tag_mutability = request.image_tag_mutability.unwrap_or_else(|| ecr::TAG_MUTABLE.into());
+    if ![ecr::TAG_MUTABLE, ecr::TAG_IMMUTABLE].contains(&image_tag_mutability.as_str()) {
+        return Err(EcrError::invalid_parameter(format!(
+            "Invalid parameter at 'imageTagMutability': '{image_tag_mutability}' is not one of MUTABLE, IMMUTABLE."
+        )));
+    }
+    let encryption = request.encryption_configuration.unwrap_or_default();
+    match (encryption.encryption_type.as_str(), &encryption.kms_key) {
+        (ecr::ENCRYPTION_AES256, None) | (ecr::ENCRYPTION_KMS, _) => {}
+        (ecr::ENCRYPTION_AES256, Some(_)) => {
+            return Err(EcrError::invalid_parameter(
+                "Invalid parameter at 'encryptionConfiguration.kmsKey': a KMS key can only be given with encryptionType KMS.",
+            ))
+        }
+        (other, _) => {
+            return Err(EcrError::invalid_parameter(format!(
+                "Invalid parameter at 'encryptionConfiguration.encryptionType': '{other}' is not one of AES256, KMS."
+            )))
+        }
+    }
+    let mut tags = Vec::with_capacity(request.tags.len());
+    for tag in request.tags {
+        if tag.key.is_empty() || tag.key.chars().count() > 128 {
+            return Err(EcrError::invalid_parameter("Invalid parameter at 'tags': a tag key must be 1 to 128 characters."));
+        }
+        if tag.value.chars().count() > 256 {
+            return Err(EcrError::invalid_parameter(format!(
+                "Invalid parameter at 'tags': the value of tag '{}' is longer than 256 characters.",
+                tag.key
+            )));
+        }
+        tags.push((tag.key, tag.value));
+    }
+    let record = RepositoryRecord {
+        name: request.repository_name,
+        created_at: store::now_epoch_seconds(),
+        image_tag_mutability,
+        scan_on_push: request.image_scanning_configuration.unwrap_or_default().scan_on_push,
+        encryption_type: encryption.encryption_type,
+        kms_key: encryption.kms_key,
+    };
+    let account_id = state.config.account_id.clone();
+    let inserted = record.clone();
+    state
+        .store
+        .call(move |conn| match store::insert_repository(conn, &inserted, &tags) {
+            Err(StoreError::RepositoryExists(name)) => Err(EcrError::new(
+                ErrorType::RepositoryAlreadyExists,
+                format!("The repository with name '{name}' already exists in the registry with id '{account_id}'"),
+            )),
+            other => other.map_err(EcrError::from),
+        })
+        .await?;
+    Ok(CreateRepositoryResponse { repository: to_wire(state, record) })
+}
+
+const NEXT_TOKEN_PREFIX: &str = "after:";
+
+/// Tokens name the last repository of the page, so they survive inserts and deletes.
+fn encode_next_token(last_name: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{NEXT_TOKEN_PREFIX}{last_name}"))
+}
+
+fn decode_next_token(token: &str) -> Result<String, EcrError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|s| s.strip_prefix(NEXT_TOKEN_PREFIX).map(str::to_string))
+        .ok_or_else(|| EcrError::invalid_parameter("Invalid parameter at 'nextToken': the token was not issued by this registry."))
+}
+
+pub fn check_max_results(max_results: Option<i64>) -> Result<usize, EcrError> {
+    let value = max_results.unwrap_or(ecr::DEFAULT_MAX_RESULTS);
+    if !(1..=ecr::MAX_MAX_RESULTS).contains(&value) {
+        return Err(EcrError::invalid_parameter(format!(
+            "Invalid parameter at 'maxResults': {value} is outside 1 to {}.",
+            ecr::MAX_MAX_RESULTS
+        )));
+    }
+    Ok(value as usize)
+}
+
+pub async fn describe(
+    state: &AppState,
+    request: DescribeRepositoriesRequest,
+) -> Result<DescribeRepositoriesResponse, EcrError> {
+    check_registry_id(state, request.registry_id.as_deref())?;
+    let limit = check_max_results(request.max_results)?;
+    if let Some(names) = request.repository_names {
+        if names.is_empty() || names.len() > 100 {
+            return Err(EcrError::invalid_parameter(
+                "Invalid parameter at 'repositoryNames': give between 1 and 100 names.",
+            ));
+        }
+        let records = state
+            .store
+            .call(move |conn| {
+                names
+                    .into_iter()
+                    .map(|name| store::find_repository(conn, &name).map(|found| (name, found)))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(EcrError::from)
+            })
+            .await?;
+        let mut repositories = Vec::with_capacity(records.len());
+        for (name, found) in records {
+            repositories.push(to_wire(state, found.ok_or_else(|| not_found(state, &name))?));
+        }
+        return Ok(DescribeRepositoriesResponse { repositories, next_token: None });
+    }
+    let after = request.next_token.as_deref().map(decode_next_token).transpose()?;
+    // One extra row tells whether another page exists without a second query.
+    let mut records = state
+        .store
+        .call(move |conn| store::list_repositories(conn, after.as_deref(), limit + 1).map_err(EcrError::from))
+        .await?;
+    let next_token = if records.len() > limit {
+        records.truncate(limit);
+        records.last().map(|r| encode_next_token(&r.name))
+    } else {
+        None
+    };
+    Ok(DescribeRepositoriesResponse {
+        repositories: records.into_iter().map(|r| to_wire(state, r)).collect(),
+        next_token,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_tokens_round_trip_and_reject_forgeries() {
+        let token = encode_next_token("team/app");
+        assert_eq!(decode_next_token(&token).unwrap(), "team/app");
+        assert_eq!(decode_next_token("garbage!").unwrap_err().error_type, ErrorType::InvalidParameter);
+    }
+
+    #[test]
+    fn max_results_bounds() {
+        assert_eq!(check_max_results(None).unwrap(), 100);
+        assert_eq!(check_max_results(Some(1000)).unwrap(), 1000);
+        assert!(check_max_results(Some(0)).is_err());
+        assert!(check_max_results(Some(1001)).is_err());
+    }
+}

@@ -1,0 +1,317 @@
+//! Metadata in SQLite: repositories, their tags, and access keys.
+//!
+//! WAL mode and a busy timeout let `berth-registry user add` write to the same
+//! database while `serve` runs; keys are read per request, so a new key works at once.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::error::EcrError;
+
+pub const DATABASE_FILE: &str = "berth.db";
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS access_keys (
+    access_key_id     TEXT PRIMARY KEY,
+    secret_access_key TEXT NOT NULL,
+    -- NULL for the account's root (admin) key.
+    user_name         TEXT,
+    created_at        REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS users (
+    user_name  TEXT PRIMARY KEY,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS repositories (
+    id                   INTEGER PRIMARY KEY,
+    name                 TEXT NOT NULL UNIQUE,
+    created_at           REAL NOT NULL,
+    image_tag_mutability TEXT NOT NULL,
+    scan_on_push         INTEGER NOT NULL,
+    encryption_type      TEXT NOT NULL,
+    kms_key              TEXT
+);
+CREATE TABLE IF NOT EXISTS repository_tags (
+    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    key           TEXT NOT NULL,
+    value         TEXT NOT NULL,
+    PRIMARY KEY (repository_id, key)
+);
+"#;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessKey {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// `None` for the root (admin) key.
+    pub user_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepositoryRecord {
+    pub name: String,
+    pub created_at: f64,
+    pub image_tag_mutability: String,
+    pub scan_on_push: bool,
+    pub encryption_type: String,
+    pub kms_key: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the metadata database {path}: {source}")]
+    Open { path: String, source: rusqlite::Error },
+    #[error("metadata store error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("a user named '{0}' already exists")]
+    UserExists(String),
+    #[error("repository '{0}' already exists")]
+    RepositoryExists(String),
+}
+
+impl From<StoreError> for EcrError {
+    fn from(error: StoreError) -> Self {
+        EcrError::server(error.to_string())
+    }
+}
+
+/// A handle to the metadata database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    connection: Arc<Mutex<Connection>>,
+}
+
+impl Store {
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        let path = data_dir.join(DATABASE_FILE);
+        let open_error = |source| StoreError::Open { path: path.display().to_string(), source };
+        let connection = Connection::open(&path).map_err(open_error)?;
+        connection.busy_timeout(std::time::Duration::from_secs(10)).map_err(open_error)?;
+        connection
+            .execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+            .map_err(open_error)?;
+        connection.execute_batch(SCHEMA).map_err(open_error)?;
+        Ok(Store { connection: Arc::new(Mutex::new(connection)) })
+    }
+
+    /// Runs `f` with the connection on a blocking thread, off the async runtime.
+    pub async fn call<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+    {
+        let connection = self.connection.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .unwrap_or_else(|join_error| std::panic::resume_unwind(join_error.into_panic()))
+    }
+
+    /// The same as [`Store::call`], for callers outside the runtime (the CLI).
+    pub fn with<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> T {
+        let mut guard = self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut guard)
+    }
+}
+
+pub fn now_epoch_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+pub fn find_access_key(conn: &Connection, access_key_id: &str) -> Result<Option<AccessKey>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT access_key_id, secret_access_key, user_name FROM access_keys WHERE access_key_id = ?1",
+            [access_key_id],
+            |row| Ok(AccessKey { access_key_id: row.get(0)?, secret_access_key: row.get(1)?, user_name: row.get(2)? }),
+        )
+        .optional()?)
+}
+
+pub fn get_setting(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |row| row.get(0)).optional()?)
+}
+
+pub fn put_setting(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+pub fn root_access_key(conn: &Connection) -> Result<Option<AccessKey>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT access_key_id, secret_access_key FROM access_keys WHERE user_name IS NULL
+             ORDER BY created_at DESC LIMIT 1",
+            [],
+            |row| Ok(AccessKey { access_key_id: row.get(0)?, secret_access_key: row.get(1)?, user_name: None }),
+        )
+        .optional()?)
+}
+
+/// Makes `key` the root key (replacing its secret if the id exists).
+pub fn put_root_access_key(conn: &Connection, key: &AccessKey) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO access_keys (access_key_id, secret_access_key, user_name, created_at)
+         VALUES (?1, ?2, NULL, ?3)
+         ON CONFLICT(access_key_id) DO UPDATE SET secret_access_key = excluded.secret_access_key,
+                                                  user_name = NULL, created_at = excluded.created_at",
+        params![key.access_key_id, key.secret_access_key, now_epoch_seconds()],
+    )?;
+    Ok(())
+}
+
+/// Adds a user and its first access key in one transaction.
+pub fn add_user(conn: &mut Connection, user_name: &str, key: &AccessKey) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    let now = now_epoch_seconds();
+    let inserted = tx.execute(
+        "INSERT INTO users (user_name, created_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        params![user_name, now],
+    )?;
+    if inserted == 0 {
+        return Err(StoreError::UserExists(user_name.to_string()));
+    }
+    tx.execute(
+        "INSERT INTO access_keys (access_key_id, secret_access_key, user_name, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![key.access_key_id, key.secret_access_key, user_name, now],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+pub fn insert_repository(
+    conn: &mut Connection,
+    record: &RepositoryRecord,
+    tags: &[(String, String)],
+) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    let inserted = tx.execute(
+        "INSERT INTO repositories (name, created_at, image_tag_mutability, scan_on_push, encryption_type, kms_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(name) DO NOTHING",
+        params![
+            record.name,
+            record.created_at,
+            record.image_tag_mutability,
+            record.scan_on_push,
+            record.encryption_type,
+            record.kms_key
+        ],
+    )?;
+    if inserted == 0 {
+        return Err(StoreError::RepositoryExists(record.name.clone()));
+    }
+    let id = tx.last_insert_rowid();
+    for (key, value) in tags {
+        tx.execute(
+            "INSERT INTO repository_tags (repository_id, key, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT(repository_id, key) DO UPDATE SET value = excluded.value",
+            params![id, key, value],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn repository_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RepositoryRecord> {
+    Ok(RepositoryRecord {
+        name: row.get(0)?,
+        created_at: row.get(1)?,
+        image_tag_mutability: row.get(2)?,
+        scan_on_push: row.get(3)?,
+        encryption_type: row.get(4)?,
+        kms_key: row.get(5)?,
+    })
+}
+
+const REPOSITORY_COLUMNS: &str = "name, created_at, image_tag_mutability, scan_on_push, encryption_type, kms_key";
+
+pub fn find_repository(conn: &Connection, name: &str) -> Result<Option<RepositoryRecord>, StoreError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {REPOSITORY_COLUMNS} FROM repositories WHERE name = ?1"),
+            [name],
+            repository_from_row,
+        )
+        .optional()?)
+}
+
+/// Up to `limit` repositories in name order, strictly after `after` (keyset paging:
+/// a page boundary stays valid while repositories are created or deleted).
+pub fn list_repositories(
+    conn: &Connection,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<RepositoryRecord>, StoreError> {
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT {REPOSITORY_COLUMNS} FROM repositories WHERE name > ?1 ORDER BY name LIMIT ?2"
+    ))?;
+    let rows = statement.query_map(params![after.unwrap_or(""), limit as i64], repository_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: &str) -> RepositoryRecord {
+        RepositoryRecord {
+            name: name.into(),
+            created_at: 1.5,
+            image_tag_mutability: "MUTABLE".into(),
+            scan_on_push: true,
+            encryption_type: "AES256".into(),
+            kms_key: None,
+        }
+    }
+
+    #[test]
+    fn repositories_page_by_name_and_refuse_duplicates() {
+        let dir = tempdir();
+        let store = Store::open(&dir).unwrap();
+        store.with(|conn| {
+            for name in ["c", "a", "b"] {
+                insert_repository(conn, &record(name), &[]).unwrap();
+            }
+            assert!(matches!(insert_repository(conn, &record("a"), &[]), Err(StoreError::RepositoryExists(_))));
+            let first = list_repositories(conn, None, 2).unwrap();
+            assert_eq!(first.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+            let rest = list_repositories(conn, Some("b"), 2).unwrap();
+            assert_eq!(rest.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["c"]);
+            assert_eq!(find_repository(conn, "b").unwrap(), Some(record("b")));
+        });
+    }
+
+    #[test]
+    fn users_are_unique_and_keys_found() {
+        let dir = tempdir();
+        let store = Store::open(&dir).unwrap();
+        store.with(|conn| {
+            let key = AccessKey { access_key_id: "AKIA1".into(), secret_access_key: "s".into(), user_name: Some("ci".into()) };
+            add_user(conn, "ci", &key).unwrap();
+            assert!(matches!(add_user(conn, "ci", &key), Err(StoreError::UserExists(_))));
+            assert_eq!(find_access_key(conn, "AKIA1").unwrap(), Some(key));
+            assert_eq!(find_access_key(conn, "nope").unwrap(), None);
+        });
+    }
+
+    fn tempdir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("berth-store-test-{}-{}", std::process::id(), rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}
