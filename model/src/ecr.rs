@@ -77,7 +77,10 @@ pub struct ErrorBody {
 impl ErrorBody {
     /// The bare type name: AWS sometimes sends `namespace#Type`.
     pub fn type_name(&self) -> &str {
-        self.error_type.rsplit('#').next().unwrap_or(&self.error_type)
+        self.error_type
+            .rsplit('#')
+            .next()
+            .unwrap_or(&self.error_type)
     }
 }
 
@@ -103,7 +106,10 @@ pub struct EncryptionConfiguration {
 
 impl Default for EncryptionConfiguration {
     fn default() -> Self {
-        EncryptionConfiguration { encryption_type: ENCRYPTION_AES256.into(), kms_key: None }
+        EncryptionConfiguration {
+            encryption_type: ENCRYPTION_AES256.into(),
+            kms_key: None,
+        }
     }
 }
 
@@ -196,7 +202,10 @@ mod tests {
         for action in Action::ALL {
             assert_eq!(Action::from_target(&action.target()), Some(*action));
         }
-        assert_eq!(Action::from_target("AmazonEC2ContainerRegistry_V20150921.Nope"), None);
+        assert_eq!(
+            Action::from_target("AmazonEC2ContainerRegistry_V20150921.Nope"),
+            None
+        );
         assert_eq!(Action::from_target("DescribeRepositories"), None);
     }
 
@@ -210,8 +219,10 @@ mod tests {
         assert_eq!(request.repository_name, "a/b");
         assert!(request.image_scanning_configuration.unwrap().scan_on_push);
         assert_eq!(request.tags[0].key, "team");
-        let error: ErrorBody =
-            serde_json::from_str(r#"{"__type":"com.amazonaws.ecr#RepositoryNotFoundException","message":"x"}"#).unwrap();
+        let error: ErrorBody = serde_json::from_str(
+            r#"{"__type":"com.amazonaws.ecr#RepositoryNotFoundException","message":"x"}"#,
+        )
+        .unwrap();
         assert_eq!(error.type_name(), "RepositoryNotFoundException");
     }
 }

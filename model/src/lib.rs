@@ -4,7 +4,6 @@
 //! - [`ecr`]: ECR API wire types with AWS's exact field names.
 //! - [`names`]: repository-name rules (the ones ECR enforces).
 
-
 pub mod ecr;
 pub mod names;
 

@@ -16,9 +16,13 @@ pub enum RepositoryNameError {
     Empty,
     #[error("The name is too short: use at least {MIN_REPOSITORY_NAME_LEN} characters.")]
     TooShort,
-    #[error("The name is too long: {len} characters, at most {MAX_REPOSITORY_NAME_LEN} are allowed.")]
+    #[error(
+        "The name is too long: {len} characters, at most {MAX_REPOSITORY_NAME_LEN} are allowed."
+    )]
     TooLong { len: usize },
-    #[error("Character {position} is an uppercase letter ('{found}'): repository names are lowercase.")]
+    #[error(
+        "Character {position} is an uppercase letter ('{found}'): repository names are lowercase."
+    )]
     Uppercase { position: usize, found: char },
     #[error("Character {position} ('{found}') is not allowed: use lowercase letters, digits, '.', '_', '-' and '/'.")]
     InvalidCharacter { position: usize, found: char },
@@ -39,7 +43,8 @@ pub fn validate_repository_name(name: &str) -> Result<(), RepositoryNameError> {
         if c.is_ascii_uppercase() {
             return Err(RepositoryNameError::Uppercase { position, found: c });
         }
-        let allowed = c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | '/');
+        let allowed =
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | '/');
         if !allowed {
             return Err(RepositoryNameError::InvalidCharacter { position, found: c });
         }
@@ -66,7 +71,13 @@ mod tests {
 
     #[test]
     fn accepts_ecr_names() {
-        for name in ["my-nginx-repository", "team/app", "a.b_c-d/e/f9", "ab", "0x"] {
+        for name in [
+            "my-nginx-repository",
+            "team/app",
+            "a.b_c-d/e/f9",
+            "ab",
+            "0x",
+        ] {
             assert_eq!(validate_repository_name(name), Ok(()), "{name}");
         }
         assert_eq!(validate_repository_name(&"a".repeat(256)), Ok(()));
@@ -77,18 +88,59 @@ mod tests {
         use RepositoryNameError::*;
         assert_eq!(validate_repository_name(""), Err(Empty));
         assert_eq!(validate_repository_name("a"), Err(TooShort));
-        assert_eq!(validate_repository_name(&"a".repeat(257)), Err(TooLong { len: 257 }));
-        assert_eq!(validate_repository_name("My"), Err(Uppercase { position: 1, found: 'M' }));
-        assert_eq!(validate_repository_name("ab c"), Err(InvalidCharacter { position: 3, found: ' ' }));
-        assert_eq!(validate_repository_name("-ab"), Err(MisplacedSeparator { position: 1, found: '-' }));
-        assert_eq!(validate_repository_name("ab/"), Err(MisplacedSeparator { position: 3, found: '/' }));
-        assert_eq!(validate_repository_name("a//b"), Err(MisplacedSeparator { position: 2, found: '/' }));
-        assert_eq!(validate_repository_name("a.-b"), Err(MisplacedSeparator { position: 2, found: '.' }));
+        assert_eq!(
+            validate_repository_name(&"a".repeat(257)),
+            Err(TooLong { len: 257 })
+        );
+        assert_eq!(
+            validate_repository_name("My"),
+            Err(Uppercase {
+                position: 1,
+                found: 'M'
+            })
+        );
+        assert_eq!(
+            validate_repository_name("ab c"),
+            Err(InvalidCharacter {
+                position: 3,
+                found: ' '
+            })
+        );
+        assert_eq!(
+            validate_repository_name("-ab"),
+            Err(MisplacedSeparator {
+                position: 1,
+                found: '-'
+            })
+        );
+        assert_eq!(
+            validate_repository_name("ab/"),
+            Err(MisplacedSeparator {
+                position: 3,
+                found: '/'
+            })
+        );
+        assert_eq!(
+            validate_repository_name("a//b"),
+            Err(MisplacedSeparator {
+                position: 2,
+                found: '/'
+            })
+        );
+        assert_eq!(
+            validate_repository_name("a.-b"),
+            Err(MisplacedSeparator {
+                position: 2,
+                found: '.'
+            })
+        );
     }
 
     #[test]
     fn messages_say_where() {
-        let message = validate_repository_name("team/App").unwrap_err().to_string();
+        let message = validate_repository_name("team/App")
+            .unwrap_err()
+            .to_string();
         assert!(message.contains("Character 6"), "{message}");
         assert!(message.contains("'A'"), "{message}");
     }

@@ -51,7 +51,9 @@ fn incomplete(message: impl Into<String>) -> EcrError {
 
 fn parse_authorization(value: &str) -> Result<Authorization<'_>, EcrError> {
     let rest = value.strip_prefix("AWS4-HMAC-SHA256 ").ok_or_else(|| {
-        incomplete("Authorization header requires the AWS4-HMAC-SHA256 algorithm (Signature Version 4).")
+        incomplete(
+            "Authorization header requires the AWS4-HMAC-SHA256 algorithm (Signature Version 4).",
+        )
     })?;
     let (mut credential, mut signed_headers, mut signature) = (None, None, None);
     for part in rest.split(',') {
@@ -64,7 +66,8 @@ fn parse_authorization(value: &str) -> Result<Authorization<'_>, EcrError> {
             signature = Some(v);
         }
     }
-    let missing = |what: &str| incomplete(format!("Authorization header requires '{what}' parameter."));
+    let missing =
+        |what: &str| incomplete(format!("Authorization header requires '{what}' parameter."));
     let credential = credential.ok_or_else(|| missing("Credential"))?;
     let signed_headers = signed_headers.ok_or_else(|| missing("SignedHeaders"))?;
     let signature = signature.ok_or_else(|| missing("Signature"))?;
@@ -89,7 +92,9 @@ fn parse_authorization(value: &str) -> Result<Authorization<'_>, EcrError> {
 
 fn parse_amz_date(value: &str) -> Option<SystemTime> {
     let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    let parsed = time::PrimitiveDateTime::parse(value, &format).ok()?.assume_utc();
+    let parsed = time::PrimitiveDateTime::parse(value, &format)
+        .ok()?
+        .assume_utc();
     Some(SystemTime::from(parsed))
 }
 
@@ -108,7 +113,12 @@ pub async fn verify_request(
 ) -> Result<Principal, EcrError> {
     let authorization = headers
         .get("authorization")
-        .ok_or_else(|| EcrError::new(ErrorType::MissingAuthenticationToken, "Missing Authentication Token"))?
+        .ok_or_else(|| {
+            EcrError::new(
+                ErrorType::MissingAuthenticationToken,
+                "Missing Authentication Token",
+            )
+        })?
         .to_str()
         .map_err(|_| incomplete("The Authorization header is not valid text."))?;
     let auth = parse_authorization(authorization)?;
@@ -152,8 +162,11 @@ pub async fn verify_request(
         .get("x-amz-date")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| incomplete("The X-Amz-Date header is missing."))?;
-    let signed_at =
-        parse_amz_date(amz_date).ok_or_else(|| incomplete(format!("X-Amz-Date '{amz_date}' is not of the form YYYYMMDDTHHMMSSZ.")))?;
+    let signed_at = parse_amz_date(amz_date).ok_or_else(|| {
+        incomplete(format!(
+            "X-Amz-Date '{amz_date}' is not of the form YYYYMMDDTHHMMSSZ."
+        ))
+    })?;
     if !amz_date.starts_with(auth.date) || auth.date.len() != 8 {
         return Err(invalid_signature(format!(
             "Date in Credential scope does not match YYYYMMDD from X-Amz-Date: '{}' vs '{amz_date}'.",
@@ -161,7 +174,10 @@ pub async fn verify_request(
         )));
     }
     let now = SystemTime::now();
-    let skew = now.duration_since(signed_at).or_else(|e| Ok::<_, ()>(e.duration())).unwrap_or_default();
+    let skew = now
+        .duration_since(signed_at)
+        .or_else(|e| Ok::<_, ()>(e.duration()))
+        .unwrap_or_default();
     if skew > MAX_CLOCK_SKEW {
         return Err(invalid_signature(format!(
             "Signature expired: the request was signed at {amz_date}, more than 15 minutes from the registry's clock ({}). Check your computer's clock.",
@@ -173,7 +189,13 @@ pub async fn verify_request(
         &key,
         &config.region,
         berth_model::ECR_SIGNING_NAME,
-        signed_at, method, path_and_query, headers, &auth.signed_headers, body)?;
+        signed_at,
+        method,
+        path_and_query,
+        headers,
+        &auth.signed_headers,
+        body,
+    )?;
     if !constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {
         return Err(invalid_signature(
             "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
@@ -200,23 +222,37 @@ fn compute_signature(
     signed_headers: &[&str],
     body: &[u8],
 ) -> Result<String, EcrError> {
-    let host = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+    let host = headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
     let mut signed: Vec<(&str, &str)> = Vec::new();
     for name in signed_headers {
         let mut found = false;
         for value in headers.get_all(*name) {
-            let value = value.to_str().map_err(|_| incomplete(format!("Signed header '{name}' is not valid text.")))?;
+            let value = value
+                .to_str()
+                .map_err(|_| incomplete(format!("Signed header '{name}' is not valid text.")))?;
             signed.push((name, value));
             found = true;
         }
         if !found {
-            return Err(incomplete(format!("Signed header '{name}' is not present in the request.")));
+            return Err(incomplete(format!(
+                "Signed header '{name}' is not present in the request."
+            )));
         }
     }
     let uri = format!("http://{host}{path_and_query}");
     let request = SignableRequest::new(method, &uri, signed.into_iter(), SignableBody::Bytes(body))
         .map_err(|e| invalid_signature(format!("The request cannot be canonicalized: {e}")))?;
-    let identity = Credentials::new(&key.access_key_id, &key.secret_access_key, None, None, "berth").into();
+    let identity = Credentials::new(
+        &key.access_key_id,
+        &key.secret_access_key,
+        None,
+        None,
+        "berth",
+    )
+    .into();
     let mut settings = SigningSettings::default();
     // Sign exactly what the client listed, including headers aws-sigv4 would skip.
     settings.excluded_headers = Some(Vec::new());
@@ -229,7 +265,8 @@ fn compute_signature(
         .build()
         .map_err(|e| EcrError::server(format!("signing parameters: {e}")))?
         .into();
-    let output = sign(request, &params).map_err(|e| invalid_signature(format!("The request cannot be signed: {e}")))?;
+    let output = sign(request, &params)
+        .map_err(|e| invalid_signature(format!("The request cannot be signed: {e}")))?;
     Ok(output.signature().to_string())
 }
 
@@ -239,16 +276,21 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 fn format_amz_date(t: SystemTime) -> String {
     let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    time::OffsetDateTime::from(t).format(&format).unwrap_or_default()
+    time::OffsetDateTime::from(t)
+        .format(&format)
+        .unwrap_or_default()
 }
 
 /// A fresh key pair in AWS's shapes: `AKIA` + 16 characters, a 40-character secret.
 pub fn generate_access_key(user_name: Option<&str>) -> AccessKey {
     const ID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    const SECRET_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const SECRET_ALPHABET: &[u8] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut rng = rand::rngs::OsRng;
     let pick = |alphabet: &[u8], n: usize, rng: &mut rand::rngs::OsRng| -> String {
-        (0..n).map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char).collect()
+        (0..n)
+            .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
+            .collect()
     };
     AccessKey {
         access_key_id: format!("AKIA{}", pick(ID_ALPHABET, 16, &mut rng)),
@@ -272,9 +314,14 @@ mod tests {
         assert_eq!(auth.region, "us-east-1");
         assert_eq!(auth.signed_headers, ["content-type", "host", "x-amz-date"]);
         assert_eq!(auth.signature, "abc");
-        assert_eq!(parse_authorization("Basic abc").unwrap_err().error_type, ErrorType::IncompleteSignature);
         assert_eq!(
-            parse_authorization("AWS4-HMAC-SHA256 Credential=a/b, SignedHeaders=host, Signature=x").unwrap_err().error_type,
+            parse_authorization("Basic abc").unwrap_err().error_type,
+            ErrorType::IncompleteSignature
+        );
+        assert_eq!(
+            parse_authorization("AWS4-HMAC-SHA256 Credential=a/b, SignedHeaders=host, Signature=x")
+                .unwrap_err()
+                .error_type,
             ErrorType::IncompleteSignature
         );
     }
@@ -292,10 +339,22 @@ mod tests {
         headers.insert("host", "example.amazonaws.com".parse().unwrap());
         headers.insert("x-amz-date", "20150830T123600Z".parse().unwrap());
         let signed_at = parse_amz_date("20150830T123600Z").unwrap();
-        let signature =
-            compute_signature(&key, "us-east-1", "service", signed_at, "GET", "/", &headers, &["host", "x-amz-date"], b"")
-                .unwrap();
-        assert_eq!(signature, "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+        let signature = compute_signature(
+            &key,
+            "us-east-1",
+            "service",
+            signed_at,
+            "GET",
+            "/",
+            &headers,
+            &["host", "x-amz-date"],
+            b"",
+        )
+        .unwrap();
+        assert_eq!(
+            signature,
+            "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
+        );
     }
 
     #[test]

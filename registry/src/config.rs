@@ -74,8 +74,14 @@ mod tests {
 
     #[test]
     fn registry_host_is_the_authority_of_the_public_url() {
-        assert_eq!(config("http://127.0.0.1:5000").registry_host(), "127.0.0.1:5000");
-        assert_eq!(config("https://registry.example.com/").registry_host(), "registry.example.com");
+        assert_eq!(
+            config("http://127.0.0.1:5000").registry_host(),
+            "127.0.0.1:5000"
+        );
+        assert_eq!(
+            config("https://registry.example.com/").registry_host(),
+            "registry.example.com"
+        );
     }
 
     #[test]

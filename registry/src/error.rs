@@ -13,7 +13,10 @@ pub struct EcrError {
 
 impl EcrError {
     pub fn new(error_type: ErrorType, message: impl Into<String>) -> Self {
-        EcrError { error_type, message: message.into() }
+        EcrError {
+            error_type,
+            message: message.into(),
+        }
     }
 
     pub fn invalid_parameter(message: impl Into<String>) -> Self {
@@ -27,9 +30,9 @@ impl EcrError {
     pub fn status(&self) -> StatusCode {
         match self.error_type {
             ErrorType::Server => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorType::MissingAuthenticationToken | ErrorType::InvalidSignature | ErrorType::AccessDenied => {
-                StatusCode::FORBIDDEN
-            }
+            ErrorType::MissingAuthenticationToken
+            | ErrorType::InvalidSignature
+            | ErrorType::AccessDenied => StatusCode::FORBIDDEN,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -43,11 +46,15 @@ impl From<rusqlite::Error> for EcrError {
 
 impl IntoResponse for EcrError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error_type: self.error_type.as_str().into(), message: self.message.clone() };
+        let body = ErrorBody {
+            error_type: self.error_type.as_str().into(),
+            message: self.message.clone(),
+        };
         let mut response = (self.status(), crate::routes::ecr::json_body(&body)).into_response();
-        response
-            .headers_mut()
-            .insert("x-amzn-ErrorType", HeaderValue::from_static(self.error_type.as_str()));
+        response.headers_mut().insert(
+            "x-amzn-ErrorType",
+            HeaderValue::from_static(self.error_type.as_str()),
+        );
         response
     }
 }

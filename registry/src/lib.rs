@@ -28,11 +28,14 @@ pub struct AppState {
 /// The whole HTTP app; tests and `main` build the same one.
 pub fn app(state: AppState) -> Router {
     let console = state.config.console_dir.clone();
-    let console_index = console.as_ref().map(|dir| axum::routing::get_service(ServeFile::new(dir.join("index.html"))));
+    let console_index = console
+        .as_ref()
+        .map(|dir| axum::routing::get_service(ServeFile::new(dir.join("index.html"))));
     let mut router = routes::ecr::route(Router::new(), console_index);
     if let Some(dir) = console {
         // Unknown paths are console routes (deep links): serve index.html for them.
-        router = router.fallback_service(ServeDir::new(&dir).fallback(ServeFile::new(dir.join("index.html"))));
+        router = router
+            .fallback_service(ServeDir::new(&dir).fallback(ServeFile::new(dir.join("index.html"))));
     }
     router.layer(cors_layer(&state.config)).with_state(state)
 }
@@ -41,7 +44,12 @@ fn cors_layer(config: &Config) -> CorsLayer {
     let origins = if config.cors_origins.iter().any(|o| o == "*") {
         AllowOrigin::any()
     } else {
-        AllowOrigin::list(config.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+        AllowOrigin::list(
+            config
+                .cors_origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok()),
+        )
     };
     let headers = [
         "authorization",
@@ -56,7 +64,14 @@ fn cors_layer(config: &Config) -> CorsLayer {
     ];
     CorsLayer::new()
         .allow_origin(origins)
-        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
         .allow_headers(headers.map(HeaderName::from_static))
         .expose_headers(["x-amzn-requestid", "x-amzn-errortype"].map(HeaderName::from_static))
         .max_age(Duration::from_secs(600))
@@ -73,7 +88,10 @@ pub const ADMIN_CREDENTIALS_FILE: &str = "admin-credentials.json";
 
 /// Prepares the data dir: database, account id, and the admin key (from `preset`,
 /// else the stored one, else a fresh one), written to `admin-credentials.json`.
-pub fn bootstrap(config: &Config, preset: Option<AccessKey>) -> Result<(Store, AdminKey), StoreError> {
+pub fn bootstrap(
+    config: &Config,
+    preset: Option<AccessKey>,
+) -> Result<(Store, AdminKey), StoreError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| StoreError::Open {
         path: config.data_dir.display().to_string(),
         source: rusqlite::Error::InvalidPath(PathBuf::from(e.to_string())),
@@ -100,9 +118,22 @@ pub fn bootstrap(config: &Config, preset: Option<AccessKey>) -> Result<(Store, A
         "region": config.region,
         "endpointUrl": config.public_url,
     });
-    write_private_file(&credentials_file, &serde_json::to_vec_pretty(&json).unwrap_or_default())
-        .map_err(|e| StoreError::Open { path: credentials_file.display().to_string(), source: rusqlite::Error::InvalidPath(e.to_string().into()) })?;
-    Ok((store, AdminKey { key, created, credentials_file }))
+    write_private_file(
+        &credentials_file,
+        &serde_json::to_vec_pretty(&json).unwrap_or_default(),
+    )
+    .map_err(|e| StoreError::Open {
+        path: credentials_file.display().to_string(),
+        source: rusqlite::Error::InvalidPath(e.to_string().into()),
+    })?;
+    Ok((
+        store,
+        AdminKey {
+            key,
+            created,
+            credentials_file,
+        },
+    ))
 }
 
 fn write_private_file(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {

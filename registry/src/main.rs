@@ -11,7 +11,11 @@ use berth_registry::{auth, AppState};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "berth-registry", version, about = "Berth's embedded container registry (ECR API + OCI Distribution)")]
+#[command(
+    name = "berth-registry",
+    version,
+    about = "Berth's embedded container registry (ECR API + OCI Distribution)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -73,7 +77,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
-        Command::User { command: UserCommand::Add { name, data } } => add_user(&name, &data),
+        Command::User {
+            command: UserCommand::Add { name, data },
+        } => add_user(&name, &data),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -86,19 +92,31 @@ fn main() -> ExitCode {
 
 fn serve(args: ServeArgs) -> Result<(), String> {
     config::validate_account_id(&args.account_id)?;
-    let preset = match (args.admin_access_key_id, args.admin_secret_access_key) {
-        (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
-            Some(AccessKey { access_key_id: id, secret_access_key: secret, user_name: None })
-        }
-        (None, None) => None,
-        _ => return Err("set both BERTH_ADMIN_ACCESS_KEY_ID and BERTH_ADMIN_SECRET_ACCESS_KEY, or neither".into()),
-    };
+    let preset =
+        match (args.admin_access_key_id, args.admin_secret_access_key) {
+            (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => Some(AccessKey {
+                access_key_id: id,
+                secret_access_key: secret,
+                user_name: None,
+            }),
+            (None, None) => None,
+            _ => return Err(
+                "set both BERTH_ADMIN_ACCESS_KEY_ID and BERTH_ADMIN_SECRET_ACCESS_KEY, or neither"
+                    .into(),
+            ),
+        };
     if let Some(dir) = &args.console {
         if !dir.join("index.html").is_file() {
-            return Err(format!("--console {}: no index.html there (build the console with trunk first)", dir.display()));
+            return Err(format!(
+                "--console {}: no index.html there (build the console with trunk first)",
+                dir.display()
+            ));
         }
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
@@ -107,19 +125,30 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let config = Config {
             listen: bound,
             data_dir: args.data,
-            public_url: args.public_url.unwrap_or_else(|| format!("http://{bound}")).trim_end_matches('/').to_string(),
+            public_url: args
+                .public_url
+                .unwrap_or_else(|| format!("http://{bound}"))
+                .trim_end_matches('/')
+                .to_string(),
             region: args.region,
             account_id: args.account_id,
             cors_origins: if args.cors_origins.is_empty() {
-                config::DEFAULT_CORS_ORIGINS.iter().map(|s| s.to_string()).collect()
+                config::DEFAULT_CORS_ORIGINS
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
             } else {
                 args.cors_origins
             },
             console_dir: args.console,
         };
-        let (store, admin) = berth_registry::bootstrap(&config, preset).map_err(|e| e.to_string())?;
+        let (store, admin) =
+            berth_registry::bootstrap(&config, preset).map_err(|e| e.to_string())?;
         println!("Berth registry listening on http://{bound}");
-        println!("  public URL: {}   region: {}   account: {}", config.public_url, config.region, config.account_id);
+        println!(
+            "  public URL: {}   region: {}   account: {}",
+            config.public_url, config.region, config.account_id
+        );
         if config.console_dir.is_some() {
             println!("  console:    {}/", config.public_url);
         }
@@ -127,8 +156,14 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         if admin.created {
             println!("  admin secret access key: {}", admin.key.secret_access_key);
         }
-        println!("  admin credentials file:  {}", admin.credentials_file.display());
-        let state = AppState { config: Arc::new(config), store };
+        println!(
+            "  admin credentials file:  {}",
+            admin.credentials_file.display()
+        );
+        let state = AppState {
+            config: Arc::new(config),
+            store,
+        };
         axum::serve(listener, berth_registry::app(state))
             .with_graceful_shutdown(shutdown_signal())
             .await
@@ -142,7 +177,9 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             signal.recv().await;
         }
     };
@@ -156,11 +193,15 @@ async fn shutdown_signal() {
 
 fn validate_user_name(name: &str) -> Result<(), String> {
     let ok = (1..=64).contains(&name.len())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
     if ok {
         Ok(())
     } else {
-        Err(format!("invalid user name '{name}': use 1 to 64 letters, digits or +=,.@_-"))
+        Err(format!(
+            "invalid user name '{name}': use 1 to 64 letters, digits or +=,.@_-"
+        ))
     }
 }
 
@@ -181,6 +222,9 @@ fn add_user(name: &str, data: &std::path::Path) -> Result<(), String> {
         "accessKeyId": key.access_key_id,
         "secretAccessKey": key.secret_access_key,
     });
-    println!("{}", serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?
+    );
     Ok(())
 }

@@ -66,7 +66,10 @@ pub struct RepositoryRecord {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot open the metadata database {path}: {source}")]
-    Open { path: String, source: rusqlite::Error },
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
     #[error("metadata store error: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("a user named '{0}' already exists")]
@@ -90,14 +93,23 @@ pub struct Store {
 impl Store {
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
         let path = data_dir.join(DATABASE_FILE);
-        let open_error = |source| StoreError::Open { path: path.display().to_string(), source };
+        let open_error = |source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        };
         let connection = Connection::open(&path).map_err(open_error)?;
-        connection.busy_timeout(std::time::Duration::from_secs(10)).map_err(open_error)?;
         connection
-            .execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_error)?;
+        connection
+            .execute_batch(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+            )
             .map_err(open_error)?;
         connection.execute_batch(SCHEMA).map_err(open_error)?;
-        Ok(Store { connection: Arc::new(Mutex::new(connection)) })
+        Ok(Store {
+            connection: Arc::new(Mutex::new(connection)),
+        })
     }
 
     /// Runs `f` with the connection on a blocking thread, off the async runtime.
@@ -109,7 +121,9 @@ impl Store {
     {
         let connection = self.connection.clone();
         tokio::task::spawn_blocking(move || {
-            let mut guard = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut guard = connection
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             f(&mut guard)
         })
         .await
@@ -118,7 +132,10 @@ impl Store {
 
     /// The same as [`Store::call`], for callers outside the runtime (the CLI).
     pub fn with<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> T {
-        let mut guard = self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = self
+            .connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut guard)
     }
 }
@@ -130,7 +147,10 @@ pub fn now_epoch_seconds() -> f64 {
         .unwrap_or(0.0)
 }
 
-pub fn find_access_key(conn: &Connection, access_key_id: &str) -> Result<Option<AccessKey>, StoreError> {
+pub fn find_access_key(
+    conn: &Connection,
+    access_key_id: &str,
+) -> Result<Option<AccessKey>, StoreError> {
     Ok(conn
         .query_row(
             "SELECT access_key_id, secret_access_key, user_name FROM access_keys WHERE access_key_id = ?1",
@@ -141,7 +161,11 @@ pub fn find_access_key(conn: &Connection, access_key_id: &str) -> Result<Option<
 }
 
 pub fn get_setting(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
-    Ok(conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |row| row.get(0)).optional()?)
+    Ok(conn
+        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |row| {
+            row.get(0)
+        })
+        .optional()?)
 }
 
 pub fn put_setting(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
@@ -158,7 +182,13 @@ pub fn root_access_key(conn: &Connection) -> Result<Option<AccessKey>, StoreErro
             "SELECT access_key_id, secret_access_key FROM access_keys WHERE user_name IS NULL
              ORDER BY created_at DESC LIMIT 1",
             [],
-            |row| Ok(AccessKey { access_key_id: row.get(0)?, secret_access_key: row.get(1)?, user_name: None }),
+            |row| {
+                Ok(AccessKey {
+                    access_key_id: row.get(0)?,
+                    secret_access_key: row.get(1)?,
+                    user_name: None,
+                })
+            },
         )
         .optional()?)
 }
@@ -238,9 +268,13 @@ fn repository_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RepositoryRe
     })
 }
 
-const REPOSITORY_COLUMNS: &str = "name, created_at, image_tag_mutability, scan_on_push, encryption_type, kms_key";
+const REPOSITORY_COLUMNS: &str =
+    "name, created_at, image_tag_mutability, scan_on_push, encryption_type, kms_key";
 
-pub fn find_repository(conn: &Connection, name: &str) -> Result<Option<RepositoryRecord>, StoreError> {
+pub fn find_repository(
+    conn: &Connection,
+    name: &str,
+) -> Result<Option<RepositoryRecord>, StoreError> {
     Ok(conn
         .query_row(
             &format!("SELECT {REPOSITORY_COLUMNS} FROM repositories WHERE name = ?1"),
@@ -260,7 +294,10 @@ pub fn list_repositories(
     let mut statement = conn.prepare_cached(&format!(
         "SELECT {REPOSITORY_COLUMNS} FROM repositories WHERE name > ?1 ORDER BY name LIMIT ?2"
     ))?;
-    let rows = statement.query_map(params![after.unwrap_or(""), limit as i64], repository_from_row)?;
+    let rows = statement.query_map(
+        params![after.unwrap_or(""), limit as i64],
+        repository_from_row,
+    )?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -287,11 +324,20 @@ mod tests {
             for name in ["c", "a", "b"] {
                 insert_repository(conn, &record(name), &[]).unwrap();
             }
-            assert!(matches!(insert_repository(conn, &record("a"), &[]), Err(StoreError::RepositoryExists(_))));
+            assert!(matches!(
+                insert_repository(conn, &record("a"), &[]),
+                Err(StoreError::RepositoryExists(_))
+            ));
             let first = list_repositories(conn, None, 2).unwrap();
-            assert_eq!(first.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+            assert_eq!(
+                first.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+                ["a", "b"]
+            );
             let rest = list_repositories(conn, Some("b"), 2).unwrap();
-            assert_eq!(rest.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["c"]);
+            assert_eq!(
+                rest.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+                ["c"]
+            );
             assert_eq!(find_repository(conn, "b").unwrap(), Some(record("b")));
         });
     }
@@ -301,16 +347,27 @@ mod tests {
         let dir = tempdir();
         let store = Store::open(&dir).unwrap();
         store.with(|conn| {
-            let key = AccessKey { access_key_id: "AKIA1".into(), secret_access_key: "s".into(), user_name: Some("ci".into()) };
+            let key = AccessKey {
+                access_key_id: "AKIA1".into(),
+                secret_access_key: "s".into(),
+                user_name: Some("ci".into()),
+            };
             add_user(conn, "ci", &key).unwrap();
-            assert!(matches!(add_user(conn, "ci", &key), Err(StoreError::UserExists(_))));
+            assert!(matches!(
+                add_user(conn, "ci", &key),
+                Err(StoreError::UserExists(_))
+            ));
             assert_eq!(find_access_key(conn, "AKIA1").unwrap(), Some(key));
             assert_eq!(find_access_key(conn, "nope").unwrap(), None);
         });
     }
 
     fn tempdir() -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("berth-store-test-{}-{}", std::process::id(), rand::random::<u64>()));
+        let dir = std::env::temp_dir().join(format!(
+            "berth-store-test-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         dir
     }

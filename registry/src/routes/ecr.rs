@@ -14,7 +14,10 @@ use crate::error::EcrError;
 use crate::services::repositories;
 use crate::AppState;
 
-pub fn route(app: Router<AppState>, serve_console_at_root: Option<axum::routing::MethodRouter<AppState>>) -> Router<AppState> {
+pub fn route(
+    app: Router<AppState>,
+    serve_console_at_root: Option<axum::routing::MethodRouter<AppState>>,
+) -> Router<AppState> {
     let post = axum::routing::post(handle);
     let method_router = match serve_console_at_root {
         Some(get) => get.merge(post),
@@ -26,16 +29,36 @@ pub fn route(app: Router<AppState>, serve_console_at_root: Option<axum::routing:
 /// A JSON body with AWS JSON 1.1's content type.
 pub fn json_body<T: Serialize>(value: &T) -> Response {
     let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
-    ([(header::CONTENT_TYPE, HeaderValue::from_static(berth_model::AWS_JSON_1_1))], body).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(berth_model::AWS_JSON_1_1),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 fn request_id() -> String {
     let bytes: [u8; 16] = rand::random();
     let hex = hex::encode(bytes);
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
-async fn handle(State(state): State<AppState>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let mut response = match dispatch(&state, &method, &uri, &headers, &body).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
@@ -46,17 +69,41 @@ async fn handle(State(state): State<AppState>, method: Method, uri: Uri, headers
     response
 }
 
-async fn dispatch(state: &AppState, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Response, EcrError> {
+async fn dispatch(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, EcrError> {
     let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let principal = auth::verify_request(&state.config, &state.store, method.as_str(), path_and_query, headers, body).await?;
-    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let principal = auth::verify_request(
+        &state.config,
+        &state.store,
+        method.as_str(),
+        path_and_query,
+        headers,
+        body,
+    )
+    .await?;
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let action = Action::from_target(target).ok_or_else(|| {
-        EcrError::new(ErrorType::UnknownOperation, format!("Unknown operation: '{target}' is not an ECR action this registry supports."))
+        EcrError::new(
+            ErrorType::UnknownOperation,
+            format!("Unknown operation: '{target}' is not an ECR action this registry supports."),
+        )
     })?;
     authorize(state, &principal, action)?;
     match action {
-        Action::CreateRepository => Ok(json_body(&repositories::create(state, parse(body)?).await?)),
-        Action::DescribeRepositories => Ok(json_body(&repositories::describe(state, parse(body)?).await?)),
+        Action::CreateRepository => {
+            Ok(json_body(&repositories::create(state, parse(body)?).await?))
+        }
+        Action::DescribeRepositories => Ok(json_body(
+            &repositories::describe(state, parse(body)?).await?,
+        )),
     }
 }
 
@@ -79,8 +126,21 @@ fn authorize(state: &AppState, principal: &Principal, action: Action) -> Result<
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, EcrError> {
-    let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
-    serde_json::from_slice(body)
-        .map_err(|e| EcrError::new(ErrorType::Serialization, format!("The request body is not a valid {} request: {e}", std::any::type_name::<T>().rsplit("::").next().unwrap_or("ECR"))))
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        body
+    };
+    serde_json::from_slice(body).map_err(|e| {
+        EcrError::new(
+            ErrorType::Serialization,
+            format!(
+                "The request body is not a valid {} request: {e}",
+                std::any::type_name::<T>()
+                    .rsplit("::")
+                    .next()
+                    .unwrap_or("ECR")
+            ),
+        )
+    })
 }
-

@@ -2,8 +2,9 @@
 
 use base64::Engine;
 use berth_model::ecr::{
-    self, CreateRepositoryRequest, CreateRepositoryResponse, DescribeRepositoriesRequest, DescribeRepositoriesResponse,
-    EncryptionConfiguration, ErrorType, ImageScanningConfiguration, Repository,
+    self, CreateRepositoryRequest, CreateRepositoryResponse, DescribeRepositoriesRequest,
+    DescribeRepositoriesResponse, EncryptionConfiguration, ErrorType, ImageScanningConfiguration,
+    Repository,
 };
 use berth_model::names::validate_repository_name;
 
@@ -20,7 +21,9 @@ fn to_wire(state: &AppState, record: RepositoryRecord) -> Repository {
         repository_name: record.name,
         created_at: record.created_at,
         image_tag_mutability: record.image_tag_mutability,
-        image_scanning_configuration: ImageScanningConfiguration { scan_on_push: record.scan_on_push },
+        image_scanning_configuration: ImageScanningConfiguration {
+            scan_on_push: record.scan_on_push,
+        },
         encryption_configuration: EncryptionConfiguration {
             encryption_type: record.encryption_type,
             kms_key: record.kms_key,
@@ -41,15 +44,24 @@ fn check_registry_id(state: &AppState, registry_id: Option<&str>) -> Result<(), 
 fn not_found(state: &AppState, name: &str) -> EcrError {
     EcrError::new(
         ErrorType::RepositoryNotFound,
-        format!("The repository with name '{name}' does not exist in the registry with id '{}'", state.config.account_id),
+        format!(
+            "The repository with name '{name}' does not exist in the registry with id '{}'",
+            state.config.account_id
+        ),
     )
 }
 
-pub async fn create(state: &AppState, request: CreateRepositoryRequest) -> Result<CreateRepositoryResponse, EcrError> {
+pub async fn create(
+    state: &AppState,
+    request: CreateRepositoryRequest,
+) -> Result<CreateRepositoryResponse, EcrError> {
     check_registry_id(state, request.registry_id.as_deref())?;
-    validate_repository_name(&request.repository_name)
-        .map_err(|e| EcrError::invalid_parameter(format!("Invalid parameter at 'repositoryName': {e}")))?;
-    let image_tag_mutability = request.image_tag_mutability.unwrap_or_else(|| ecr::TAG_MUTABLE.into());
+    validate_repository_name(&request.repository_name).map_err(|e| {
+        EcrError::invalid_parameter(format!("Invalid parameter at 'repositoryName': {e}"))
+    })?;
+    let image_tag_mutability = request
+        .image_tag_mutability
+        .unwrap_or_else(|| ecr::TAG_MUTABLE.into());
     if ![ecr::TAG_MUTABLE, ecr::TAG_IMMUTABLE].contains(&image_tag_mutability.as_str()) {
         return Err(EcrError::invalid_parameter(format!(
             "Invalid parameter at 'imageTagMutability': '{image_tag_mutability}' is not one of MUTABLE, IMMUTABLE."
@@ -72,7 +84,9 @@ pub async fn create(state: &AppState, request: CreateRepositoryRequest) -> Resul
     let mut tags = Vec::with_capacity(request.tags.len());
     for tag in request.tags {
         if tag.key.is_empty() || tag.key.chars().count() > 128 {
-            return Err(EcrError::invalid_parameter("Invalid parameter at 'tags': a tag key must be 1 to 128 characters."));
+            return Err(EcrError::invalid_parameter(
+                "Invalid parameter at 'tags': a tag key must be 1 to 128 characters.",
+            ));
         }
         if tag.value.chars().count() > 256 {
             return Err(EcrError::invalid_parameter(format!(
@@ -86,7 +100,10 @@ pub async fn create(state: &AppState, request: CreateRepositoryRequest) -> Resul
         name: request.repository_name,
         created_at: store::now_epoch_seconds(),
         image_tag_mutability,
-        scan_on_push: request.image_scanning_configuration.unwrap_or_default().scan_on_push,
+        scan_on_push: request
+            .image_scanning_configuration
+            .unwrap_or_default()
+            .scan_on_push,
         encryption_type: encryption.encryption_type,
         kms_key: encryption.kms_key,
     };
@@ -102,14 +119,17 @@ pub async fn create(state: &AppState, request: CreateRepositoryRequest) -> Resul
             other => other.map_err(EcrError::from),
         })
         .await?;
-    Ok(CreateRepositoryResponse { repository: to_wire(state, record) })
+    Ok(CreateRepositoryResponse {
+        repository: to_wire(state, record),
+    })
 }
 
 const NEXT_TOKEN_PREFIX: &str = "after:";
 
 /// Tokens name the last repository of the page, so they survive inserts and deletes.
 fn encode_next_token(last_name: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{NEXT_TOKEN_PREFIX}{last_name}"))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!("{NEXT_TOKEN_PREFIX}{last_name}"))
 }
 
 fn decode_next_token(token: &str) -> Result<String, EcrError> {
@@ -118,7 +138,11 @@ fn decode_next_token(token: &str) -> Result<String, EcrError> {
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|s| s.strip_prefix(NEXT_TOKEN_PREFIX).map(str::to_string))
-        .ok_or_else(|| EcrError::invalid_parameter("Invalid parameter at 'nextToken': the token was not issued by this registry."))
+        .ok_or_else(|| {
+            EcrError::invalid_parameter(
+                "Invalid parameter at 'nextToken': the token was not issued by this registry.",
+            )
+        })
 }
 
 pub fn check_max_results(max_results: Option<i64>) -> Result<usize, EcrError> {
@@ -156,15 +180,27 @@ pub async fn describe(
             .await?;
         let mut repositories = Vec::with_capacity(records.len());
         for (name, found) in records {
-            repositories.push(to_wire(state, found.ok_or_else(|| not_found(state, &name))?));
+            repositories.push(to_wire(
+                state,
+                found.ok_or_else(|| not_found(state, &name))?,
+            ));
         }
-        return Ok(DescribeRepositoriesResponse { repositories, next_token: None });
+        return Ok(DescribeRepositoriesResponse {
+            repositories,
+            next_token: None,
+        });
     }
-    let after = request.next_token.as_deref().map(decode_next_token).transpose()?;
+    let after = request
+        .next_token
+        .as_deref()
+        .map(decode_next_token)
+        .transpose()?;
     // One extra row tells whether another page exists without a second query.
     let mut records = state
         .store
-        .call(move |conn| store::list_repositories(conn, after.as_deref(), limit + 1).map_err(EcrError::from))
+        .call(move |conn| {
+            store::list_repositories(conn, after.as_deref(), limit + 1).map_err(EcrError::from)
+        })
         .await?;
     let next_token = if records.len() > limit {
         records.truncate(limit);
@@ -186,7 +222,10 @@ mod tests {
     fn next_tokens_round_trip_and_reject_forgeries() {
         let token = encode_next_token("team/app");
         assert_eq!(decode_next_token(&token).unwrap(), "team/app");
-        assert_eq!(decode_next_token("garbage!").unwrap_err().error_type, ErrorType::InvalidParameter);
+        assert_eq!(
+            decode_next_token("garbage!").unwrap_err().error_type,
+            ErrorType::InvalidParameter
+        );
     }
 
     #[test]

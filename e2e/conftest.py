@@ -1,0 +1,192 @@
+"""Fixtures that run the real thing: a `berth-registry` process on an ephemeral
+port, the AWS CLI, boto3, and headless Chromium through chromedriver."""
+
+import json
+import os
+import pathlib
+import secrets
+import socket
+import string
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = pathlib.Path(os.environ.get("BERTH_ROOT", pathlib.Path(__file__).resolve().parents[1]))
+REGISTRY_BIN = os.environ.get("BERTH_REGISTRY_BIN", str(ROOT / "target" / "debug" / "berth-registry"))
+CONSOLE_DIST = pathlib.Path(os.environ.get("BERTH_CONSOLE_DIST", ROOT / "target" / "console-dist"))
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = ROOT / "target" / "screenshots"
+REGION = "us-east-1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, proc=None, timeout=30.0, what="server"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited early with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not listen on {port} within {timeout}s")
+
+
+def random_key():
+    alphabet = string.ascii_uppercase + "234567"
+    return "AKIA" + "".join(secrets.choice(alphabet) for _ in range(16)), secrets.token_urlsafe(30)[:40]
+
+
+class Registry:
+    """A real `berth-registry serve` process with its own data dir."""
+
+    def __init__(self, tmp: pathlib.Path, console=False, preset_admin=True, extra_args=()):
+        self.tmp = tmp
+        self.data = tmp / "data"
+        self.console = console
+        self.preset_admin = preset_admin
+        self.extra_args = list(extra_args)
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.url = f"http://{self.host}"
+        self.region = REGION
+        self.access_key_id, self.secret_access_key = random_key()
+        self.proc = None
+        self.log_path = tmp / "registry.log"
+        self.start()
+
+    def start(self):
+        env = dict(os.environ)
+        if self.preset_admin:
+            env["BERTH_ADMIN_ACCESS_KEY_ID"] = self.access_key_id
+            env["BERTH_ADMIN_SECRET_ACCESS_KEY"] = self.secret_access_key
+        args = [REGISTRY_BIN, "serve", "--listen", self.host, "--data", str(self.data), "--region", self.region]
+        if self.console:
+            args += ["--console", str(CONSOLE_DIST)]
+        args += self.extra_args
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        wait_for_port(self.port, self.proc, what="berth-registry")
+        if not self.preset_admin:
+            creds = json.loads((self.data / "admin-credentials.json").read_text())
+            self.access_key_id, self.secret_access_key = creds["accessKeyId"], creds["secretAccessKey"]
+
+    def stop(self, sig=None):
+        if self.proc and self.proc.poll() is None:
+            if sig is None:
+                self.proc.terminate()
+            else:
+                self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def output(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def aws_env(self, key=None, secret=None):
+        home = self.tmp / "home"
+        home.mkdir(exist_ok=True)
+        env = dict(os.environ)
+        env.update(
+            HOME=str(home),
+            AWS_ACCESS_KEY_ID=key or self.access_key_id,
+            AWS_SECRET_ACCESS_KEY=secret or self.secret_access_key,
+            AWS_CONFIG_FILE=str(home / "no-config"),
+            AWS_SHARED_CREDENTIALS_FILE=str(home / "no-credentials"),
+            AWS_EC2_METADATA_DISABLED="true",
+            AWS_PAGER="",
+        )
+        env.pop("AWS_SESSION_TOKEN", None)
+        env.pop("AWS_PROFILE", None)
+        return env
+
+    def aws(self, *args, key=None, secret=None, check=True):
+        """The real AWS CLI (v1) against this registry."""
+        command = [sys.executable, "-m", "awscli", *args, "--endpoint-url", self.url, "--region", self.region, "--output", "json"]
+        result = subprocess.run(command, capture_output=True, text=True, env=self.aws_env(key, secret), timeout=120)
+        if check and result.returncode != 0:
+            raise AssertionError(f"aws {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
+        return result
+
+    def ecr(self, key=None, secret=None):
+        """A boto3 ECR client for this registry."""
+        import boto3
+
+        return boto3.client(
+            "ecr",
+            endpoint_url=self.url,
+            region_name=self.region,
+            aws_access_key_id=key or self.access_key_id,
+            aws_secret_access_key=secret or self.secret_access_key,
+        )
+
+    def add_user(self, name):
+        result = subprocess.run([REGISTRY_BIN, "user", "add", name, "--data", str(self.data)], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def registry(tmp_path):
+    r = Registry(tmp_path)
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def console_registry(tmp_path):
+    """A registry that also serves the release build of the console at `/`."""
+    assert (CONSOLE_DIST / "index.html").is_file(), f"build the console first: no {CONSOLE_DIST}/index.html"
+    r = Registry(tmp_path, console=True)
+    yield r
+    r.stop()
+
+
+def make_browser(tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1400,900",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ]:
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    return driver
+
+
+@pytest.fixture
+def browser(tmp_path):
+    driver = make_browser(tmp_path)
+    yield driver
+    driver.quit()

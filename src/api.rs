@@ -1,0 +1,207 @@
+//! The typed ECR client: every request the console makes goes through here,
+//! signed with SigV4 in the browser.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+use aws_sigv4::sign::v4;
+use berth_model::ecr::{
+    Action, DescribeRepositoriesRequest, DescribeRepositoriesResponse, ErrorBody,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::session::Connection;
+
+/// Why a call failed, in words a person can act on.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    #[error("Cannot reach {endpoint}. Check that the registry is running and that it allows this console's origin (CORS).")]
+    Unreachable { endpoint: String },
+    #[error("The access key id is not known to this registry. Check the key, or ask an administrator for one.")]
+    UnknownAccessKey,
+    #[error("The secret access key does not match the access key id.")]
+    WrongSecret,
+    #[error("Your computer's clock is more than 15 minutes off the registry's. Correct the clock and try again.")]
+    ClockSkew,
+    #[error("You are not allowed to do this: {message}")]
+    AccessDenied { message: String },
+    #[error("{message}")]
+    Service { error_type: String, message: String },
+    #[error("The registry sent an answer the console does not understand: {0}")]
+    Decode(String),
+    #[error("The request could not be signed: {0}")]
+    Signing(String),
+}
+
+impl ApiError {
+    fn from_body(status: u16, body: &str) -> ApiError {
+        let Ok(error) = serde_json::from_str::<ErrorBody>(body) else {
+            return ApiError::Decode(format!(
+                "HTTP {status}: {}",
+                body.chars().take(200).collect::<String>()
+            ));
+        };
+        let message = error.message.clone();
+        match error.type_name() {
+            "UnrecognizedClientException" | "InvalidClientTokenId" => ApiError::UnknownAccessKey,
+            "InvalidSignatureException" | "SignatureDoesNotMatch"
+                if message.contains("Signature expired") =>
+            {
+                ApiError::ClockSkew
+            }
+            "InvalidSignatureException" | "SignatureDoesNotMatch" => ApiError::WrongSecret,
+            "AccessDeniedException" => ApiError::AccessDenied { message },
+            other => ApiError::Service {
+                error_type: other.to_string(),
+                message,
+            },
+        }
+    }
+
+    /// The AWS error type, where the registry gave one.
+    pub fn error_type(&self) -> Option<&str> {
+        match self {
+            ApiError::Service { error_type, .. } => Some(error_type),
+            _ => None,
+        }
+    }
+}
+
+pub fn now() -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(js_sys::Date::now() as u64)
+}
+
+/// The `Authorization`-style headers for one ECR API call.
+pub fn signed_headers(
+    connection: &Connection,
+    target: &str,
+    body: &str,
+    at: SystemTime,
+) -> Result<Vec<(String, String)>, ApiError> {
+    let url = format!("{}/", connection.endpoint);
+    let headers = [
+        ("content-type", berth_model::AWS_JSON_1_1),
+        ("x-amz-target", target),
+    ];
+    let request = SignableRequest::new(
+        "POST",
+        &url,
+        headers.into_iter(),
+        SignableBody::Bytes(body.as_bytes()),
+    )
+    .map_err(|e| ApiError::Signing(format!("endpoint '{}': {e}", connection.endpoint)))?;
+    let identity = Credentials::new(
+        &connection.access_key_id,
+        &connection.secret_access_key,
+        connection.session_token.clone().filter(|t| !t.is_empty()),
+        None,
+        "berth-console",
+    )
+    .into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(&connection.region)
+        .name(berth_model::ECR_SIGNING_NAME)
+        .time(at)
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| ApiError::Signing(e.to_string()))?
+        .into();
+    let (instructions, _signature) = sign(request, &params)
+        .map_err(|e| ApiError::Signing(e.to_string()))?
+        .into_parts();
+    let mut out: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    out.extend(
+        instructions
+            .headers()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    Ok(out)
+}
+
+/// Calls one ECR action and decodes its answer.
+pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
+    connection: &Connection,
+    action: Action,
+    request: &Req,
+) -> Result<Resp, ApiError> {
+    let body = serde_json::to_string(request).map_err(|e| ApiError::Decode(e.to_string()))?;
+    let headers = signed_headers(connection, &action.target(), &body, now())?;
+    let mut builder = gloo_net::http::Request::post(&format!("{}/", connection.endpoint));
+    for (name, value) in &headers {
+        builder = builder.header(name, value);
+    }
+    let unreachable = || ApiError::Unreachable {
+        endpoint: connection.endpoint.clone(),
+    };
+    let response = builder
+        .body(body)
+        .map_err(|_| unreachable())?
+        .send()
+        .await
+        .map_err(|_| unreachable())?;
+    let status = response.status();
+    let text = response.text().await.map_err(|_| unreachable())?;
+    if !(200..300).contains(&status) {
+        return Err(ApiError::from_body(status, &text));
+    }
+    serde_json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+/// Every repository, following `nextToken` to the end.
+pub async fn all_repositories(
+    connection: &Connection,
+) -> Result<Vec<berth_model::ecr::Repository>, ApiError> {
+    let mut repositories = Vec::new();
+    let mut next_token = None;
+    loop {
+        let request = DescribeRepositoriesRequest {
+            next_token,
+            max_results: Some(1000),
+            ..Default::default()
+        };
+        let page: DescribeRepositoriesResponse =
+            call(connection, Action::DescribeRepositories, &request).await?;
+        repositories.extend(page.repositories);
+        match page.next_token {
+            Some(token) => next_token = Some(token),
+            None => return Ok(repositories),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_translated_for_people() {
+        let body = |t: &str, m: &str| format!(r#"{{"__type":"{t}","message":"{m}"}}"#);
+        assert_eq!(
+            ApiError::from_body(400, &body("UnrecognizedClientException", "x")),
+            ApiError::UnknownAccessKey
+        );
+        assert_eq!(
+            ApiError::from_body(403, &body("InvalidSignatureException", "does not match")),
+            ApiError::WrongSecret
+        );
+        assert_eq!(
+            ApiError::from_body(
+                403,
+                &body("InvalidSignatureException", "Signature expired: x")
+            ),
+            ApiError::ClockSkew
+        );
+        let other = ApiError::from_body(400, &body("RepositoryAlreadyExistsException", "exists"));
+        assert_eq!(other.error_type(), Some("RepositoryAlreadyExistsException"));
+        assert!(matches!(
+            ApiError::from_body(502, "<html>"),
+            ApiError::Decode(_)
+        ));
+    }
+}

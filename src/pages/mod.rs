@@ -1,0 +1,5 @@
+//! One module per screen.
+
+pub mod repositories;
+pub mod shell;
+pub mod sign_in;

@@ -1,0 +1,119 @@
+//! `cargo xtask test`: every check Berth has, in the order that fails fastest.
+
+use std::process::Command;
+use std::time::Instant;
+
+use crate::process;
+use crate::tools;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let root = crate::root();
+    let started = Instant::now();
+    if !crate::flag(args, "--skip-install") {
+        tools::ensure_build_tools()?;
+        tools::ensure_test_tools()?;
+    }
+    let wasm = ["--target", "wasm32-unknown-unknown"];
+
+    step(
+        "format",
+        tools::cargo()
+            .current_dir(&root)
+            .args(["fmt", "--all", "--check"]),
+    )?;
+    step(
+        "clippy (native)",
+        tools::cargo().current_dir(&root).args([
+            "clippy",
+            "--workspace",
+            "--exclude",
+            "berth-console",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    step(
+        "clippy (wasm32)",
+        tools::cargo()
+            .current_dir(&root)
+            .args(["clippy", "-p", "berth-console", "--all-targets"])
+            .args(wasm)
+            .args(["--", "-D", "warnings"]),
+    )?;
+    step(
+        "unit tests",
+        tools::cargo().current_dir(&root).args([
+            "test",
+            "--workspace",
+            "--exclude",
+            "berth-console",
+        ]),
+    )?;
+    step(
+        "console tests in headless Chromium",
+        tools::cargo()
+            .current_dir(&root)
+            .args(["test", "-p", "berth-console"])
+            .args(wasm)
+            .env("CHROMEDRIVER", CHROMEDRIVER),
+    )?;
+    step(
+        "build the registry",
+        tools::cargo()
+            .current_dir(&root)
+            .args(["build", "-p", "berth-registry"]),
+    )?;
+    step(
+        "build the console (release, as shipped)",
+        tools::trunk().current_dir(&root).args([
+            "build",
+            "--release",
+            "--offline",
+            "--dist",
+            "target/console-dist",
+        ]),
+    )?;
+    println!(
+        "==> checks before the end-to-end suite took {}s",
+        started.elapsed().as_secs()
+    );
+    step(
+        "end-to-end: real registry, AWS CLI, boto3, headless Chromium",
+        Command::new("python3")
+            .current_dir(&root)
+            .env("PATH", tools::path_env())
+            .env("BERTH_ROOT", &root)
+            .env(
+                "BERTH_REGISTRY_BIN",
+                root.join("target/debug/berth-registry"),
+            )
+            .env("BERTH_CONSOLE_DIST", root.join("target/console-dist"))
+            .env("CHROMEDRIVER", CHROMEDRIVER)
+            .args([
+                "-m",
+                "pytest",
+                "e2e",
+                "-q",
+                "-rs",
+                "--durations=10",
+                "-p",
+                "no:cacheprovider",
+            ]),
+    )
+}
+
+fn step(name: &str, command: &mut Command) -> Result<(), String> {
+    println!("\n==> {name}");
+    let started = Instant::now();
+    let result = process::run(command);
+    println!(
+        "==> {name}: {} in {}s",
+        if result.is_ok() { "ok" } else { "FAILED" },
+        started.elapsed().as_secs()
+    );
+    result
+}

@@ -1,0 +1,165 @@
+//! Installing what Berth needs, only where it is missing, and fast when present.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Once;
+
+use crate::process::{output, run};
+
+pub const TRUNK_VERSION: &str = "0.21.14";
+/// wasm-opt from npm's `binaryen` (Debian's 108 builds apps that die at load).
+pub const BINARYEN_VERSION: &str = "132.0.0";
+const MIN_WASM_OPT: u32 = 116;
+
+/// Where project-local tools (npm's binaryen) are installed.
+fn tools_dir() -> PathBuf {
+    crate::root().join("target").join("tools")
+}
+
+fn cargo_bin() -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from("/root/.cargo"));
+    home.join("bin")
+}
+
+/// PATH with the cargo bin dir and the project's tools first, for every child.
+pub fn path_env() -> std::ffi::OsString {
+    let mut parts = vec![tools_dir().join("node_modules").join(".bin"), cargo_bin()];
+    if let Some(path) = std::env::var_os("PATH") {
+        parts.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(parts).unwrap_or_default()
+}
+
+fn tool(name: &str) -> Command {
+    let mut command = Command::new(name);
+    command.env("PATH", path_env());
+    command
+}
+
+fn version_of(name: &str) -> Option<String> {
+    output(tool(name).arg("--version")).map(|s| s.trim().to_string())
+}
+
+/// The `wasm-bindgen` version locked in Cargo.lock: the CLI must match it exactly.
+pub fn locked_wasm_bindgen_version() -> Result<String, String> {
+    let lock = std::fs::read_to_string(crate::root().join("Cargo.lock"))
+        .map_err(|e| format!("Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "name = \"wasm-bindgen\"" {
+            if let Some(version) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = \""))
+            {
+                return Ok(version.trim_end_matches('"').to_string());
+            }
+        }
+    }
+    Err("Cargo.lock has no wasm-bindgen package".into())
+}
+
+/// Everything needed to build the console: wasm32 target, trunk, wasm-bindgen-cli, wasm-opt.
+pub fn ensure_build_tools() -> Result<(), String> {
+    let installed =
+        output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if !installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+
+    if version_of("trunk").as_deref() != Some(&format!("trunk {TRUNK_VERSION}")) {
+        println!("Installing trunk {TRUNK_VERSION} (first run only; about 10 minutes on 2 cores)…");
+        run(tool("cargo").args(["install", "trunk", "--version", TRUNK_VERSION, "--locked"]))?;
+    }
+
+    let bindgen = locked_wasm_bindgen_version()?;
+    if version_of("wasm-bindgen").as_deref() != Some(&format!("wasm-bindgen {bindgen}")) {
+        println!("Installing wasm-bindgen-cli {bindgen} to match Cargo.lock (first run only; about 5 minutes)…");
+        // Without --locked: the CLI's own lock file does not resolve on this toolchain.
+        run(tool("cargo").args(["install", "wasm-bindgen-cli", "--version", &bindgen]))?;
+    }
+
+    let wasm_opt_ok = version_of("wasm-opt")
+        .and_then(|v| {
+            v.split_whitespace()
+                .nth(2)
+                .and_then(|n| n.parse::<u32>().ok())
+        })
+        .is_some_and(|n| n >= MIN_WASM_OPT);
+    if !wasm_opt_ok {
+        println!("Installing wasm-opt (npm binaryen {BINARYEN_VERSION}) into target/tools…");
+        std::fs::create_dir_all(tools_dir()).map_err(|e| e.to_string())?;
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(tools_dir())
+            .arg(format!("binaryen@{BINARYEN_VERSION}")))?;
+    }
+    Ok(())
+}
+
+static APT_UPDATE: Once = Once::new();
+
+/// Installs Debian packages whose marker file is missing.
+pub fn ensure_apt(packages: &[(&str, &str)]) -> Result<(), String> {
+    let missing: Vec<&str> = packages
+        .iter()
+        .filter(|(_, marker)| !Path::new(marker).exists())
+        .map(|(p, _)| *p)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    println!("Installing Debian packages: {}", missing.join(" "));
+    let mut update_result = Ok(());
+    APT_UPDATE.call_once(|| update_result = run(Command::new("apt-get").args(["update", "-q"])));
+    update_result?;
+    run(Command::new("apt-get")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["install", "-y", "-q", "--no-install-recommends"])
+        .args(&missing))
+}
+
+/// Installs `e2e/requirements.txt` unless all of its modules already import.
+pub fn ensure_pip(modules: &[&str]) -> Result<(), String> {
+    let check = format!("import {}", modules.join(", "));
+    if output(Command::new("python3").args(["-c", &check])).is_some() {
+        return Ok(());
+    }
+    let requirements = crate::root().join("e2e").join("requirements.txt");
+    run(Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--root-user-action=ignore",
+            "-r",
+        ])
+        .arg(requirements))?;
+    // pyenv only exposes new console scripts (such as `aws`) after a rehash.
+    let _ = Command::new("pyenv").arg("rehash").status();
+    Ok(())
+}
+
+/// Everything the test suite drives: Chromium and its driver, the AWS CLI, boto3, pytest, Selenium.
+pub fn ensure_test_tools() -> Result<(), String> {
+    ensure_apt(&[
+        ("chromium", "/usr/bin/chromium"),
+        ("chromium-driver", "/usr/bin/chromedriver"),
+    ])?;
+    ensure_pip(&["awscli", "boto3", "pytest", "selenium"])
+}
+
+pub fn trunk() -> Command {
+    tool("trunk")
+}
+
+pub fn cargo() -> Command {
+    tool("cargo")
+}
