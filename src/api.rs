@@ -36,7 +36,8 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    fn from_body(status: u16, body: &str) -> ApiError {
+    /// Reads an error answer: AWS's `{"__type","message"}`, or whatever else came back.
+    pub fn from_response(status: u16, body: &str) -> ApiError {
         let Ok(error) = serde_json::from_str::<ErrorBody>(body) else {
             return ApiError::Decode(format!(
                 "HTTP {status}: {}",
@@ -148,7 +149,7 @@ pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
     let status = response.status();
     let text = response.text().await.map_err(|_| unreachable())?;
     if !(200..300).contains(&status) {
-        return Err(ApiError::from_body(status, &text));
+        return Err(ApiError::from_response(status, &text));
     }
     serde_json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
 }
@@ -172,36 +173,5 @@ pub async fn all_repositories(
             Some(token) => next_token = Some(token),
             None => return Ok(repositories),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn errors_are_translated_for_people() {
-        let body = |t: &str, m: &str| format!(r#"{{"__type":"{t}","message":"{m}"}}"#);
-        assert_eq!(
-            ApiError::from_body(400, &body("UnrecognizedClientException", "x")),
-            ApiError::UnknownAccessKey
-        );
-        assert_eq!(
-            ApiError::from_body(403, &body("InvalidSignatureException", "does not match")),
-            ApiError::WrongSecret
-        );
-        assert_eq!(
-            ApiError::from_body(
-                403,
-                &body("InvalidSignatureException", "Signature expired: x")
-            ),
-            ApiError::ClockSkew
-        );
-        let other = ApiError::from_body(400, &body("RepositoryAlreadyExistsException", "exists"));
-        assert_eq!(other.error_type(), Some("RepositoryAlreadyExistsException"));
-        assert!(matches!(
-            ApiError::from_body(502, "<html>"),
-            ApiError::Decode(_)
-        ));
     }
 }
