@@ -33,7 +33,12 @@ fn signs_ecr_calls_exactly_as_botocore_does() {
         at,
     )
     .unwrap();
-    let get = |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+    let get = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
     assert_eq!(get("x-amz-date"), Some("20261128T063404Z"));
     assert_eq!(
         get("authorization"),
@@ -51,24 +56,54 @@ fn session_tokens_are_signed_and_sent() {
     let mut with_token = connection();
     with_token.session_token = Some("FQoGZXIvYXdzEXAMPLE".into());
     let headers = api::signed_headers(&with_token, "t", "{}", api::now()).unwrap();
-    assert!(headers.iter().any(|(k, v)| k == "x-amz-security-token" && v == "FQoGZXIvYXdzEXAMPLE"));
-    let authorization = &headers.iter().find(|(k, _)| k == "authorization").unwrap().1;
-    assert!(authorization.contains("x-amz-security-token"), "{authorization}");
+    assert!(headers
+        .iter()
+        .any(|(k, v)| k == "x-amz-security-token" && v == "FQoGZXIvYXdzEXAMPLE"));
+    let authorization = &headers
+        .iter()
+        .find(|(k, _)| k == "authorization")
+        .unwrap()
+        .1;
+    assert!(
+        authorization.contains("x-amz-security-token"),
+        "{authorization}"
+    );
 }
 
 #[wasm_bindgen_test]
 fn errors_are_translated_for_people() {
     let body = |t: &str, m: &str| format!(r#"{{"__type":"{t}","message":"{m}"}}"#);
-    assert_eq!(ApiError::from_response(400, &body("UnrecognizedClientException", "x")), ApiError::UnknownAccessKey);
-    assert_eq!(ApiError::from_response(403, &body("InvalidSignatureException", "does not match")), ApiError::WrongSecret);
     assert_eq!(
-        ApiError::from_response(403, &body("InvalidSignatureException", "Signature expired: 2026")),
+        ApiError::from_response(400, &body("UnrecognizedClientException", "x")),
+        ApiError::UnknownAccessKey
+    );
+    assert_eq!(
+        ApiError::from_response(403, &body("InvalidSignatureException", "does not match")),
+        ApiError::WrongSecret
+    );
+    assert_eq!(
+        ApiError::from_response(
+            403,
+            &body("InvalidSignatureException", "Signature expired: 2026")
+        ),
         ApiError::ClockSkew
     );
-    let exists = ApiError::from_response(400, &body("com.amazonaws.ecr#RepositoryAlreadyExistsException", "exists"));
-    assert_eq!(exists.error_type(), Some("RepositoryAlreadyExistsException"));
+    let exists = ApiError::from_response(
+        400,
+        &body(
+            "com.amazonaws.ecr#RepositoryAlreadyExistsException",
+            "exists",
+        ),
+    );
+    assert_eq!(
+        exists.error_type(),
+        Some("RepositoryAlreadyExistsException")
+    );
     assert_eq!(exists.to_string(), "exists");
-    assert!(matches!(ApiError::from_response(502, "<html>bad gateway</html>"), ApiError::Decode(_)));
+    assert!(matches!(
+        ApiError::from_response(502, "<html>bad gateway</html>"),
+        ApiError::Decode(_)
+    ));
 }
 
 #[wasm_bindgen_test]
@@ -78,14 +113,20 @@ fn connections_live_in_session_storage_only() {
     session::save(&connection());
     assert_eq!(session::load(), Some(connection()));
     let window = web_sys::window().unwrap();
-    assert_eq!(window.local_storage().unwrap().unwrap().length().unwrap(), 0);
+    assert_eq!(
+        window.local_storage().unwrap().unwrap().length().unwrap(),
+        0
+    );
     session::clear();
     assert_eq!(session::load(), None);
 }
 
 async fn sleep(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).unwrap();
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
     });
     wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
 }
@@ -104,7 +145,9 @@ async fn find(root: &web_sys::Element, selector: &str) -> web_sys::Element {
 fn type_into(input: &web_sys::Element, text: &str) {
     let input: &web_sys::HtmlInputElement = input.dyn_ref().unwrap();
     input.set_value(text);
-    input.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
+    input
+        .dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -117,19 +160,43 @@ async fn sign_in_says_what_is_missing_before_calling_anything() {
 
     // With no session, the app sends a person to sign-in.
     let form = find(&host, "[data-testid=sign-in-form]").await;
-    assert!(web_sys::window().unwrap().location().pathname().unwrap().ends_with("/sign-in"));
+    assert!(web_sys::window()
+        .unwrap()
+        .location()
+        .pathname()
+        .unwrap()
+        .ends_with("/sign-in"));
 
-    type_into(&find(&form, "[data-testid=access-key-id]").await, "AKIAEXAMPLE");
+    type_into(
+        &find(&form, "[data-testid=access-key-id]").await,
+        "AKIAEXAMPLE",
+    );
     let submit: web_sys::HtmlElement = find(&form, "[data-testid=sign-in]").await.unchecked_into();
     submit.click();
     let error = find(&host, "[data-testid=sign-in-error]").await;
-    assert_eq!(error.text_content().unwrap(), "Enter the secret access key.");
+    assert_eq!(
+        error.text_content().unwrap(),
+        "Enter the secret access key."
+    );
 
-    type_into(&find(&form, "[data-testid=secret-access-key]").await, "secret");
-    type_into(&find(&form, "[data-testid=endpoint]").await, "ftp://registry");
+    type_into(
+        &find(&form, "[data-testid=secret-access-key]").await,
+        "secret",
+    );
+    type_into(
+        &find(&form, "[data-testid=endpoint]").await,
+        "ftp://registry",
+    );
     submit.click();
     sleep(50).await;
     let error = find(&host, "[data-testid=sign-in-error]").await;
-    assert_eq!(error.text_content().unwrap(), "The endpoint URL must start with http:// or https://.");
-    assert_eq!(session::load(), None, "nothing is stored before the registry accepts the key");
+    assert_eq!(
+        error.text_content().unwrap(),
+        "The endpoint URL must start with http:// or https://."
+    );
+    assert_eq!(
+        session::load(),
+        None,
+        "nothing is stored before the registry accepts the key"
+    );
 }
