@@ -8,15 +8,27 @@ use serde::{Deserialize, Serialize};
 pub enum Action {
     CreateRepository,
     DescribeRepositories,
+    DescribeImages,
+    ListImages,
+    GetAuthorizationToken,
 }
 
 impl Action {
-    pub const ALL: &'static [Action] = &[Action::CreateRepository, Action::DescribeRepositories];
+    pub const ALL: &'static [Action] = &[
+        Action::CreateRepository,
+        Action::DescribeRepositories,
+        Action::DescribeImages,
+        Action::ListImages,
+        Action::GetAuthorizationToken,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Action::CreateRepository => "CreateRepository",
             Action::DescribeRepositories => "DescribeRepositories",
+            Action::DescribeImages => "DescribeImages",
+            Action::ListImages => "ListImages",
+            Action::GetAuthorizationToken => "GetAuthorizationToken",
         }
     }
 
@@ -35,6 +47,7 @@ impl Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorType {
     InvalidParameter,
+    ImageNotFound,
     RepositoryAlreadyExists,
     RepositoryNotFound,
     InvalidSignature,
@@ -51,6 +64,7 @@ impl ErrorType {
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorType::InvalidParameter => "InvalidParameterException",
+            ErrorType::ImageNotFound => "ImageNotFoundException",
             ErrorType::RepositoryAlreadyExists => "RepositoryAlreadyExistsException",
             ErrorType::RepositoryNotFound => "RepositoryNotFoundException",
             ErrorType::InvalidSignature => "InvalidSignatureException",
@@ -178,6 +192,117 @@ pub struct DescribeRepositoriesResponse {
     pub repositories: Vec<Repository>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+/// Names an image by digest, tag, or both.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageIdentifier {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_digest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_tag: Option<String>,
+}
+
+pub const TAG_STATUS_TAGGED: &str = "TAGGED";
+pub const TAG_STATUS_UNTAGGED: &str = "UNTAGGED";
+pub const TAG_STATUS_ANY: &str = "ANY";
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageFilter {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag_status: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageDetail {
+    pub registry_id: String,
+    pub repository_name: String,
+    pub image_digest: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_tags: Vec<String>,
+    pub image_size_in_bytes: u64,
+    /// Epoch seconds.
+    pub image_pushed_at: f64,
+    pub image_manifest_media_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_media_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_recorded_pull_time: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeImagesRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    pub repository_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_ids: Option<Vec<ImageIdentifier>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<ImageFilter>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeImagesResponse {
+    #[serde(default)]
+    pub image_details: Vec<ImageDetail>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListImagesRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    pub repository_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<ImageFilter>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListImagesResponse {
+    #[serde(default)]
+    pub image_ids: Vec<ImageIdentifier>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetAuthorizationTokenRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizationData {
+    /// base64 of `AWS:<token>`.
+    pub authorization_token: String,
+    /// Epoch seconds.
+    pub expires_at: f64,
+    pub proxy_endpoint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetAuthorizationTokenResponse {
+    #[serde(default)]
+    pub authorization_data: Vec<AuthorizationData>,
 }
 
 /// Paging limits shared by every list action.

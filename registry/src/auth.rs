@@ -24,6 +24,8 @@ pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub arn: String,
+    /// The key the caller signed with (or whose token it carries).
+    pub access_key_id: String,
     /// `None` for the account root.
     pub user_name: Option<String>,
 }
@@ -207,6 +209,7 @@ pub async fn verify_request(
             None => config.root_arn(),
         },
         user_name: key.user_name,
+        access_key_id: key.access_key_id,
     })
 }
 
@@ -279,6 +282,84 @@ fn format_amz_date(t: SystemTime) -> String {
     time::OffsetDateTime::from(t)
         .format(&format)
         .unwrap_or_default()
+}
+
+/// How long a registry token (`aws ecr get-login-password`) is valid, as on AWS.
+pub const TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
+
+/// A fresh registry token: 48 random bytes, URL-safe base64.
+pub fn new_registry_token() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 48];
+    rand::Rng::fill(&mut rand::rngs::OsRng, &mut bytes[..]);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Tokens are kept only as their SHA-256, so a copied database grants nothing.
+pub fn token_hash(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
+/// Why `/v2` refused a caller; the caller turns it into a 401 challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BasicAuthError(pub String);
+
+/// Verifies `Authorization: Basic base64("AWS:" + token)` and returns its principal.
+pub async fn verify_basic(
+    config: &Config,
+    store: &Store,
+    headers: &HeaderMap,
+) -> Result<Principal, BasicAuthError> {
+    use base64::Engine;
+    let login =
+        "log in with: aws ecr get-login-password | docker login --username AWS --password-stdin";
+    let value = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| BasicAuthError(format!("authentication required: {login}")))?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))
+        .ok_or_else(|| {
+            BasicAuthError(format!(
+                "use Basic authentication with username AWS: {login}"
+            ))
+        })?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| BasicAuthError("the Authorization header is not valid base64".into()))?;
+    let (user, token) = decoded
+        .split_once(':')
+        .ok_or_else(|| BasicAuthError("the credentials must be username:password".into()))?;
+    if user != "AWS" {
+        return Err(BasicAuthError(format!(
+            "the username must be AWS, not '{user}'"
+        )));
+    }
+    let hash = token_hash(token);
+    let record = store
+        .call(move |conn| store::tokens::find(conn, &hash))
+        .await
+        .map_err(|e| BasicAuthError(e.to_string()))?
+        .ok_or_else(|| {
+            BasicAuthError(format!(
+                "the password is not a token issued by this registry: {login}"
+            ))
+        })?;
+    if record.expires_at < store::now_epoch_seconds() {
+        return Err(BasicAuthError(format!("the token has expired: {login}")));
+    }
+    Ok(Principal {
+        arn: match &record.user_name {
+            Some(name) => config.user_arn(name),
+            None => config.root_arn(),
+        },
+        user_name: record.user_name,
+        access_key_id: record.access_key_id,
+    })
 }
 
 /// A fresh key pair in AWS's shapes: `AKIA` + 16 characters, a 40-character secret.

@@ -1,6 +1,8 @@
 //! Berth's embedded registry: the ECR API (and, later, OCI Distribution) over one axum app.
 
+pub mod access;
 pub mod auth;
+pub mod blobs;
 pub mod config;
 pub mod error;
 pub mod routes;
@@ -23,6 +25,7 @@ use crate::store::{AccessKey, Store, StoreError};
 pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
+    pub blobs: Arc<blobs::BlobFiles>,
 }
 
 /// The whole HTTP app; tests and `main` build the same one.
@@ -31,7 +34,7 @@ pub fn app(state: AppState) -> Router {
     let console_index = console
         .as_ref()
         .map(|dir| axum::routing::get_service(ServeFile::new(dir.join("index.html"))));
-    let mut router = routes::ecr::route(Router::new(), console_index);
+    let mut router = routes::oci::route(routes::ecr::route(Router::new(), console_index));
     if let Some(dir) = console {
         // Unknown paths are console routes (deep links): serve index.html for them.
         router = router
@@ -73,7 +76,17 @@ fn cors_layer(config: &Config) -> CorsLayer {
             Method::DELETE,
         ])
         .allow_headers(headers.map(HeaderName::from_static))
-        .expose_headers(["x-amzn-requestid", "x-amzn-errortype"].map(HeaderName::from_static))
+        .expose_headers(
+            [
+                "x-amzn-requestid",
+                "x-amzn-errortype",
+                "docker-content-digest",
+                "location",
+                "range",
+                "link",
+            ]
+            .map(HeaderName::from_static),
+        )
         .max_age(Duration::from_secs(600))
 }
 

@@ -160,9 +160,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             "  admin credentials file:  {}",
             admin.credentials_file.display()
         );
+        let blobs = berth_registry::blobs::BlobFiles::open(&config.data_dir).map_err(|e| {
+            format!(
+                "cannot prepare blob storage in {}: {e}",
+                config.data_dir.display()
+            )
+        })?;
         let state = AppState {
             config: Arc::new(config),
             store,
+            blobs: Arc::new(blobs),
         };
         axum::serve(listener, berth_registry::app(state))
             .with_graceful_shutdown(shutdown_signal())

@@ -5,13 +5,17 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use berth_model::ecr::{Action, ErrorType};
+use berth_model::ecr::{
+    Action, CreateRepositoryRequest, DescribeImagesRequest, DescribeRepositoriesRequest, ErrorType,
+    GetAuthorizationTokenRequest, ListImagesRequest,
+};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::auth::{self, Principal};
+use crate::access;
+use crate::auth;
 use crate::error::EcrError;
-use crate::services::repositories;
+use crate::services::{images, repositories, tokens};
 use crate::AppState;
 
 pub fn route(
@@ -96,33 +100,44 @@ async fn dispatch(
             format!("Unknown operation: '{target}' is not an ECR action this registry supports."),
         )
     })?;
-    authorize(state, &principal, action)?;
+    let allow = |repository: Option<&str>| {
+        access::authorize(
+            &state.config,
+            &principal,
+            &format!("ecr:{}", action.name()),
+            repository,
+        )
+        .map_err(|denied| EcrError::new(ErrorType::AccessDenied, denied.message))
+    };
     match action {
         Action::CreateRepository => {
-            Ok(json_body(&repositories::create(state, parse(body)?).await?))
+            let request: CreateRepositoryRequest = parse(body)?;
+            allow(Some(&request.repository_name))?;
+            Ok(json_body(&repositories::create(state, request).await?))
         }
-        Action::DescribeRepositories => Ok(json_body(
-            &repositories::describe(state, parse(body)?).await?,
-        )),
+        Action::DescribeRepositories => {
+            let request: DescribeRepositoriesRequest = parse(body)?;
+            allow(None)?;
+            Ok(json_body(&repositories::describe(state, request).await?))
+        }
+        Action::DescribeImages => {
+            let request: DescribeImagesRequest = parse(body)?;
+            allow(Some(&request.repository_name))?;
+            Ok(json_body(&images::describe(state, request).await?))
+        }
+        Action::ListImages => {
+            let request: ListImagesRequest = parse(body)?;
+            allow(Some(&request.repository_name))?;
+            Ok(json_body(&images::list(state, request).await?))
+        }
+        Action::GetAuthorizationToken => {
+            let request: GetAuthorizationTokenRequest = parse(body)?;
+            allow(None)?;
+            Ok(json_body(
+                &tokens::get_authorization_token(state, &principal, request).await?,
+            ))
+        }
     }
-}
-
-/// Until repository policies arrive, only the account root may act: other users
-/// start with no permissions, as on AWS.
-fn authorize(state: &AppState, principal: &Principal, action: Action) -> Result<(), EcrError> {
-    if principal.is_root() {
-        return Ok(());
-    }
-    Err(EcrError::new(
-        ErrorType::AccessDenied,
-        format!(
-            "User: {} is not authorized to perform: ecr:{} on resource: arn:aws:ecr:{}:{}:repository/* because no policy allows it",
-            principal.arn,
-            action.name(),
-            state.config.region,
-            state.config.account_id
-        ),
-    ))
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, EcrError> {

@@ -1,3 +1,4 @@
 //! HTTP routes, one module per API area.
 
 pub mod ecr;
+pub mod oci;

@@ -1,4 +1,6 @@
 //! What the registry does, independent of which API asked: routes call services,
 //! services never call routes.
 
+pub mod images;
 pub mod repositories;
+pub mod tokens;

@@ -41,6 +41,21 @@ fn check_registry_id(state: &AppState, registry_id: Option<&str>) -> Result<(), 
     }
 }
 
+/// The named repository, or the errors AWS gives when it is not there.
+pub async fn require_repository(
+    state: &AppState,
+    registry_id: Option<&str>,
+    name: &str,
+) -> Result<RepositoryRecord, EcrError> {
+    check_registry_id(state, registry_id)?;
+    let lookup = name.to_string();
+    state
+        .store
+        .call(move |conn| store::find_repository(conn, &lookup).map_err(EcrError::from))
+        .await?
+        .ok_or_else(|| not_found(state, name))
+}
+
 fn not_found(state: &AppState, name: &str) -> EcrError {
     EcrError::new(
         ErrorType::RepositoryNotFound,
@@ -96,7 +111,8 @@ pub async fn create(
         }
         tags.push((tag.key, tag.value));
     }
-    let record = RepositoryRecord {
+    let mut record = RepositoryRecord {
+        id: 0,
         name: request.repository_name,
         created_at: store::now_epoch_seconds(),
         image_tag_mutability,
@@ -109,7 +125,7 @@ pub async fn create(
     };
     let account_id = state.config.account_id.clone();
     let inserted = record.clone();
-    state
+    record.id = state
         .store
         .call(move |conn| match store::insert_repository(conn, &inserted, &tags) {
             Err(StoreError::RepositoryExists(name)) => Err(EcrError::new(

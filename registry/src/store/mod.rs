@@ -10,6 +10,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::EcrError;
 
+pub mod images;
+pub mod tokens;
+
 pub const DATABASE_FILE: &str = "berth.db";
 
 const SCHEMA: &str = r#"
@@ -37,6 +40,50 @@ CREATE TABLE IF NOT EXISTS repositories (
     encryption_type      TEXT NOT NULL,
     kms_key              TEXT
 );
+CREATE TABLE IF NOT EXISTS blobs (
+    digest     TEXT PRIMARY KEY,
+    size       INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+-- Which repositories may serve a blob: pushed or mounted there.
+CREATE TABLE IF NOT EXISTS repository_blobs (
+    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    digest        TEXT NOT NULL REFERENCES blobs(digest),
+    PRIMARY KEY (repository_id, digest)
+);
+CREATE TABLE IF NOT EXISTS manifests (
+    repository_id  INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    digest         TEXT NOT NULL,
+    media_type     TEXT NOT NULL,
+    artifact_type  TEXT,
+    content        BLOB NOT NULL,
+    image_size     INTEGER NOT NULL,
+    pushed_at      REAL NOT NULL,
+    last_pulled_at REAL,
+    subject        TEXT,
+    PRIMARY KEY (repository_id, digest)
+);
+CREATE INDEX IF NOT EXISTS manifests_by_subject ON manifests (repository_id, subject);
+CREATE TABLE IF NOT EXISTS tags (
+    repository_id INTEGER NOT NULL,
+    tag           TEXT NOT NULL,
+    digest        TEXT NOT NULL,
+    PRIMARY KEY (repository_id, tag),
+    FOREIGN KEY (repository_id, digest) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS tags_by_digest ON tags (repository_id, digest);
+CREATE TABLE IF NOT EXISTS uploads (
+    id            TEXT PRIMARY KEY,
+    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    started_at    REAL NOT NULL
+);
+-- Registry tokens from GetAuthorizationToken; only their SHA-256 is kept.
+CREATE TABLE IF NOT EXISTS auth_tokens (
+    token_hash    TEXT PRIMARY KEY,
+    access_key_id TEXT NOT NULL,
+    user_name     TEXT,
+    expires_at    REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS repository_tags (
     repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
     key           TEXT NOT NULL,
@@ -55,6 +102,7 @@ pub struct AccessKey {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RepositoryRecord {
+    pub id: i64,
     pub name: String,
     pub created_at: f64,
     pub image_tag_mutability: String,
@@ -228,7 +276,7 @@ pub fn insert_repository(
     conn: &mut Connection,
     record: &RepositoryRecord,
     tags: &[(String, String)],
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     let tx = conn.transaction()?;
     let inserted = tx.execute(
         "INSERT INTO repositories (name, created_at, image_tag_mutability, scan_on_push, encryption_type, kms_key)
@@ -254,7 +302,7 @@ pub fn insert_repository(
         )?;
     }
     tx.commit()?;
-    Ok(())
+    Ok(id)
 }
 
 fn repository_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RepositoryRecord> {
@@ -265,11 +313,12 @@ fn repository_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RepositoryRe
         scan_on_push: row.get(3)?,
         encryption_type: row.get(4)?,
         kms_key: row.get(5)?,
+        id: row.get(6)?,
     })
 }
 
 const REPOSITORY_COLUMNS: &str =
-    "name, created_at, image_tag_mutability, scan_on_push, encryption_type, kms_key";
+    "name, created_at, image_tag_mutability, scan_on_push, encryption_type, kms_key, id";
 
 pub fn find_repository(
     conn: &Connection,
@@ -307,6 +356,7 @@ mod tests {
 
     fn record(name: &str) -> RepositoryRecord {
         RepositoryRecord {
+            id: 0,
             name: name.into(),
             created_at: 1.5,
             image_tag_mutability: "MUTABLE".into(),
@@ -338,7 +388,14 @@ mod tests {
                 rest.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
                 ["c"]
             );
-            assert_eq!(find_repository(conn, "b").unwrap(), Some(record("b")));
+            let found = find_repository(conn, "b").unwrap().unwrap();
+            assert_eq!(
+                found,
+                RepositoryRecord {
+                    id: found.id,
+                    ..record("b")
+                }
+            );
         });
     }
 

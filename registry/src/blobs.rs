@@ -1,0 +1,219 @@
+//! Blob files: content-addressed on disk, written only by rename of a fully
+//! hashed, verified and fsync'd upload. A crash leaves at most an upload file
+//! behind, never a half-written blob.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use berth_model::oci::Digest;
+use futures_util::StreamExt;
+use sha2::{Digest as _, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// How far an upload has come: the hash of its bytes so far, and their count.
+#[derive(Clone)]
+struct UploadState {
+    hasher: Sha256,
+    size: u64,
+}
+
+type UploadSlot = Arc<tokio::sync::Mutex<Option<UploadState>>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("upload offset mismatch: the upload has {size} bytes, the chunk starts at {start}")]
+    RangeMismatch { size: u64, start: u64 },
+    #[error("the content's digest is {actual}, not {expected}")]
+    DigestMismatch { expected: String, actual: String },
+    #[error("upload {0} does not exist")]
+    UnknownUpload(String),
+    #[error("the request body could not be read: {0}")]
+    Body(String),
+    #[error("storage error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub struct BlobFiles {
+    blobs: PathBuf,
+    uploads: PathBuf,
+    slots: Mutex<HashMap<String, UploadSlot>>,
+}
+
+impl BlobFiles {
+    pub fn open(data_dir: &Path) -> std::io::Result<BlobFiles> {
+        let blobs = data_dir.join("blobs").join("sha256");
+        let uploads = data_dir.join("uploads");
+        std::fs::create_dir_all(&blobs)?;
+        std::fs::create_dir_all(&uploads)?;
+        Ok(BlobFiles {
+            blobs,
+            uploads,
+            slots: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        let hex = digest.hex();
+        self.blobs.join(&hex[..2]).join(hex)
+    }
+
+    fn upload_path(&self, id: &str) -> PathBuf {
+        self.uploads.join(id)
+    }
+
+    fn slot(&self, id: &str) -> UploadSlot {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots.entry(id.to_string()).or_default().clone()
+    }
+
+    fn forget(&self, id: &str) {
+        self.slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+    }
+
+    pub async fn start(&self, id: &str) -> Result<(), BlobError> {
+        tokio::fs::File::create(self.upload_path(id)).await?;
+        *self.slot(id).lock().await = Some(UploadState {
+            hasher: Sha256::new(),
+            size: 0,
+        });
+        Ok(())
+    }
+
+    /// The state of an upload, rebuilt from its file after a restart.
+    async fn load(
+        &self,
+        id: &str,
+        state: &mut Option<UploadState>,
+    ) -> Result<UploadState, BlobError> {
+        if let Some(s) = state {
+            return Ok(s.clone());
+        }
+        let mut file = tokio::fs::File::open(self.upload_path(id))
+            .await
+            .map_err(|_| BlobError::UnknownUpload(id.to_string()))?;
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let mut buffer = vec![0u8; 1 << 20];
+        loop {
+            let n = file.read(&mut buffer).await?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buffer[..n]);
+            size += n as u64;
+        }
+        let loaded = UploadState { hasher, size };
+        *state = Some(loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Bytes received so far.
+    pub async fn size(&self, id: &str) -> Result<u64, BlobError> {
+        let slot = self.slot(id);
+        let mut state = slot.lock().await;
+        Ok(self.load(id, &mut state).await?.size)
+    }
+
+    /// Appends a request body, hashing as it streams. `start` is the chunk's
+    /// declared offset (Content-Range), which must be where the upload stands.
+    /// A body that fails midway leaves the upload as it was.
+    pub async fn append(&self, id: &str, body: Body, start: Option<u64>) -> Result<u64, BlobError> {
+        let slot = self.slot(id);
+        let mut state = slot.lock().await;
+        let before = self.load(id, &mut state).await?;
+        if let Some(start) = start {
+            if start != before.size {
+                return Err(BlobError::RangeMismatch {
+                    size: before.size,
+                    start,
+                });
+            }
+        }
+        let mut next = before.clone();
+        let mut file = tokio::fs::OpenOptions::new()
+            .append(true)
+            .open(self.upload_path(id))
+            .await?;
+        let mut stream = body.into_data_stream();
+        let result: Result<(), BlobError> = async {
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| BlobError::Body(e.to_string()))?;
+                next.hasher.update(&chunk);
+                next.size += chunk.len() as u64;
+                file.write_all(&chunk).await?;
+            }
+            file.flush().await?;
+            Ok(())
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                let size = next.size;
+                *state = Some(next);
+                Ok(size)
+            }
+            Err(error) => {
+                drop(file);
+                if let Ok(file) = tokio::fs::OpenOptions::new()
+                    .write(true)
+                    .open(self.upload_path(id))
+                    .await
+                {
+                    let _ = file.set_len(before.size).await;
+                }
+                *state = Some(before);
+                Err(error)
+            }
+        }
+    }
+
+    /// Verifies the upload against `expected`, then moves it into place: fsync,
+    /// rename, fsync the directory. On a mismatch the upload is discarded.
+    pub async fn finish(&self, id: &str, expected: &Digest) -> Result<u64, BlobError> {
+        let slot = self.slot(id);
+        let mut guard = slot.lock().await;
+        let state = self.load(id, &mut guard).await?;
+        let actual = Digest::from_sha256(&state.hasher.finalize());
+        let upload = self.upload_path(id);
+        if &actual != expected {
+            let _ = tokio::fs::remove_file(&upload).await;
+            *guard = None;
+            drop(guard);
+            self.forget(id);
+            return Err(BlobError::DigestMismatch {
+                expected: expected.to_string(),
+                actual: actual.to_string(),
+            });
+        }
+        let target = self.blob_path(expected);
+        let parent = target.parent().map(Path::to_path_buf).unwrap_or_default();
+        tokio::fs::create_dir_all(&parent).await?;
+        tokio::fs::File::open(&upload).await?.sync_all().await?;
+        tokio::fs::rename(&upload, &target).await?;
+        if let Ok(dir) = tokio::fs::File::open(&parent).await {
+            let _ = dir.sync_all().await;
+        }
+        *guard = None;
+        drop(guard);
+        self.forget(id);
+        Ok(state.size)
+    }
+
+    pub async fn cancel(&self, id: &str) {
+        let slot = self.slot(id);
+        let mut guard = slot.lock().await;
+        let _ = tokio::fs::remove_file(self.upload_path(id)).await;
+        *guard = None;
+        drop(guard);
+        self.forget(id);
+    }
+
+    pub async fn open_blob(&self, digest: &Digest) -> std::io::Result<tokio::fs::File> {
+        tokio::fs::File::open(self.blob_path(digest)).await
+    }
+}
