@@ -81,8 +81,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "==> checks before the end-to-end suite took {}s",
         started.elapsed().as_secs()
     );
-    step(
-        "end-to-end: real registry, AWS CLI, boto3, headless Chromium",
+    let _docker = tools::ensure_docker_engine()?;
+    // Last, and silent after it: pytest's summary stays the run's closing line.
+    println!("\n==> end-to-end: real registry, AWS CLI, boto3, docker, podman, skopeo, headless Chromium");
+    process::run(
         Command::new("python3")
             .current_dir(&root)
             .env("PATH", tools::path_env())

@@ -147,13 +147,91 @@ pub fn ensure_pip(modules: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
-/// Everything the test suite drives: Chromium and its driver, the AWS CLI, boto3, pytest, Selenium.
+/// Everything the test suite drives: Chromium and its driver, the docker engine,
+/// podman and skopeo, the AWS CLI, boto3, pytest, Selenium.
 pub fn ensure_test_tools() -> Result<(), String> {
     ensure_apt(&[
         ("chromium", "/usr/bin/chromium"),
         ("chromium-driver", "/usr/bin/chromedriver"),
+        ("docker.io", "/usr/sbin/dockerd"),
+        ("podman", "/usr/bin/podman"),
+        ("skopeo", "/usr/bin/skopeo"),
     ])?;
     ensure_pip(&["awscli", "boto3", "pytest", "selenium"])
+}
+
+/// A docker engine this run started, stopped again when dropped.
+pub struct DockerEngine {
+    children: Vec<std::process::Child>,
+}
+
+impl Drop for DockerEngine {
+    fn drop(&mut self) {
+        for child in self.children.iter_mut().rev() {
+            crate::process::stop(child, std::time::Duration::from_secs(20));
+        }
+    }
+}
+
+fn docker_answers() -> bool {
+    Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Uses the running docker engine, or starts containerd and dockerd the way that
+/// works on these machines (no iptables, no bridge, vfs storage).
+pub fn ensure_docker_engine() -> Result<DockerEngine, String> {
+    let mut engine = DockerEngine {
+        children: Vec::new(),
+    };
+    if docker_answers() {
+        return Ok(engine);
+    }
+    println!("Starting containerd and dockerd for the tests…");
+    let logs = crate::root().join("target").join("docker-logs");
+    std::fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
+    let log = |name: &str| -> Result<(std::fs::File, std::fs::File), String> {
+        let out = std::fs::File::create(logs.join(name)).map_err(|e| e.to_string())?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        Ok((out, err))
+    };
+    if !Path::new("/run/containerd/containerd.sock").exists() {
+        let (out, err) = log("containerd.log")?;
+        let child = Command::new("containerd").stdout(out).stderr(err).spawn();
+        engine
+            .children
+            .push(child.map_err(|e| format!("cannot start containerd: {e}"))?);
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    let (out, err) = log("dockerd.log")?;
+    let child = Command::new("dockerd")
+        .args([
+            "--iptables=false",
+            "--ip6tables=false",
+            "--bridge=none",
+            "--storage-driver=vfs",
+        ])
+        .args(["--containerd", "/run/containerd/containerd.sock"])
+        .stdout(out)
+        .stderr(err)
+        .spawn();
+    engine
+        .children
+        .push(child.map_err(|e| format!("cannot start dockerd: {e}"))?);
+    for _ in 0..120 {
+        if docker_answers() {
+            return Ok(engine);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    Err(format!(
+        "dockerd did not answer within 60s; see {}",
+        logs.display()
+    ))
 }
 
 pub fn trunk() -> Command {
