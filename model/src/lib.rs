@@ -4,10 +4,12 @@
 //! - [`ecr`]: ECR API wire types with AWS's exact field names.
 //! - [`names`]: repository-name rules (the ones ECR enforces).
 //! - [`oci`]: manifests, digests and tags as the OCI Distribution API carries them.
+//! - [`policy`]: repository policies: grammar, validation, evaluation.
 
 pub mod ecr;
 pub mod names;
 pub mod oci;
+pub mod policy;
 
 /// The `X-Amz-Target` prefix of every ECR action.
 pub const ECR_TARGET_PREFIX: &str = "AmazonEC2ContainerRegistry_V20150921.";
