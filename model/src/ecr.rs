@@ -8,27 +8,72 @@ use serde::{Deserialize, Serialize};
 pub enum Action {
     CreateRepository,
     DescribeRepositories,
+    DeleteRepository,
     DescribeImages,
     ListImages,
+    BatchGetImage,
+    BatchDeleteImage,
+    PutImage,
+    BatchCheckLayerAvailability,
+    GetDownloadUrlForLayer,
+    GetRepositoryPolicy,
+    SetRepositoryPolicy,
+    DeleteRepositoryPolicy,
     GetAuthorizationToken,
+    PutImageTagMutability,
+    PutImageScanningConfiguration,
+    TagResource,
+    UntagResource,
+    ListTagsForResource,
+    DescribeRegistry,
 }
 
 impl Action {
     pub const ALL: &'static [Action] = &[
         Action::CreateRepository,
         Action::DescribeRepositories,
+        Action::DeleteRepository,
         Action::DescribeImages,
         Action::ListImages,
+        Action::BatchGetImage,
+        Action::BatchDeleteImage,
+        Action::PutImage,
+        Action::BatchCheckLayerAvailability,
+        Action::GetDownloadUrlForLayer,
+        Action::GetRepositoryPolicy,
+        Action::SetRepositoryPolicy,
+        Action::DeleteRepositoryPolicy,
         Action::GetAuthorizationToken,
+        Action::PutImageTagMutability,
+        Action::PutImageScanningConfiguration,
+        Action::TagResource,
+        Action::UntagResource,
+        Action::ListTagsForResource,
+        Action::DescribeRegistry,
     ];
 
     pub fn name(self) -> &'static str {
         match self {
             Action::CreateRepository => "CreateRepository",
             Action::DescribeRepositories => "DescribeRepositories",
+            Action::DeleteRepository => "DeleteRepository",
             Action::DescribeImages => "DescribeImages",
             Action::ListImages => "ListImages",
+            Action::BatchGetImage => "BatchGetImage",
+            Action::BatchDeleteImage => "BatchDeleteImage",
+            Action::PutImage => "PutImage",
+            Action::BatchCheckLayerAvailability => "BatchCheckLayerAvailability",
+            Action::GetDownloadUrlForLayer => "GetDownloadUrlForLayer",
+            Action::GetRepositoryPolicy => "GetRepositoryPolicy",
+            Action::SetRepositoryPolicy => "SetRepositoryPolicy",
+            Action::DeleteRepositoryPolicy => "DeleteRepositoryPolicy",
             Action::GetAuthorizationToken => "GetAuthorizationToken",
+            Action::PutImageTagMutability => "PutImageTagMutability",
+            Action::PutImageScanningConfiguration => "PutImageScanningConfiguration",
+            Action::TagResource => "TagResource",
+            Action::UntagResource => "UntagResource",
+            Action::ListTagsForResource => "ListTagsForResource",
+            Action::DescribeRegistry => "DescribeRegistry",
         }
     }
 
@@ -48,6 +93,13 @@ impl Action {
 pub enum ErrorType {
     InvalidParameter,
     ImageNotFound,
+    ImageAlreadyExists,
+    ImageTagAlreadyExists,
+    ImageDigestDoesNotMatch,
+    LayersNotFound,
+    ReferencedImagesNotFound,
+    RepositoryNotEmpty,
+    RepositoryPolicyNotFound,
     RepositoryAlreadyExists,
     RepositoryNotFound,
     InvalidSignature,
@@ -65,6 +117,13 @@ impl ErrorType {
         match self {
             ErrorType::InvalidParameter => "InvalidParameterException",
             ErrorType::ImageNotFound => "ImageNotFoundException",
+            ErrorType::ImageAlreadyExists => "ImageAlreadyExistsException",
+            ErrorType::ImageTagAlreadyExists => "ImageTagAlreadyExistsException",
+            ErrorType::ImageDigestDoesNotMatch => "ImageDigestDoesNotMatchException",
+            ErrorType::LayersNotFound => "LayersNotFoundException",
+            ErrorType::ReferencedImagesNotFound => "ReferencedImagesNotFoundException",
+            ErrorType::RepositoryNotEmpty => "RepositoryNotEmptyException",
+            ErrorType::RepositoryPolicyNotFound => "RepositoryPolicyNotFoundException",
             ErrorType::RepositoryAlreadyExists => "RepositoryAlreadyExistsException",
             ErrorType::RepositoryNotFound => "RepositoryNotFoundException",
             ErrorType::InvalidSignature => "InvalidSignatureException",
@@ -303,6 +362,262 @@ pub struct AuthorizationData {
 pub struct GetAuthorizationTokenResponse {
     #[serde(default)]
     pub authorization_data: Vec<AuthorizationData>,
+}
+
+/// The request shape shared by actions that name just a repository.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepositoryRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    pub repository_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteRepositoryRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    pub repository_name: String,
+    #[serde(default)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepositoryResponse {
+    pub repository: Repository,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchImagesRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    pub repository_name: String,
+    pub image_ids: Vec<ImageIdentifier>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_media_types: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Image {
+    pub registry_id: String,
+    pub repository_name: String,
+    pub image_id: ImageIdentifier,
+    pub image_manifest: String,
+    pub image_manifest_media_type: String,
+}
+
+pub const FAILURE_INVALID_IMAGE_DIGEST: &str = "InvalidImageDigest";
+pub const FAILURE_INVALID_IMAGE_TAG: &str = "InvalidImageTag";
+pub const FAILURE_TAG_DOES_NOT_MATCH_DIGEST: &str = "ImageTagDoesNotMatchDigest";
+pub const FAILURE_IMAGE_NOT_FOUND: &str = "ImageNotFound";
+pub const FAILURE_MISSING_DIGEST_AND_TAG: &str = "MissingDigestAndTag";
+pub const FAILURE_REFERENCED_BY_MANIFEST_LIST: &str = "ImageReferencedByManifestList";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageFailure {
+    pub image_id: ImageIdentifier,
+    pub failure_code: String,
+    pub failure_reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchGetImageResponse {
+    #[serde(default)]
+    pub images: Vec<Image>,
+    #[serde(default)]
+    pub failures: Vec<ImageFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchDeleteImageResponse {
+    #[serde(default)]
+    pub image_ids: Vec<ImageIdentifier>,
+    #[serde(default)]
+    pub failures: Vec<ImageFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutImageRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    pub repository_name: String,
+    pub image_manifest: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_manifest_media_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_tag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_digest: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutImageResponse {
+    pub image: Image,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchCheckLayerAvailabilityRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    pub repository_name: String,
+    pub layer_digests: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Layer {
+    pub layer_digest: String,
+    pub layer_availability: String,
+    pub layer_size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LayerFailure {
+    pub layer_digest: String,
+    pub failure_code: String,
+    pub failure_reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchCheckLayerAvailabilityResponse {
+    #[serde(default)]
+    pub layers: Vec<Layer>,
+    #[serde(default)]
+    pub failures: Vec<LayerFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetDownloadUrlForLayerRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    pub repository_name: String,
+    pub layer_digest: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetDownloadUrlForLayerResponse {
+    pub download_url: String,
+    pub layer_digest: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetRepositoryPolicyRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    pub repository_name: String,
+    pub policy_text: String,
+    #[serde(default)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepositoryPolicyResponse {
+    pub registry_id: String,
+    pub repository_name: String,
+    pub policy_text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutImageTagMutabilityRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    pub repository_name: String,
+    pub image_tag_mutability: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutImageTagMutabilityResponse {
+    pub registry_id: String,
+    pub repository_name: String,
+    pub image_tag_mutability: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutImageScanningConfigurationRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
+    pub repository_name: String,
+    pub image_scanning_configuration: ImageScanningConfiguration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutImageScanningConfigurationResponse {
+    pub registry_id: String,
+    pub repository_name: String,
+    pub image_scanning_configuration: ImageScanningConfiguration,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagResourceRequest {
+    pub resource_arn: String,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UntagResourceRequest {
+    pub resource_arn: String,
+    pub tag_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListTagsForResourceRequest {
+    pub resource_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListTagsForResourceResponse {
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicationConfiguration {
+    pub rules: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeRegistryResponse {
+    pub registry_id: String,
+    pub replication_configuration: ReplicationConfiguration,
+}
+
+/// The repository name in `arn:aws:ecr:<region>:<account>:repository/<name>`.
+pub fn repository_name_from_arn<'a>(
+    arn: &'a str,
+    region: &str,
+    account_id: &str,
+) -> Option<&'a str> {
+    let prefix = format!("arn:aws:ecr:{region}:{account_id}:repository/");
+    arn.strip_prefix(prefix.as_str())
+        .filter(|name| !name.is_empty())
 }
 
 /// Paging limits shared by every list action.

@@ -26,6 +26,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub blobs: Arc<blobs::BlobFiles>,
+    /// Signs GetDownloadUrlForLayer URLs; kept in the database so URLs survive restarts.
+    pub url_signing_key: Arc<Vec<u8>>,
 }
 
 /// The whole HTTP app; tests and `main` build the same one.
@@ -99,29 +101,54 @@ pub struct AdminKey {
 
 pub const ADMIN_CREDENTIALS_FILE: &str = "admin-credentials.json";
 
-/// Prepares the data dir: database, account id, and the admin key (from `preset`,
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Prepares the data dir and everything a running registry needs: database,
+/// blob storage, account id, URL-signing key, and the admin key (from `preset`,
 /// else the stored one, else a fresh one), written to `admin-credentials.json`.
 pub fn bootstrap(
-    config: &Config,
+    config: Config,
     preset: Option<AccessKey>,
-) -> Result<(Store, AdminKey), StoreError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| StoreError::Open {
-        path: config.data_dir.display().to_string(),
-        source: rusqlite::Error::InvalidPath(PathBuf::from(e.to_string())),
-    })?;
+) -> Result<(AppState, AdminKey), BootstrapError> {
+    let io = |path: &std::path::Path| {
+        let path = path.display().to_string();
+        move |source| BootstrapError::Io { path, source }
+    };
+    std::fs::create_dir_all(&config.data_dir).map_err(io(&config.data_dir))?;
     let store = Store::open(&config.data_dir)?;
-    let (key, created) = store.with(|conn| -> Result<_, StoreError> {
+    let blobs = blobs::BlobFiles::open(&config.data_dir).map_err(io(&config.data_dir))?;
+    let (key, created, url_signing_key) = store.with(|conn| -> Result<_, StoreError> {
         store::put_setting(conn, "account_id", &config.account_id)?;
+        let url_key = match store::get_setting(conn, "url_signing_key")? {
+            Some(hex_key) => hex::decode(hex_key).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let url_key = if url_key.len() == 32 {
+            url_key
+        } else {
+            let fresh: [u8; 32] = rand::random();
+            store::put_setting(conn, "url_signing_key", &hex::encode(fresh))?;
+            fresh.to_vec()
+        };
         if let Some(preset) = preset {
             store::put_root_access_key(conn, &preset)?;
-            return Ok((preset, false));
+            return Ok((preset, false, url_key));
         }
         if let Some(existing) = store::root_access_key(conn)? {
-            return Ok((existing, false));
+            return Ok((existing, false, url_key));
         }
         let fresh = auth::generate_access_key(None);
         store::put_root_access_key(conn, &fresh)?;
-        Ok((fresh, true))
+        Ok((fresh, true, url_key))
     })?;
     let credentials_file = config.data_dir.join(ADMIN_CREDENTIALS_FILE);
     let json = serde_json::json!({
@@ -135,12 +162,15 @@ pub fn bootstrap(
         &credentials_file,
         &serde_json::to_vec_pretty(&json).unwrap_or_default(),
     )
-    .map_err(|e| StoreError::Open {
-        path: credentials_file.display().to_string(),
-        source: rusqlite::Error::InvalidPath(e.to_string().into()),
-    })?;
-    Ok((
+    .map_err(io(&credentials_file))?;
+    let state = AppState {
+        config: Arc::new(config),
         store,
+        blobs: Arc::new(blobs),
+        url_signing_key: Arc::new(url_signing_key),
+    };
+    Ok((
+        state,
         AdminKey {
             key,
             created,

@@ -3,11 +3,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
+use berth_registry::auth;
 use berth_registry::config::{self, Config};
 use berth_registry::store::{self, AccessKey, Store};
-use berth_registry::{auth, AppState};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -142,8 +141,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             },
             console_dir: args.console,
         };
-        let (store, admin) =
-            berth_registry::bootstrap(&config, preset).map_err(|e| e.to_string())?;
+        let (state, admin) =
+            berth_registry::bootstrap(config, preset).map_err(|e| e.to_string())?;
+        let config = &state.config;
         println!("Berth registry listening on http://{bound}");
         println!(
             "  public URL: {}   region: {}   account: {}",
@@ -160,17 +160,6 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             "  admin credentials file:  {}",
             admin.credentials_file.display()
         );
-        let blobs = berth_registry::blobs::BlobFiles::open(&config.data_dir).map_err(|e| {
-            format!(
-                "cannot prepare blob storage in {}: {e}",
-                config.data_dir.display()
-            )
-        })?;
-        let state = AppState {
-            config: Arc::new(config),
-            store,
-            blobs: Arc::new(blobs),
-        };
         axum::serve(listener, berth_registry::app(state))
             .with_graceful_shutdown(shutdown_signal())
             .await

@@ -6,8 +6,8 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use berth_model::ecr::{
-    Action, CreateRepositoryRequest, DescribeImagesRequest, DescribeRepositoriesRequest, ErrorType,
-    GetAuthorizationTokenRequest, ListImagesRequest,
+    Action, CreateRepositoryRequest, DescribeRegistryResponse, ErrorType, ReplicationConfiguration,
+    RepositoryRequest, TagResourceRequest, UntagResourceRequest,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -16,6 +16,7 @@ use crate::access;
 use crate::auth;
 use crate::error::EcrError;
 use crate::services::{images, repositories, tokens};
+use crate::store::RepositoryRecord;
 use crate::AppState;
 
 pub fn route(
@@ -100,7 +101,7 @@ async fn dispatch(
             format!("Unknown operation: '{target}' is not an ECR action this registry supports."),
         )
     })?;
-    let allow = |repository: Option<&str>| {
+    let allow = |repository: Option<&RepositoryRecord>| {
         access::authorize(
             &state.config,
             &principal,
@@ -109,35 +110,112 @@ async fn dispatch(
         )
         .map_err(|denied| EcrError::new(ErrorType::AccessDenied, denied.message))
     };
+    // Registry-level actions first; every other action names one repository,
+    // which is looked up and authorized before the action runs.
     match action {
         Action::CreateRepository => {
             let request: CreateRepositoryRequest = parse(body)?;
-            allow(Some(&request.repository_name))?;
-            Ok(json_body(&repositories::create(state, request).await?))
+            allow(None)?;
+            return Ok(json_body(&repositories::create(state, request).await?));
         }
         Action::DescribeRepositories => {
-            let request: DescribeRepositoriesRequest = parse(body)?;
-            allow(None)?;
-            Ok(json_body(&repositories::describe(state, request).await?))
-        }
-        Action::DescribeImages => {
-            let request: DescribeImagesRequest = parse(body)?;
-            allow(Some(&request.repository_name))?;
-            Ok(json_body(&images::describe(state, request).await?))
-        }
-        Action::ListImages => {
-            let request: ListImagesRequest = parse(body)?;
-            allow(Some(&request.repository_name))?;
-            Ok(json_body(&images::list(state, request).await?))
+            let request = parse(body)?;
+            return Ok(json_body(
+                &repositories::describe(state, &principal, request).await?,
+            ));
         }
         Action::GetAuthorizationToken => {
-            let request: GetAuthorizationTokenRequest = parse(body)?;
+            let request = parse(body)?;
             allow(None)?;
-            Ok(json_body(
+            return Ok(json_body(
                 &tokens::get_authorization_token(state, &principal, request).await?,
-            ))
+            ));
         }
+        Action::DescribeRegistry => {
+            allow(None)?;
+            return Ok(json_body(&DescribeRegistryResponse {
+                registry_id: state.config.account_id.clone(),
+                replication_configuration: ReplicationConfiguration { rules: Vec::new() },
+            }));
+        }
+        Action::TagResource | Action::UntagResource | Action::ListTagsForResource => {
+            let arn: ResourceArn = parse(body)?;
+            let repository = repositories::repository_for_arn(state, &arn.resource_arn).await?;
+            allow(Some(&repository))?;
+            return match action {
+                Action::TagResource => {
+                    let request: TagResourceRequest = parse(body)?;
+                    repositories::tag_resource(state, &repository, request.tags).await?;
+                    Ok(json_body(&serde_json::json!({})))
+                }
+                Action::UntagResource => {
+                    let request: UntagResourceRequest = parse(body)?;
+                    repositories::untag_resource(state, &repository, request.tag_keys).await?;
+                    Ok(json_body(&serde_json::json!({})))
+                }
+                _ => Ok(json_body(
+                    &repositories::list_tags(state, &repository).await?,
+                )),
+            };
+        }
+        _ => {}
     }
+    let named: RepositoryRequest = parse(body)?;
+    let repository = repositories::require_repository(
+        state,
+        named.registry_id.as_deref(),
+        &named.repository_name,
+    )
+    .await?;
+    allow(Some(&repository))?;
+    Ok(match action {
+        Action::DeleteRepository => {
+            json_body(&repositories::delete(state, repository, parse(body)?).await?)
+        }
+        Action::DescribeImages => {
+            json_body(&images::describe(state, &repository, parse(body)?).await?)
+        }
+        Action::ListImages => json_body(&images::list(state, &repository, parse(body)?).await?),
+        Action::BatchGetImage => {
+            json_body(&images::batch_get(state, &repository, parse(body)?).await?)
+        }
+        Action::BatchDeleteImage => {
+            json_body(&images::batch_delete(state, &repository, parse(body)?).await?)
+        }
+        Action::PutImage => json_body(&images::put_image(state, &repository, parse(body)?).await?),
+        Action::BatchCheckLayerAvailability => {
+            json_body(&images::batch_check_layers(state, &repository, parse(body)?).await?)
+        }
+        Action::GetDownloadUrlForLayer => {
+            json_body(&images::download_url(state, &repository, parse(body)?).await?)
+        }
+        Action::GetRepositoryPolicy => json_body(&repositories::get_policy(state, &repository)?),
+        Action::SetRepositoryPolicy => {
+            json_body(&repositories::set_policy(state, &repository, parse(body)?).await?)
+        }
+        Action::DeleteRepositoryPolicy => {
+            json_body(&repositories::delete_policy(state, &repository).await?)
+        }
+        Action::PutImageTagMutability => {
+            json_body(&repositories::put_tag_mutability(state, &repository, parse(body)?).await?)
+        }
+        Action::PutImageScanningConfiguration => {
+            json_body(&repositories::put_scanning(state, &repository, parse(body)?).await?)
+        }
+        Action::CreateRepository
+        | Action::DescribeRepositories
+        | Action::GetAuthorizationToken
+        | Action::DescribeRegistry
+        | Action::TagResource
+        | Action::UntagResource
+        | Action::ListTagsForResource => return Err(EcrError::server("action routed twice")),
+    })
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResourceArn {
+    resource_arn: String,
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, EcrError> {

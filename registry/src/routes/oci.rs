@@ -11,13 +11,13 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode,
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
-use berth_model::oci::{self, Digest, ParsedManifest};
-use sha2::Digest as _;
+use berth_model::oci::{self, Digest};
 
 use crate::access;
 use crate::auth::{self, Principal};
 use crate::error::{OciCode, OciError};
-use crate::store::images::{self as image_store, ManifestRecord, PutManifestError};
+use crate::services::images::{self, PushError};
+use crate::store::images::{self as image_store, ManifestRecord};
 use crate::store::{self, RepositoryRecord};
 use crate::AppState;
 
@@ -155,6 +155,9 @@ fn deny(denied: access::Denied) -> OciError {
 }
 
 async fn serve(state: &AppState, rest: &str, request: Request) -> Result<Response, OciError> {
+    if let Some(response) = presigned_download(state, rest, &request.method, &request.query).await {
+        return response;
+    }
     let principal = authenticate(state, &request.headers).await?;
     let endpoint = parse_endpoint(rest).ok_or_else(|| {
         OciError::new(
@@ -179,7 +182,7 @@ async fn serve(state: &AppState, rest: &str, request: Request) -> Result<Respons
         )
     })?;
     let repository = find_repository(state, name).await?;
-    access::authorize(&state.config, &principal, action, Some(name)).map_err(deny)?;
+    access::authorize(&state.config, &principal, action, Some(&repository)).map_err(deny)?;
     let method = request.method.clone();
     match (target, method.as_str()) {
         (Target::Tags, _) => tags_list(state, &repository, &request.query).await,
@@ -204,6 +207,39 @@ async fn serve(state: &AppState, rest: &str, request: Request) -> Result<Respons
         (Target::Upload(id), "GET") => upload_status(state, &repository, id).await,
         (Target::Upload(id), _) => cancel_upload(state, &repository, id).await,
     }
+}
+
+/// A blob GET carrying a GetDownloadUrlForLayer signature needs no other credentials.
+async fn presigned_download(
+    state: &AppState,
+    rest: &str,
+    method: &Method,
+    query: &HashMap<String, String>,
+) -> Option<Result<Response, OciError>> {
+    let (expires, signature) = (
+        query.get("X-Berth-Expires")?,
+        query.get("X-Berth-Signature")?,
+    );
+    let Some(Endpoint::Repository {
+        name,
+        target: Target::Blob(digest),
+    }) = parse_endpoint(rest)
+    else {
+        return None;
+    };
+    if method != Method::GET {
+        return None;
+    }
+    if !images::verify_download(&state.url_signing_key, name, digest, expires, signature) {
+        return Some(Err(OciError::new(
+            OciCode::Denied,
+            "the download URL is invalid or has expired: ask for a new one",
+        )));
+    }
+    Some(match find_repository(state, name).await {
+        Ok(repository) => get_blob(state, &repository, digest, true).await,
+        Err(e) => Err(e),
+    })
 }
 
 async fn find_repository(state: &AppState, name: &str) -> Result<RepositoryRecord, OciError> {
@@ -292,7 +328,7 @@ async fn catalog(
                 &state.config,
                 principal,
                 "ecr:DescribeRepositories",
-                Some(&record.name),
+                Some(&record),
             )
             .is_ok()
             {
@@ -443,99 +479,46 @@ async fn put_manifest(
                 format!("a manifest may be at most {MAX_MANIFEST_BYTES} bytes"),
             )
         })?;
-    let digest = Digest::from_sha256(&sha2::Sha256::digest(&content));
-    let tag = if reference.contains(':') {
-        let given = parse_digest(reference, OciCode::DigestInvalid)?;
-        if given != digest {
-            return Err(OciError::new(
-                OciCode::DigestInvalid,
-                format!("the manifest's digest is {digest}, not {given}"),
-            ));
-        }
-        None
-    } else if oci::is_valid_tag(reference) {
-        Some(reference.to_string())
+    let (tag, expected) = if reference.contains(':') {
+        (None, Some(parse_digest(reference, OciCode::DigestInvalid)?))
     } else {
-        return Err(OciError::new(
-            OciCode::TagInvalid,
-            format!("'{reference}' is not a valid tag: use up to 128 letters, digits, '_', '.', '-', not starting with '.' or '-'"),
-        ));
+        (Some(reference.to_string()), None)
     };
     let content_type = request
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let parsed = ParsedManifest::parse(&content, content_type)
-        .map_err(|e| OciError::new(OciCode::ManifestInvalid, e.to_string()))?;
-    let blobs: Vec<String> = parsed
-        .blob_references()
-        .map(|d| d.digest.to_string())
-        .collect();
-    let children: Vec<String> = parsed
-        .manifest_references()
-        .map(|d| d.digest.to_string())
-        .collect();
-    let subject = parsed
-        .manifest
-        .subject
-        .as_ref()
-        .map(|s| s.digest.to_string());
-    let id = repository.id;
-    let immutable = repository.image_tag_mutability == berth_model::ecr::TAG_IMMUTABLE;
-    let record = ManifestRecord {
-        digest: digest.to_string(),
-        media_type: parsed.media_type.clone(),
-        artifact_type: parsed.artifact_type(),
-        content: content.to_vec(),
-        image_size: parsed.layers_size(),
-        pushed_at: store::now_epoch_seconds(),
-        last_pulled_at: None,
-        subject: subject.clone(),
-    };
-    let tag_for_store = tag.clone();
-    let result = state
-        .store
-        .call(move |conn| {
-            let mut record = record;
-            if !children.is_empty() {
-                record.image_size = image_store::manifests_size(conn, id, &children)?;
+    let pushed = images::push_manifest(state, repository, content.to_vec(), content_type, tag, expected)
+        .await
+        .map_err(|e| match e {
+            PushError::Invalid(m) => OciError::new(OciCode::ManifestInvalid, m),
+            PushError::DigestMismatch { given, actual } => {
+                OciError::new(OciCode::DigestInvalid, format!("the manifest's digest is {actual}, not {given}"))
             }
-            image_store::put_manifest(
-                conn,
-                id,
-                &record,
-                &blobs,
-                &children,
-                tag_for_store.as_deref(),
-                immutable,
-            )
-        })
-        .await;
-    match result {
-        Ok(()) => {}
-        Err(PutManifestError::Missing(missing)) => {
-            return Err(OciError::new(
+            PushError::InvalidTag(t) => OciError::new(
+                OciCode::TagInvalid,
+                format!("'{t}' is not a valid tag: use up to 128 letters, digits, '_', '.', '-', not starting with '.' or '-'"),
+            ),
+            PushError::MissingBlob(d) | PushError::MissingManifest(d) => OciError::new(
                 OciCode::ManifestBlobUnknown,
-                format!("the manifest references {missing}, which is not in repository '{}': push it first", repository.name),
+                format!("the manifest references {d}, which is not in repository '{}': push it first", repository.name),
             )
-            .with_detail(serde_json::json!({ "digest": missing })))
-        }
-        Err(PutManifestError::TagImmutable { tag }) => {
-            return Err(OciError::new(
+            .with_detail(serde_json::json!({ "digest": d })),
+            PushError::TagImmutable(t) => OciError::new(
                 OciCode::TagInvalid,
                 format!(
-                    "The image tag '{tag}' already exists in the '{}' repository and cannot be overwritten because the repository is immutable.",
+                    "The image tag '{t}' already exists in the '{}' repository and cannot be overwritten because the repository is immutable.",
                     repository.name
                 ),
-            ))
-        }
-        Err(PutManifestError::Store(message)) => return Err(OciError::internal(message)),
-    }
+            ),
+            PushError::Store(m) => OciError::internal(m),
+        })?;
+    let digest = pushed.digest;
     let mut headers = vec![
         location(format!("/v2/{}/manifests/{digest}", repository.name)),
         content_digest(digest.as_str()),
     ];
-    if let Some(subject) = subject {
+    if let Some(subject) = pushed.subject {
         headers.push((
             HeaderName::from_static("oci-subject"),
             header_value(subject),
@@ -777,7 +760,7 @@ async fn start_upload(
                 &state.config,
                 principal,
                 "ecr:BatchGetImage",
-                Some(&from_record.name),
+                Some(&from_record),
             )
             .is_ok()
             {

@@ -2,12 +2,17 @@
 
 use base64::Engine;
 use berth_model::ecr::{
-    self, CreateRepositoryRequest, CreateRepositoryResponse, DescribeRepositoriesRequest,
-    DescribeRepositoriesResponse, EncryptionConfiguration, ErrorType, ImageScanningConfiguration,
-    Repository,
+    self, CreateRepositoryRequest, CreateRepositoryResponse, DeleteRepositoryRequest,
+    DescribeRepositoriesRequest, DescribeRepositoriesResponse, EncryptionConfiguration, ErrorType,
+    ImageScanningConfiguration, ListTagsForResourceResponse, PutImageScanningConfigurationRequest,
+    PutImageScanningConfigurationResponse, PutImageTagMutabilityRequest,
+    PutImageTagMutabilityResponse, Repository, RepositoryPolicyResponse, RepositoryResponse,
+    SetRepositoryPolicyRequest, Tag,
 };
 use berth_model::names::validate_repository_name;
 
+use crate::access;
+use crate::auth::Principal;
 use crate::error::EcrError;
 use crate::store::{self, RepositoryRecord, StoreError};
 use crate::AppState;
@@ -74,14 +79,11 @@ pub async fn create(
     validate_repository_name(&request.repository_name).map_err(|e| {
         EcrError::invalid_parameter(format!("Invalid parameter at 'repositoryName': {e}"))
     })?;
-    let image_tag_mutability = request
-        .image_tag_mutability
-        .unwrap_or_else(|| ecr::TAG_MUTABLE.into());
-    if ![ecr::TAG_MUTABLE, ecr::TAG_IMMUTABLE].contains(&image_tag_mutability.as_str()) {
-        return Err(EcrError::invalid_parameter(format!(
-            "Invalid parameter at 'imageTagMutability': '{image_tag_mutability}' is not one of MUTABLE, IMMUTABLE."
-        )));
-    }
+    let image_tag_mutability = check_tag_mutability(
+        request
+            .image_tag_mutability
+            .unwrap_or_else(|| ecr::TAG_MUTABLE.into()),
+    )?;
     let encryption = request.encryption_configuration.unwrap_or_default();
     match (encryption.encryption_type.as_str(), &encryption.kms_key) {
         (ecr::ENCRYPTION_AES256, None) | (ecr::ENCRYPTION_KMS, _) => {}
@@ -96,23 +98,10 @@ pub async fn create(
             )))
         }
     }
-    let mut tags = Vec::with_capacity(request.tags.len());
-    for tag in request.tags {
-        if tag.key.is_empty() || tag.key.chars().count() > 128 {
-            return Err(EcrError::invalid_parameter(
-                "Invalid parameter at 'tags': a tag key must be 1 to 128 characters.",
-            ));
-        }
-        if tag.value.chars().count() > 256 {
-            return Err(EcrError::invalid_parameter(format!(
-                "Invalid parameter at 'tags': the value of tag '{}' is longer than 256 characters.",
-                tag.key
-            )));
-        }
-        tags.push((tag.key, tag.value));
-    }
+    let tags = check_resource_tags(request.tags)?;
     let mut record = RepositoryRecord {
         id: 0,
+        policy: None,
         name: request.repository_name,
         created_at: store::now_epoch_seconds(),
         image_tag_mutability,
@@ -172,10 +161,20 @@ pub fn check_max_results(max_results: Option<i64>) -> Result<usize, EcrError> {
     Ok(value as usize)
 }
 
+/// Lists repositories; callers other than the root see those their policies let them describe.
 pub async fn describe(
     state: &AppState,
+    principal: &Principal,
     request: DescribeRepositoriesRequest,
 ) -> Result<DescribeRepositoriesResponse, EcrError> {
+    let visible = |record: &RepositoryRecord| {
+        access::authorize(
+            &state.config,
+            principal,
+            "ecr:DescribeRepositories",
+            Some(record),
+        )
+    };
     check_registry_id(state, request.registry_id.as_deref())?;
     let limit = check_max_results(request.max_results)?;
     if let Some(names) = request.repository_names {
@@ -196,10 +195,10 @@ pub async fn describe(
             .await?;
         let mut repositories = Vec::with_capacity(records.len());
         for (name, found) in records {
-            repositories.push(to_wire(
-                state,
-                found.ok_or_else(|| not_found(state, &name))?,
-            ));
+            let record = found.ok_or_else(|| not_found(state, &name))?;
+            visible(&record)
+                .map_err(|denied| EcrError::new(ErrorType::AccessDenied, denied.message))?;
+            repositories.push(to_wire(state, record));
         }
         return Ok(DescribeRepositoriesResponse {
             repositories,
@@ -225,9 +224,236 @@ pub async fn describe(
         None
     };
     Ok(DescribeRepositoriesResponse {
-        repositories: records.into_iter().map(|r| to_wire(state, r)).collect(),
+        repositories: records
+            .into_iter()
+            .filter(|r| visible(r).is_ok())
+            .map(|r| to_wire(state, r))
+            .collect(),
         next_token,
     })
+}
+
+pub async fn delete(
+    state: &AppState,
+    repository: RepositoryRecord,
+    request: DeleteRepositoryRequest,
+) -> Result<RepositoryResponse, EcrError> {
+    let (id, force) = (repository.id, request.force);
+    let (deleted, images) = state
+        .store
+        .call(move |conn| {
+            let images = store::count_images(conn, id)?;
+            Ok::<_, EcrError>((store::delete_repository(conn, id, force)?, images))
+        })
+        .await?;
+    if !deleted {
+        return Err(EcrError::new(
+            ErrorType::RepositoryNotEmpty,
+            format!(
+                "The repository with name '{}' in registry with id '{}' cannot be deleted because it still contains {images} image{}: delete them first, or use force",
+                repository.name,
+                state.config.account_id,
+                if images == 1 { "" } else { "s" }
+            ),
+        ));
+    }
+    Ok(RepositoryResponse {
+        repository: to_wire(state, repository),
+    })
+}
+
+pub async fn put_tag_mutability(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    request: PutImageTagMutabilityRequest,
+) -> Result<PutImageTagMutabilityResponse, EcrError> {
+    let mutability = check_tag_mutability(request.image_tag_mutability)?;
+    let (id, value) = (repository.id, mutability.clone());
+    state
+        .store
+        .call(move |conn| store::set_tag_mutability(conn, id, &value).map_err(EcrError::from))
+        .await?;
+    Ok(PutImageTagMutabilityResponse {
+        registry_id: state.config.account_id.clone(),
+        repository_name: repository.name.clone(),
+        image_tag_mutability: mutability,
+    })
+}
+
+pub async fn put_scanning(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    request: PutImageScanningConfigurationRequest,
+) -> Result<PutImageScanningConfigurationResponse, EcrError> {
+    let (id, scan) = (
+        repository.id,
+        request.image_scanning_configuration.scan_on_push,
+    );
+    state
+        .store
+        .call(move |conn| store::set_scan_on_push(conn, id, scan).map_err(EcrError::from))
+        .await?;
+    Ok(PutImageScanningConfigurationResponse {
+        registry_id: state.config.account_id.clone(),
+        repository_name: repository.name.clone(),
+        image_scanning_configuration: request.image_scanning_configuration,
+    })
+}
+
+fn policy_response(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    policy_text: String,
+) -> RepositoryPolicyResponse {
+    RepositoryPolicyResponse {
+        registry_id: state.config.account_id.clone(),
+        repository_name: repository.name.clone(),
+        policy_text,
+    }
+}
+
+fn policy_not_found(state: &AppState, repository: &RepositoryRecord) -> EcrError {
+    EcrError::new(
+        ErrorType::RepositoryPolicyNotFound,
+        format!(
+            "Repository policy does not exist for the repository with name '{}' in the registry with id '{}'",
+            repository.name, state.config.account_id
+        ),
+    )
+}
+
+pub fn get_policy(
+    state: &AppState,
+    repository: &RepositoryRecord,
+) -> Result<RepositoryPolicyResponse, EcrError> {
+    let text = repository
+        .policy
+        .clone()
+        .ok_or_else(|| policy_not_found(state, repository))?;
+    Ok(policy_response(state, repository, text))
+}
+
+/// Stores a policy after validating it with the same code that enforces it.
+pub async fn set_policy(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    request: SetRepositoryPolicyRequest,
+) -> Result<RepositoryPolicyResponse, EcrError> {
+    if request.policy_text.len() > 10_240 {
+        return Err(EcrError::invalid_parameter(
+            "Invalid parameter at 'policyText': a policy may be at most 10240 characters.",
+        ));
+    }
+    if let Err(problems) = berth_model::policy::parse_policy(&request.policy_text) {
+        let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        return Err(EcrError::invalid_parameter(format!(
+            "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided': {}",
+            list.join("; ")
+        )));
+    }
+    let (id, text) = (repository.id, request.policy_text.clone());
+    state
+        .store
+        .call(move |conn| store::set_policy(conn, id, &text).map_err(EcrError::from))
+        .await?;
+    Ok(policy_response(state, repository, request.policy_text))
+}
+
+pub async fn delete_policy(
+    state: &AppState,
+    repository: &RepositoryRecord,
+) -> Result<RepositoryPolicyResponse, EcrError> {
+    let text = repository
+        .policy
+        .clone()
+        .ok_or_else(|| policy_not_found(state, repository))?;
+    let id = repository.id;
+    state
+        .store
+        .call(move |conn| store::delete_policy(conn, id).map_err(EcrError::from))
+        .await?;
+    Ok(policy_response(state, repository, text))
+}
+
+/// The repository an ECR resource ARN names.
+pub async fn repository_for_arn(state: &AppState, arn: &str) -> Result<RepositoryRecord, EcrError> {
+    let name = ecr::repository_name_from_arn(arn, &state.config.region, &state.config.account_id).ok_or_else(|| {
+        EcrError::invalid_parameter(format!(
+            "Invalid parameter at 'resourceArn': '{arn}' is not a repository ARN of this registry (arn:aws:ecr:{}:{}:repository/<name>)",
+            state.config.region, state.config.account_id
+        ))
+    })?;
+    require_repository(state, None, name).await
+}
+
+pub fn check_resource_tags(tags: Vec<Tag>) -> Result<Vec<(String, String)>, EcrError> {
+    let mut out = Vec::with_capacity(tags.len());
+    for tag in tags {
+        if tag.key.is_empty() || tag.key.chars().count() > 128 {
+            return Err(EcrError::invalid_parameter(
+                "Invalid parameter at 'tags': a tag key must be 1 to 128 characters.",
+            ));
+        }
+        if tag.value.chars().count() > 256 {
+            return Err(EcrError::invalid_parameter(format!(
+                "Invalid parameter at 'tags': the value of tag '{}' is longer than 256 characters.",
+                tag.key
+            )));
+        }
+        out.push((tag.key, tag.value));
+    }
+    Ok(out)
+}
+
+pub async fn tag_resource(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    tags: Vec<Tag>,
+) -> Result<(), EcrError> {
+    let (id, tags) = (repository.id, check_resource_tags(tags)?);
+    state
+        .store
+        .call(move |conn| store::put_resource_tags(conn, id, &tags).map_err(EcrError::from))
+        .await
+}
+
+pub async fn untag_resource(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    keys: Vec<String>,
+) -> Result<(), EcrError> {
+    let id = repository.id;
+    state
+        .store
+        .call(move |conn| store::remove_resource_tags(conn, id, &keys).map_err(EcrError::from))
+        .await
+}
+
+pub async fn list_tags(
+    state: &AppState,
+    repository: &RepositoryRecord,
+) -> Result<ListTagsForResourceResponse, EcrError> {
+    let id = repository.id;
+    let tags = state
+        .store
+        .call(move |conn| store::resource_tags(conn, id).map_err(EcrError::from))
+        .await?;
+    Ok(ListTagsForResourceResponse {
+        tags: tags
+            .into_iter()
+            .map(|(key, value)| Tag { key, value })
+            .collect(),
+    })
+}
+
+fn check_tag_mutability(value: String) -> Result<String, EcrError> {
+    if [ecr::TAG_MUTABLE, ecr::TAG_IMMUTABLE].contains(&value.as_str()) {
+        Ok(value)
+    } else {
+        Err(EcrError::invalid_parameter(format!(
+            "Invalid parameter at 'imageTagMutability': '{value}' is not one of MUTABLE, IMMUTABLE."
+        )))
+    }
 }
 
 #[cfg(test)]

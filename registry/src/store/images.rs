@@ -22,8 +22,10 @@ pub struct ManifestRecord {
 /// Why a manifest cannot be stored.
 #[derive(Debug, PartialEq)]
 pub enum PutManifestError {
-    /// A referenced blob or child manifest is not in the repository.
-    Missing(String),
+    /// A referenced blob is not in the repository.
+    MissingBlob(String),
+    /// A child manifest of an index is not in the repository.
+    MissingManifest(String),
     /// The tag points elsewhere and the repository is immutable.
     TagImmutable {
         tag: String,
@@ -174,7 +176,7 @@ pub fn put_manifest(
             |row| row.get(0),
         )?;
         if !present {
-            return Err(PutManifestError::Missing(digest.clone()));
+            return Err(PutManifestError::MissingBlob(digest.clone()));
         }
     }
     for digest in children {
@@ -184,7 +186,7 @@ pub fn put_manifest(
             |row| row.get(0),
         )?;
         if !present {
-            return Err(PutManifestError::Missing(digest.clone()));
+            return Err(PutManifestError::MissingManifest(digest.clone()));
         }
     }
     if let Some(tag) = tag {

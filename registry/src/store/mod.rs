@@ -84,6 +84,10 @@ CREATE TABLE IF NOT EXISTS auth_tokens (
     user_name     TEXT,
     expires_at    REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS repository_policies (
+    repository_id INTEGER PRIMARY KEY REFERENCES repositories(id) ON DELETE CASCADE,
+    policy_text   TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS repository_tags (
     repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
     key           TEXT NOT NULL,
@@ -103,6 +107,8 @@ pub struct AccessKey {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RepositoryRecord {
     pub id: i64,
+    /// The repository policy document, when one is set.
+    pub policy: Option<String>,
     pub name: String,
     pub created_at: f64,
     pub image_tag_mutability: String,
@@ -314,11 +320,13 @@ fn repository_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RepositoryRe
         encryption_type: row.get(4)?,
         kms_key: row.get(5)?,
         id: row.get(6)?,
+        policy: row.get(7)?,
     })
 }
 
 const REPOSITORY_COLUMNS: &str =
-    "name, created_at, image_tag_mutability, scan_on_push, encryption_type, kms_key, id";
+    "name, created_at, image_tag_mutability, scan_on_push, encryption_type, kms_key, id,
+     (SELECT policy_text FROM repository_policies p WHERE p.repository_id = repositories.id)";
 
 pub fn find_repository(
     conn: &Connection,
@@ -350,6 +358,106 @@ pub fn list_repositories(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Deletes a repository and everything in it (manifests, tags, links, policy).
+/// Without `force`, a repository holding images is left alone and `false` returned.
+pub fn delete_repository(conn: &mut Connection, id: i64, force: bool) -> Result<bool, StoreError> {
+    let tx = conn.transaction()?;
+    let images: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM manifests WHERE repository_id = ?1",
+        [id],
+        |row| row.get(0),
+    )?;
+    if images > 0 && !force {
+        return Ok(false);
+    }
+    tx.execute("DELETE FROM tags WHERE repository_id = ?1", [id])?;
+    tx.execute("DELETE FROM manifests WHERE repository_id = ?1", [id])?;
+    tx.execute("DELETE FROM repositories WHERE id = ?1", [id])?;
+    tx.commit()?;
+    Ok(true)
+}
+
+pub fn count_images(conn: &Connection, id: i64) -> Result<u64, StoreError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM manifests WHERE repository_id = ?1",
+        [id],
+        |row| row.get::<_, i64>(0),
+    )? as u64)
+}
+
+pub fn set_tag_mutability(conn: &Connection, id: i64, mutability: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE repositories SET image_tag_mutability = ?2 WHERE id = ?1",
+        params![id, mutability],
+    )?;
+    Ok(())
+}
+
+pub fn set_scan_on_push(conn: &Connection, id: i64, scan_on_push: bool) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE repositories SET scan_on_push = ?2 WHERE id = ?1",
+        params![id, scan_on_push],
+    )?;
+    Ok(())
+}
+
+pub fn set_policy(conn: &Connection, id: i64, policy_text: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO repository_policies (repository_id, policy_text) VALUES (?1, ?2)
+         ON CONFLICT (repository_id) DO UPDATE SET policy_text = excluded.policy_text",
+        params![id, policy_text],
+    )?;
+    Ok(())
+}
+
+pub fn delete_policy(conn: &Connection, id: i64) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "DELETE FROM repository_policies WHERE repository_id = ?1",
+        [id],
+    )? > 0)
+}
+
+pub fn resource_tags(conn: &Connection, id: i64) -> Result<Vec<(String, String)>, StoreError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT key, value FROM repository_tags WHERE repository_id = ?1 ORDER BY key",
+    )?;
+    let rows = statement.query_map([id], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn put_resource_tags(
+    conn: &mut Connection,
+    id: i64,
+    tags: &[(String, String)],
+) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    for (key, value) in tags {
+        tx.execute(
+            "INSERT INTO repository_tags (repository_id, key, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT (repository_id, key) DO UPDATE SET value = excluded.value",
+            params![id, key, value],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+pub fn remove_resource_tags(
+    conn: &mut Connection,
+    id: i64,
+    keys: &[String],
+) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    for key in keys {
+        tx.execute(
+            "DELETE FROM repository_tags WHERE repository_id = ?1 AND key = ?2",
+            params![id, key],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,6 +465,7 @@ mod tests {
     fn record(name: &str) -> RepositoryRecord {
         RepositoryRecord {
             id: 0,
+            policy: None,
             name: name.into(),
             created_at: 1.5,
             image_tag_mutability: "MUTABLE".into(),
