@@ -5,11 +5,13 @@
 //! - [`names`]: repository-name rules (the ones ECR enforces).
 //! - [`oci`]: manifests, digests and tags as the OCI Distribution API carries them.
 //! - [`policy`]: repository policies: grammar, validation, evaluation.
+//! - [`push`]: the "View push commands" lines.
 
 pub mod ecr;
 pub mod names;
 pub mod oci;
 pub mod policy;
+pub mod push;
 
 /// The `X-Amz-Target` prefix of every ECR action.
 pub const ECR_TARGET_PREFIX: &str = "AmazonEC2ContainerRegistry_V20150921.";
