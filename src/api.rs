@@ -175,3 +175,97 @@ pub async fn all_repositories(
         }
     }
 }
+
+/// How many images a repository holds (every page of ListImages).
+pub async fn count_images(connection: &Connection, repository: &str) -> Result<usize, ApiError> {
+    use berth_model::ecr::{ListImagesRequest, ListImagesResponse};
+    let mut digests = std::collections::BTreeSet::new();
+    let mut next_token = None;
+    loop {
+        let request = ListImagesRequest {
+            repository_name: repository.to_string(),
+            next_token,
+            max_results: Some(1000),
+            ..Default::default()
+        };
+        let page: ListImagesResponse = call(connection, Action::ListImages, &request).await?;
+        digests.extend(page.image_ids.into_iter().filter_map(|id| id.image_digest));
+        match page.next_token {
+            Some(token) => next_token = Some(token),
+            None => return Ok(digests.len()),
+        }
+    }
+}
+
+/// The repository policy text, or `None` when the repository has none.
+pub async fn repository_policy(
+    connection: &Connection,
+    repository: &str,
+) -> Result<Option<String>, ApiError> {
+    use berth_model::ecr::{RepositoryPolicyResponse, RepositoryRequest};
+    let request = RepositoryRequest {
+        repository_name: repository.to_string(),
+        ..Default::default()
+    };
+    match call::<_, RepositoryPolicyResponse>(connection, Action::GetRepositoryPolicy, &request)
+        .await
+    {
+        Ok(response) => Ok(Some(response.policy_text)),
+        Err(error) if error.error_type() == Some("RepositoryPolicyNotFoundException") => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// A blob's bytes, through the URL GetDownloadUrlForLayer hands out.
+pub async fn download_blob(
+    connection: &Connection,
+    repository: &str,
+    digest: &str,
+) -> Result<Vec<u8>, ApiError> {
+    use berth_model::ecr::{GetDownloadUrlForLayerRequest, GetDownloadUrlForLayerResponse};
+    let request = GetDownloadUrlForLayerRequest {
+        repository_name: repository.to_string(),
+        layer_digest: digest.to_string(),
+        ..Default::default()
+    };
+    let url: GetDownloadUrlForLayerResponse =
+        call(connection, Action::GetDownloadUrlForLayer, &request).await?;
+    let unreachable = || ApiError::Unreachable {
+        endpoint: url.download_url.clone(),
+    };
+    let response = gloo_net::http::Request::get(&url.download_url)
+        .send()
+        .await
+        .map_err(|_| unreachable())?;
+    if !response.ok() {
+        return Err(ApiError::Decode(format!(
+            "downloading {digest}: HTTP {}",
+            response.status()
+        )));
+    }
+    response.binary().await.map_err(|_| unreachable())
+}
+
+/// Where this repository's images live, for push commands.
+pub fn registry_target(
+    connection: &Connection,
+    repository: &berth_model::ecr::Repository,
+) -> berth_model::push::RegistryTarget {
+    use berth_model::push::RegistryTarget;
+    match connection.kind {
+        crate::session::RegistryKind::Aws => RegistryTarget::Aws {
+            account_id: repository.registry_id.clone(),
+            region: connection.region.clone(),
+        },
+        _ => RegistryTarget::Endpoint {
+            endpoint_url: connection.endpoint.clone(),
+            region: connection.region.clone(),
+            registry_host: repository
+                .repository_uri
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        },
+    }
+}

@@ -17,3 +17,27 @@ pub fn local_time(epoch_seconds: f64) -> String {
 pub fn exact_time(epoch_seconds: f64) -> String {
     date(epoch_seconds).to_iso_string().into()
 }
+
+/// Bytes in human units, as the AWS console shows sizes (1 MB = 10^6 bytes).
+pub fn size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.2} {}", UNITS[unit])
+    }
+}
+
+/// `sha256:0123456789ab` — enough to tell digests apart at a glance.
+pub fn short_digest(digest: &str) -> String {
+    match digest.split_once(':') {
+        Some((algorithm, hex)) => format!("{algorithm}:{}", &hex[..hex.len().min(12)]),
+        None => digest.to_string(),
+    }
+}

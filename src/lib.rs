@@ -5,9 +5,11 @@ use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::path;
 
 pub mod api;
+pub mod components;
 pub mod format;
 pub mod pages;
 pub mod session;
+pub mod table;
 
 use session::Connection;
 
@@ -18,6 +20,7 @@ pub type ConnectionSignal = RwSignal<Option<Connection>>;
 pub fn App() -> impl IntoView {
     let connection: ConnectionSignal = RwSignal::new(session::load());
     provide_context(connection);
+    provide_context(components::Toasts(RwSignal::new(Vec::new())));
     view! {
         <Router>
             <pages::shell::Shell>
@@ -29,8 +32,12 @@ pub fn App() -> impl IntoView {
                     }/>
                     <Route path=path!("/sign-in") view=pages::sign_in::SignIn/>
                     <Route path=path!("/repositories") view=pages::repositories::RepositoryList/>
+                    <Route path=path!("/create-repository") view=pages::create_repository::CreateRepository/>
+                    <Route path=path!("/repositories/*name") view=pages::repository::RepositoryPage/>
+                    <Route path=path!("/images/*name") view=pages::image::ImagePage/>
                 </Routes>
             </pages::shell::Shell>
+            <components::ToastArea/>
         </Router>
     }
 }

@@ -1,5 +1,11 @@
 //! One module per screen.
 
+pub mod create_repository;
+pub mod image;
+pub mod images;
+pub mod permissions;
 pub mod repositories;
+pub mod repository;
+pub mod settings;
 pub mod shell;
 pub mod sign_in;

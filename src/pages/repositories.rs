@@ -1,46 +1,272 @@
-//! The repository list: what is in the registry.
+//! The repository list: what is in the registry, with filter, sort, paging,
+//! push commands and delete.
 
-use berth_model::ecr::Repository;
+use berth_model::ecr::{
+    Action as EcrAction, DeleteRepositoryRequest, DescribeRepositoriesRequest,
+    DescribeRepositoriesResponse, Repository, RepositoryResponse,
+};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
 use crate::api;
+use crate::components::push_commands::PushCommands;
+use crate::components::{toasts, ConfirmDelete, CopyButton, LoadError, Loading};
 use crate::format;
+use crate::table::{repositories_view, Direction, Pager, RepositoryColumn};
 use crate::ConnectionSignal;
+
+pub const PAGE_SIZES: [i64; 5] = [10, 20, 50, 100, 1000];
+
+/// A link to a repository's page (names contain `/`, which stays as is).
+pub fn repository_href(name: &str) -> String {
+    format!("/repositories/{name}")
+}
 
 #[component]
 pub fn RepositoryList() -> impl IntoView {
     let connection = expect_context::<ConnectionSignal>();
-    let repositories = LocalResource::new(move || {
+    let page_size = RwSignal::new(50i64);
+    let pager = RwSignal::new(Pager::new());
+    let filter = RwSignal::new(String::new());
+    let sort = RwSignal::new((RepositoryColumn::Name, Direction::Ascending));
+    let selected = RwSignal::new(Vec::<String>::new());
+    let push_for = RwSignal::new(None::<Repository>);
+    let deleting = RwSignal::new(false);
+
+    // A memo, so recording the next page's token does not refetch this one.
+    let current_token = Memo::new(move |_| pager.with(Pager::current_token));
+    let page = LocalResource::new(move || {
         let current = connection.get();
+        let token = current_token.get();
+        let max = page_size.get();
         async move {
-            match current {
-                Some(c) => api::all_repositories(&c).await,
-                None => Ok(Vec::new()),
-            }
+            let Some(c) = current else {
+                return Ok(DescribeRepositoriesResponse::default());
+            };
+            let request = DescribeRepositoriesRequest {
+                next_token: token,
+                max_results: Some(max),
+                ..Default::default()
+            };
+            api::call::<_, DescribeRepositoriesResponse>(
+                &c,
+                EcrAction::DescribeRepositories,
+                &request,
+            )
+            .await
         }
     });
+    // Keep the pager's idea of the next page in step with the answer.
+    Effect::new(move |_| {
+        if let Some(Ok(response)) = page.get() {
+            let next = response.next_token.clone();
+            pager.update(|p| p.loaded(next));
+        }
+    });
+
+    let header = move |label: &'static str, column: RepositoryColumn| {
+        let aria = move || {
+            let (c, d) = sort.get();
+            if c == column {
+                d.aria()
+            } else {
+                "none"
+            }
+        };
+        view! {
+            <th aria-sort=aria>
+                <button type="button" class="sort" on:click=move |_| sort.update(|(c, d)| {
+                    if *c == column { *d = d.flip() } else { *c = column; *d = Direction::Ascending }
+                })>{label}</button>
+            </th>
+        }
+    };
+
+    let rows = move |list: Vec<Repository>| {
+        let (column, direction) = sort.get();
+        repositories_view(&list, &filter.get(), column, direction)
+            .into_iter()
+            .map(|r| {
+                let name = r.repository_name.clone();
+                let checked_name = name.clone();
+                let toggle_name = name.clone();
+                let uri = r.repository_uri.clone();
+                let push_repo = r.clone();
+                view! {
+                    <tr data-testid="repository-row">
+                        <td>
+                            <input type="checkbox" aria-label=format!("Select {name}")
+                                prop:checked=move || selected.with(|s| s.contains(&checked_name))
+                                on:change=move |_| selected.update(|s| {
+                                    if let Some(i) = s.iter().position(|n| n == &toggle_name) { s.remove(i); } else { s.push(toggle_name.clone()); }
+                                })/>
+                        </td>
+                        <td class="name"><a data-testid="repository-name" href=repository_href(&name)>{name.clone()}</a></td>
+                        <td class="uri"><code>{uri.clone()}</code><CopyButton text=Signal::derive(move || uri.clone()) label=format!("URI of {name}")/></td>
+                        <td title=format::exact_time(r.created_at)>{format::local_time(r.created_at)}</td>
+                        <td>{if r.image_tag_mutability == "IMMUTABLE" { "Immutable" } else { "Mutable" }}</td>
+                        <td>{if r.image_scanning_configuration.scan_on_push { "Enabled" } else { "Disabled" }}</td>
+                        <td>{r.encryption_configuration.encryption_type.clone()}</td>
+                        <td><button type="button" class="link" on:click=move |_| push_for.set(Some(push_repo.clone()))>"View push commands"</button></td>
+                    </tr>
+                }
+            })
+            .collect_view()
+    };
+
+    let confirm_open = RwSignal::new(false);
+    let force = RwSignal::new(false);
+    let image_count = LocalResource::new(move || {
+        let open = confirm_open.get();
+        let names = selected.get_untracked();
+        let current = connection.get_untracked();
+        async move {
+            let (true, Some(c)) = (open, current) else {
+                return None;
+            };
+            let mut total = 0;
+            for name in names {
+                total += api::count_images(&c, &name).await.ok()?;
+            }
+            Some(total)
+        }
+    });
+    let delete_error = RwSignal::new(None::<String>);
+    let delete_selected = Callback::new(move |_| {
+        let Some(c) = connection.get_untracked() else {
+            return;
+        };
+        let names = selected.get_untracked();
+        let force_now = force.get_untracked();
+        deleting.set(true);
+        delete_error.set(None);
+        leptos::task::spawn_local(async move {
+            let mut failures = Vec::new();
+            for name in &names {
+                let request = DeleteRepositoryRequest {
+                    repository_name: name.clone(),
+                    force: force_now,
+                    ..Default::default()
+                };
+                if let Err(e) =
+                    api::call::<_, RepositoryResponse>(&c, EcrAction::DeleteRepository, &request)
+                        .await
+                {
+                    failures.push(format!("{name}: {e}"));
+                }
+            }
+            deleting.set(false);
+            if failures.is_empty() {
+                toasts().show(true, format!("Deleted {}", names.join(", ")));
+                confirm_open.set(false);
+                selected.set(Vec::new());
+            } else {
+                delete_error.set(Some(failures.join(" ")));
+            }
+            page.refetch();
+        });
+    });
+
     view! {
         <Show when=move || connection.with(Option::is_some) fallback=|| view! { <Redirect path="/sign-in"/> }>
             <div class="page-head">
                 <h1>"Private repositories"</h1>
-                <button class="secondary" data-testid="refresh" on:click=move |_| repositories.refetch()>"Refresh"</button>
+                <div class="actions">
+                    <button type="button" class="secondary" data-testid="refresh" on:click=move |_| page.refetch()>"Refresh"</button>
+                    <button type="button" class="secondary" disabled=move || selected.with(Vec::is_empty)
+                        on:click=move |_| { force.set(false); delete_error.set(None); confirm_open.set(true) }>"Delete"</button>
+                    <a class="button primary" href="/create-repository">"Create repository"</a>
+                </div>
             </div>
-            <Transition fallback=|| view! { <p class="state loading" data-testid="loading">"Loading repositories…"</p> }>
+            <div class="toolbar">
+                <label class="inline">"Filter repositories"
+                    <input type="search" data-testid="filter" bind:value=filter placeholder="Find by name"/>
+                </label>
+                <label class="inline">"Page size"
+                    <select on:change=move |ev| {
+                        page_size.set(event_target_value(&ev).parse().unwrap_or(50));
+                        pager.set(Pager::new());
+                    }>
+                        {PAGE_SIZES.iter().map(|n| view! { <option value=n.to_string() selected=move || page_size.get() == *n>{n.to_string()}</option> }).collect_view()}
+                    </select>
+                </label>
+            </div>
+            <Transition fallback=|| view! { <Loading text="Loading repositories…"/> }>
                 {move || Suspend::new(async move {
-                    match repositories.await {
-                        Ok(list) if list.is_empty() => view! { <EmptyRepositories/> }.into_any(),
-                        Ok(list) => view! { <RepositoryTable repositories=list/> }.into_any(),
+                    match page.await {
+                        Ok(response) if response.repositories.is_empty() && !pager.with_untracked(Pager::has_previous) => {
+                            view! { <EmptyRepositories/> }.into_any()
+                        }
+                        Ok(response) => {
+                            let count = response.repositories.len();
+                            let list = response.repositories.clone();
+                            view! {
+                                <p class="count" data-testid="repository-count">
+                                    {move || {
+                                        let shown = repositories_view(&list, &filter.get(), RepositoryColumn::Name, Direction::Ascending).len();
+                                        let base = format!("{count} repositor{}", if count == 1 { "y" } else { "ies" });
+                                        if shown == count { base } else { format!("{shown} of {base} match the filter") }
+                                    }}
+                                </p>
+                                <div class="table-wrap">
+                                <table class="list" data-testid="repository-table">
+                                    <thead><tr>
+                                        <th><span class="visually-hidden">"Selected"</span></th>
+                                        {header("Repository name", RepositoryColumn::Name)}
+                                        <th>"URI"</th>
+                                        {header("Created at", RepositoryColumn::CreatedAt)}
+                                        {header("Tag immutability", RepositoryColumn::TagImmutability)}
+                                        {header("Scan on push", RepositoryColumn::ScanOnPush)}
+                                        {header("Encryption", RepositoryColumn::Encryption)}
+                                        <th><span class="visually-hidden">"Push commands"</span></th>
+                                    </tr></thead>
+                                    <tbody>{move || rows(response.repositories.clone())}</tbody>
+                                </table>
+                                </div>
+                                {mark("berth:repositories-rendered")}
+                            }.into_any()
+                        }
                         Err(error) => view! {
-                            <div class="state error" role="alert" data-testid="load-error">
-                                <h2>"The repositories could not be loaded"</h2>
-                                <p>{error.to_string()}</p>
-                                <button class="secondary" on:click=move |_| repositories.refetch()>"Try again"</button>
-                            </div>
+                            <LoadError title="The repositories could not be loaded" message=error.to_string()
+                                on_retry=Callback::new(move |_| page.refetch())/>
                         }.into_any(),
                     }
                 })}
             </Transition>
+            <nav class="pager" aria-label="Pages">
+                <button type="button" class="secondary" disabled=move || !pager.with(Pager::has_previous)
+                    on:click=move |_| pager.update(Pager::go_previous)>"Previous page"</button>
+                <span data-testid="page-number">{move || format!("Page {}", pager.with(Pager::page_number))}</span>
+                <button type="button" class="secondary" disabled=move || !pager.with(Pager::has_next)
+                    on:click=move |_| pager.update(Pager::go_next)>"Next page"</button>
+            </nav>
+            {move || push_for.get().map(|repository| view! {
+                <PushCommands repository=repository on_close=Callback::new(move |_| push_for.set(None))/>
+            })}
+            <Show when=move || confirm_open.get()>
+                {move || {
+                    let names = selected.get();
+                    let (title, word) = if names.len() == 1 {
+                        (format!("Delete {}", names[0]), names[0].clone())
+                    } else {
+                        (format!("Delete {} repositories", names.len()), "delete".to_string())
+                    };
+                    view! {
+                        <ConfirmDelete title=title confirm_word=word busy=deleting
+                            what=format!("This deletes {}. It cannot be undone.", names.join(", "))
+                            on_confirm=delete_selected on_close=Callback::new(move |_| confirm_open.set(false))>
+                            <label class="inline">
+                                <input type="checkbox" data-testid="force-delete" bind:checked=force/>
+                                {move || match image_count.get().flatten() {
+                                    Some(n) => format!("Also delete the {n} image{} they contain", if n == 1 { "" } else { "s" }),
+                                    None => "Also delete the images they contain".to_string(),
+                                }}
+                            </label>
+                            {move || delete_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                        </ConfirmDelete>
+                    }
+                }}
+            </Show>
         </Show>
     }
 }
@@ -50,62 +276,16 @@ fn EmptyRepositories() -> impl IntoView {
     view! {
         <div class="state empty" data-testid="empty">
             <h2>"No repositories yet"</h2>
-            <p>"A repository holds the images of one application. Create one, then push to it:"</p>
+            <p>"A repository holds the images of one application. Create one, then push to it with the commands it shows you."</p>
+            <p><a class="button primary" href="/create-repository">"Create repository"</a></p>
+            <p>"Or from a terminal:"</p>
             <pre class="command">"aws ecr create-repository --repository-name my-app --endpoint-url <registry URL> --region <region>"</pre>
         </div>
     }
 }
 
-#[component]
-fn RepositoryTable(repositories: Vec<Repository>) -> impl IntoView {
-    let count = repositories.len();
-    let rows = repositories
-        .into_iter()
-        .map(|r| {
-            let uri = r.repository_uri.clone();
-            let copy_uri = uri.clone();
-            view! {
-                <tr data-testid="repository-row">
-                    <td class="name" data-testid="repository-name">{r.repository_name.clone()}</td>
-                    <td class="uri">
-                        <code>{uri}</code>
-                        <button class="copy" title="Copy URI" on:click=move |_| copy_to_clipboard(&copy_uri)>"Copy"</button>
-                    </td>
-                    <td title=format::exact_time(r.created_at)>{format::local_time(r.created_at)}</td>
-                    <td>{if r.image_tag_mutability == "IMMUTABLE" { "Immutable" } else { "Mutable" }}</td>
-                    <td>{if r.image_scanning_configuration.scan_on_push { "Enabled" } else { "Disabled" }}</td>
-                    <td>{r.encryption_configuration.encryption_type.clone()}</td>
-                </tr>
-            }
-        })
-        .collect_view();
-    mark("berth:repositories-rendered");
-    view! {
-        <p class="count" data-testid="repository-count">{format!("{count} repositor{}", if count == 1 { "y" } else { "ies" })}</p>
-        <table class="list" data-testid="repository-table">
-            <thead>
-                <tr>
-                    <th>"Repository name"</th>
-                    <th>"URI"</th>
-                    <th>"Created at"</th>
-                    <th>"Tag immutability"</th>
-                    <th>"Scan on push"</th>
-                    <th>"Encryption"</th>
-                </tr>
-            </thead>
-            <tbody>{rows}</tbody>
-        </table>
-    }
-}
-
-fn copy_to_clipboard(text: &str) {
-    if let Some(window) = web_sys::window() {
-        let _ = window.navigator().clipboard().write_text(text);
-    }
-}
-
 /// A `performance.mark` for benchmarks to read.
-fn mark(name: &str) {
+pub fn mark(name: &str) -> impl IntoView {
     if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
         let _ = performance.mark(name);
     }

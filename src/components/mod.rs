@@ -1,0 +1,158 @@
+//! Pieces every screen uses: toasts, copy buttons, dialogs, state panels.
+
+use leptos::prelude::*;
+
+pub mod push_commands;
+
+/// A short message about the result of an action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toast {
+    pub id: u64,
+    pub ok: bool,
+    pub text: String,
+}
+
+/// The toasts on screen; provided by the App.
+#[derive(Clone, Copy)]
+pub struct Toasts(pub RwSignal<Vec<Toast>>);
+
+impl Toasts {
+    pub fn show(&self, ok: bool, text: impl Into<String>) {
+        let id = js_sys::Date::now() as u64 ^ (js_sys::Math::random() * 1e9) as u64;
+        let list = self.0;
+        list.update(|l| {
+            l.push(Toast {
+                id,
+                ok,
+                text: text.into(),
+            })
+        });
+        set_timeout(
+            move || list.update(|l| l.retain(|t| t.id != id)),
+            std::time::Duration::from_secs(5),
+        );
+    }
+}
+
+pub fn toasts() -> Toasts {
+    expect_context::<Toasts>()
+}
+
+#[component]
+pub fn ToastArea() -> impl IntoView {
+    let Toasts(list) = toasts();
+    view! {
+        <div class="toasts" role="status" aria-live="polite">
+            <For each=move || list.get() key=|t| t.id let:toast>
+                <div class=if toast.ok { "toast ok" } else { "toast bad" } data-testid="toast">{toast.text.clone()}</div>
+            </For>
+        </div>
+    }
+}
+
+fn copy_text(text: &str) {
+    if let Some(window) = web_sys::window() {
+        let _ = window.navigator().clipboard().write_text(text);
+    }
+}
+
+/// A button that copies `text`; `label` names what is copied, for people and tests.
+#[component]
+pub fn CopyButton(
+    #[prop(into)] text: Signal<String>,
+    #[prop(into)] label: String,
+) -> impl IntoView {
+    let name = format!("Copy {label}");
+    view! {
+        <button type="button" class="copy" aria-label=name.clone() title=name data-copy=move || text.get()
+            on:click=move |_| {
+                copy_text(&text.get_untracked());
+                toasts().show(true, "Copied to the clipboard");
+            }>
+            "Copy"
+        </button>
+    }
+}
+
+/// A modal dialog; Escape or the close button calls `on_close`.
+#[component]
+pub fn Modal(
+    #[prop(into)] title: String,
+    on_close: Callback<()>,
+    children: Children,
+) -> impl IntoView {
+    let label = title.clone();
+    view! {
+        <div class="backdrop" on:click=move |_| on_close.run(())>
+            <div class="modal" role="dialog" aria-modal="true" aria-label=label
+                on:click=|ev| ev.stop_propagation()
+                on:keydown=move |ev| if ev.key() == "Escape" { on_close.run(()) }>
+                <header>
+                    <h2>{title}</h2>
+                    <button type="button" class="icon" aria-label="Close" on:click=move |_| on_close.run(())>"✕"</button>
+                </header>
+                {children()}
+            </div>
+        </div>
+    }
+}
+
+/// Deleting asks the person to type `confirm_word` first.
+#[component]
+pub fn ConfirmDelete(
+    #[prop(into)] title: String,
+    #[prop(into)] what: String,
+    #[prop(into)] confirm_word: String,
+    on_confirm: Callback<()>,
+    on_close: Callback<()>,
+    #[prop(optional)] children: Option<Children>,
+    #[prop(into, optional)] busy: Signal<bool>,
+) -> impl IntoView {
+    let typed = RwSignal::new(String::new());
+    let word = confirm_word.clone();
+    let matches = move || typed.get().trim() == word;
+    view! {
+        <Modal title=title on_close=on_close>
+            <p>{what}</p>
+            {children.map(|c| c())}
+            <label>{format!("To confirm, type \"{confirm_word}\"")}
+                <input data-testid="confirm-input" bind:value=typed autocomplete="off"/>
+            </label>
+            <div class="actions">
+                <button type="button" class="secondary" on:click=move |_| on_close.run(())>"Cancel"</button>
+                <button type="button" class="danger" data-testid="confirm-delete"
+                    disabled=move || !matches() || busy.get()
+                    on:click=move |_| on_confirm.run(())>
+                    {move || if busy.get() { "Deleting…" } else { "Delete" }}
+                </button>
+            </div>
+        </Modal>
+    }
+}
+
+/// The panel shown when a load failed, with a retry button.
+#[component]
+pub fn LoadError(
+    #[prop(into)] title: String,
+    message: String,
+    on_retry: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <div class="state error" role="alert" data-testid="load-error">
+            <h2>{title}</h2>
+            <p>{message}</p>
+            <button type="button" class="secondary" on:click=move |_| on_retry.run(())>"Try again"</button>
+        </div>
+    }
+}
+
+/// A skeleton the size of a table, so nothing jumps when data arrives.
+#[component]
+pub fn Loading(#[prop(into)] text: String) -> impl IntoView {
+    view! {
+        <div class="state loading" data-testid="loading" aria-busy="true">
+            <p>{text}</p>
+            <div class="skeleton"></div><div class="skeleton"></div><div class="skeleton"></div>
+        </div>
+    }
+}
