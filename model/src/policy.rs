@@ -730,6 +730,280 @@ impl Policy {
     }
 }
 
+/// The 1-based line on which each value of a JSON document starts, keyed by the
+/// paths [`parse_policy`] reports (`Version`, `Statement[0].Action[1]`, …), so an
+/// editor can pin each problem to its line. Stops quietly at malformed JSON.
+pub fn value_lines(text: &str) -> std::collections::BTreeMap<String, usize> {
+    struct Walker<'a> {
+        chars: std::iter::Peekable<std::str::Chars<'a>>,
+        line: usize,
+        lines: std::collections::BTreeMap<String, usize>,
+    }
+    impl Walker<'_> {
+        fn bump(&mut self) -> Option<char> {
+            let c = self.chars.next()?;
+            if c == '\n' {
+                self.line += 1;
+            }
+            Some(c)
+        }
+        fn skip_ws(&mut self) {
+            while self.chars.peek().is_some_and(|c| c.is_whitespace()) {
+                self.bump();
+            }
+        }
+        fn string(&mut self) -> Option<String> {
+            let mut out = String::new();
+            loop {
+                match self.bump()? {
+                    '"' => return Some(out),
+                    '\\' => {
+                        out.push(self.bump()?);
+                    }
+                    c => out.push(c),
+                }
+            }
+        }
+        fn value(&mut self, path: &str) -> Option<()> {
+            self.skip_ws();
+            self.lines.entry(path.to_string()).or_insert(self.line);
+            match *self.chars.peek()? {
+                '{' => {
+                    self.bump();
+                    loop {
+                        self.skip_ws();
+                        match self.bump()? {
+                            '}' => return Some(()),
+                            ',' => continue,
+                            '"' => {
+                                let key = self.string()?;
+                                self.skip_ws();
+                                if self.bump()? != ':' {
+                                    return None;
+                                }
+                                let child = if path.is_empty() {
+                                    key
+                                } else {
+                                    format!("{path}.{key}")
+                                };
+                                self.value(&child)?;
+                            }
+                            _ => return None,
+                        }
+                    }
+                }
+                '[' => {
+                    self.bump();
+                    let mut index = 0;
+                    loop {
+                        self.skip_ws();
+                        match self.chars.peek()? {
+                            ']' => {
+                                self.bump();
+                                return Some(());
+                            }
+                            ',' => {
+                                self.bump();
+                            }
+                            _ => {
+                                self.value(&format!("{path}[{index}]"))?;
+                                index += 1;
+                            }
+                        }
+                    }
+                }
+                '"' => {
+                    self.bump();
+                    self.string().map(|_| ())
+                }
+                _ => {
+                    while self
+                        .chars
+                        .peek()
+                        .is_some_and(|c| !matches!(c, ',' | '}' | ']') && !c.is_whitespace())
+                    {
+                        self.bump();
+                    }
+                    Some(())
+                }
+            }
+        }
+    }
+    let mut walker = Walker {
+        chars: text.chars().peekable(),
+        line: 1,
+        lines: Default::default(),
+    };
+    walker.value("");
+    walker.lines
+}
+
+/// The line a problem belongs to: its own path's, else its nearest ancestor's.
+pub fn problem_line(
+    lines: &std::collections::BTreeMap<String, usize>,
+    problem: &PolicyProblem,
+) -> Option<usize> {
+    if let Some(rest) = problem.message.strip_prefix("not valid JSON at line ") {
+        return rest.split(',').next().and_then(|n| n.trim().parse().ok());
+    }
+    let mut path = problem.path.as_str();
+    loop {
+        if let Some(line) = lines.get(path) {
+            return Some(*line);
+        }
+        let cut = path.rfind(['.', '['])?;
+        path = &path[..cut];
+    }
+}
+
+/// Ready-made policies for the editor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template {
+    /// Pull only, for the given principals.
+    PullOnly,
+    /// Push and pull, for a CI user.
+    PushAndPull,
+    /// Read access for another AWS account.
+    CrossAccountRead,
+    /// Nobody may delete images or the repository.
+    DenyDelete,
+}
+
+impl Template {
+    pub const ALL: [Template; 4] = [
+        Template::PullOnly,
+        Template::PushAndPull,
+        Template::CrossAccountRead,
+        Template::DenyDelete,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Template::PullOnly => "Pull only",
+            Template::PushAndPull => "Push and pull (CI user)",
+            Template::CrossAccountRead => "Read for another account",
+            Template::DenyDelete => "Deny delete",
+        }
+    }
+
+    pub fn needs_principal(self) -> bool {
+        self != Template::DenyDelete
+    }
+
+    /// The policy document, pretty-printed; `principal` is an ARN or account id.
+    pub fn render(self, principal: &str) -> String {
+        let (sid, effect, principal_value, actions): (&str, &str, Value, Vec<&str>) = match self {
+            Template::PullOnly => (
+                "AllowPull",
+                "Allow",
+                serde_json::json!({ "AWS": principal }),
+                PULL_ACTIONS.to_vec(),
+            ),
+            Template::PushAndPull => (
+                "AllowPushPull",
+                "Allow",
+                serde_json::json!({ "AWS": principal }),
+                PULL_ACTIONS
+                    .iter()
+                    .chain(PUSH_ACTIONS.iter().filter(|a| !PULL_ACTIONS.contains(a)))
+                    .copied()
+                    .collect(),
+            ),
+            Template::CrossAccountRead => (
+                "AllowAccountRead",
+                "Allow",
+                serde_json::json!({ "AWS": principal }),
+                PULL_ACTIONS
+                    .iter()
+                    .copied()
+                    .chain([
+                        "ecr:DescribeImages",
+                        "ecr:ListImages",
+                        "ecr:DescribeRepositories",
+                    ])
+                    .collect(),
+            ),
+            Template::DenyDelete => (
+                "DenyDelete",
+                "Deny",
+                Value::String("*".into()),
+                vec!["ecr:BatchDeleteImage", "ecr:DeleteRepository"],
+            ),
+        };
+        let document = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{ "Sid": sid, "Effect": effect, "Principal": principal_value, "Action": actions }]
+        });
+        serde_json::to_string_pretty(&document).unwrap_or_default()
+    }
+}
+
+/// A statement in plain words: who, and what.
+pub fn describe_principals(principals: &Principals) -> String {
+    match principals {
+        Principals::Any => "everyone".into(),
+        Principals::Aws(entries) => entries
+            .iter()
+            .map(|e| {
+                if is_account_id(e) {
+                    format!("account {e}")
+                } else if let Some((account, user)) = e
+                    .strip_prefix("arn:aws:iam::")
+                    .and_then(|r| r.split_once(":user/"))
+                {
+                    format!("user {user} (account {account})")
+                } else if let Some(account) = e
+                    .strip_prefix("arn:aws:iam::")
+                    .and_then(|r| r.strip_suffix(":root"))
+                {
+                    format!("account {account}")
+                } else {
+                    e.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+pub fn describe_actions(actions: &[String]) -> String {
+    let covers = |set: &[&str]| {
+        set.iter()
+            .all(|needed| actions.iter().any(|a| wildcard_match(a, needed, true)))
+    };
+    if actions
+        .iter()
+        .any(|a| a == "*" || a.eq_ignore_ascii_case("ecr:*"))
+    {
+        return "every ECR action".into();
+    }
+    let mut words = Vec::new();
+    match (covers(PULL_ACTIONS), covers(PUSH_ACTIONS)) {
+        (true, true) => words.push("push and pull".to_string()),
+        (true, false) => words.push("pull".to_string()),
+        (false, true) => words.push("push".to_string()),
+        _ => {}
+    }
+    let named: Vec<String> = actions
+        .iter()
+        .filter(|a| {
+            !PULL_ACTIONS
+                .iter()
+                .chain(PUSH_ACTIONS)
+                .any(|p| p.eq_ignore_ascii_case(a))
+        })
+        .map(|a| a.trim_start_matches("ecr:").to_string())
+        .collect();
+    if !named.is_empty() {
+        words.push(named.join(", "));
+    }
+    if words.is_empty() {
+        actions.join(", ")
+    } else {
+        words.join("; ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -859,6 +1133,56 @@ mod tests {
             "{json:?}"
         );
         assert_eq!(parse_policy(r#"{"Statement":[]}"#).unwrap_err().len(), 2);
+    }
+
+    #[test]
+    fn lines_of_values_and_problems() {
+        let text = "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\n      \"Effect\": \"Allow\",\n      \"Principal\": \"*\",\n      \"Action\": [\"ecr:ListImages\",\n        \"ecr:Nope\"]\n    }\n  ]\n}";
+        let lines = value_lines(text);
+        assert_eq!(lines["Version"], 2);
+        assert_eq!(lines["Statement[0]"], 4);
+        assert_eq!(lines["Statement[0].Action[1]"], 8);
+        let problems = parse_policy(text).unwrap_err();
+        assert_eq!(problem_line(&lines, &problems[0]), Some(8));
+        let missing = PolicyProblem {
+            path: "Statement[0].Sid".into(),
+            message: "x".into(),
+        };
+        assert_eq!(problem_line(&lines, &missing), Some(4));
+        let broken = parse_policy("{\n\n  \"Version\" \"x\"\n}").unwrap_err();
+        assert_eq!(problem_line(&value_lines("{"), &broken[0]), Some(3));
+    }
+
+    #[test]
+    fn templates_are_valid_and_say_what_they_do() {
+        for template in Template::ALL {
+            let text = template.render("arn:aws:iam::123456789012:user/ci");
+            let policy = parse_policy(&text).unwrap_or_else(|p| panic!("{template:?}: {p:?}"));
+            let statement = &policy.statements[0];
+            let words = describe_actions(&statement.actions);
+            match template {
+                Template::PullOnly => assert_eq!(words, "pull"),
+                Template::PushAndPull => assert_eq!(words, "push and pull"),
+                Template::CrossAccountRead => assert_eq!(
+                    words,
+                    "pull; DescribeImages, ListImages, DescribeRepositories"
+                ),
+                Template::DenyDelete => {
+                    assert_eq!(describe_principals(&statement.principals), "everyone")
+                }
+            }
+        }
+        let p =
+            parse_policy(&Template::PullOnly.render("arn:aws:iam::123456789012:user/ci")).unwrap();
+        assert_eq!(
+            describe_principals(&p.statements[0].principals),
+            "user ci (account 123456789012)"
+        );
+        assert!(matches!(
+            decide(&p, CI, "ecr:BatchGetImage"),
+            Decision::Allowed { .. }
+        ));
+        assert_eq!(decide(&p, CI, "ecr:PutImage"), Decision::NotAllowed);
     }
 
     #[test]
