@@ -6,6 +6,7 @@ use leptos_router::path;
 
 pub mod api;
 pub mod components;
+pub mod diff;
 pub mod format;
 pub mod pages;
 pub mod session;
@@ -20,7 +21,7 @@ pub type ConnectionSignal = RwSignal<Option<Connection>>;
 pub fn App() -> impl IntoView {
     let connection: ConnectionSignal = RwSignal::new(session::load());
     provide_context(connection);
-    provide_context(components::Toasts(RwSignal::new(Vec::new())));
+    let toasts = components::provide_toasts();
     view! {
         <Router>
             <pages::shell::Shell>
@@ -37,7 +38,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/images/*name") view=pages::image::ImagePage/>
                 </Routes>
             </pages::shell::Shell>
-            <components::ToastArea/>
+            <components::ToastArea toasts=toasts/>
         </Router>
     }
 }

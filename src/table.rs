@@ -17,6 +17,13 @@ impl Direction {
         }
     }
 
+    pub fn apply(self, ordering: std::cmp::Ordering) -> std::cmp::Ordering {
+        match self {
+            Direction::Ascending => ordering,
+            Direction::Descending => ordering.reverse(),
+        }
+    }
+
     pub fn aria(self) -> &'static str {
         match self {
             Direction::Ascending => "ascending",
@@ -63,12 +70,11 @@ pub fn repositories_view(
                 .encryption_configuration
                 .encryption_type
                 .cmp(&b.encryption_configuration.encryption_type),
-        }
-        .then_with(|| a.repository_name.cmp(&b.repository_name));
-        match direction {
-            Direction::Ascending => ordering,
-            Direction::Descending => ordering.reverse(),
-        }
+        };
+        // The direction applies to the column; ties always read A to Z.
+        direction
+            .apply(ordering)
+            .then_with(|| a.repository_name.cmp(&b.repository_name))
     });
     out
 }
@@ -108,12 +114,10 @@ pub fn images_view(
                 .last_recorded_pull_time
                 .unwrap_or(0.0)
                 .total_cmp(&b.last_recorded_pull_time.unwrap_or(0.0)),
-        }
-        .then_with(|| a.image_digest.cmp(&b.image_digest));
-        match direction {
-            Direction::Ascending => ordering,
-            Direction::Descending => ordering.reverse(),
-        }
+        };
+        direction
+            .apply(ordering)
+            .then_with(|| a.image_digest.cmp(&b.image_digest))
     });
     out
 }

@@ -930,10 +930,18 @@ impl Template {
                 vec!["ecr:BatchDeleteImage", "ecr:DeleteRepository"],
             ),
         };
-        let document = serde_json::json!({
-            "Version": "2012-10-17",
-            "Statement": [{ "Sid": sid, "Effect": effect, "Principal": principal_value, "Action": actions }]
-        });
+        // Built in the order people write policies in (serde_json keeps insertion order here).
+        let mut statement = serde_json::Map::new();
+        statement.insert("Sid".into(), sid.into());
+        statement.insert("Effect".into(), effect.into());
+        statement.insert("Principal".into(), principal_value);
+        statement.insert("Action".into(), actions.into());
+        let mut document = serde_json::Map::new();
+        document.insert("Version".into(), "2012-10-17".into());
+        document.insert(
+            "Statement".into(),
+            Value::Array(vec![Value::Object(statement)]),
+        );
         serde_json::to_string_pretty(&document).unwrap_or_default()
     }
 }
@@ -1151,6 +1159,19 @@ mod tests {
         assert_eq!(problem_line(&lines, &missing), Some(4));
         let broken = parse_policy("{\n\n  \"Version\" \"x\"\n}").unwrap_err();
         assert_eq!(problem_line(&value_lines("{"), &broken[0]), Some(3));
+    }
+
+    #[test]
+    fn templates_read_in_the_usual_order() {
+        let text = Template::PullOnly.render("123456789012");
+        let at = |key: &str| text.find(key).unwrap();
+        assert!(
+            at("Version") < at("Statement")
+                && at("Sid") < at("Effect")
+                && at("Effect") < at("Principal")
+                && at("Principal") < at("Action"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -12,35 +12,45 @@ pub struct Toast {
     pub text: String,
 }
 
-/// The toasts on screen; provided by the App.
+/// The toasts on screen. Results arrive in async tasks, outside any reactive
+/// owner, so the list is reachable from a thread-local rather than from context
+/// (the browser runs the app on one thread).
 #[derive(Clone, Copy)]
 pub struct Toasts(pub RwSignal<Vec<Toast>>);
 
-impl Toasts {
-    pub fn show(&self, ok: bool, text: impl Into<String>) {
-        let id = js_sys::Date::now() as u64 ^ (js_sys::Math::random() * 1e9) as u64;
-        let list = self.0;
-        list.update(|l| {
-            l.push(Toast {
-                id,
-                ok,
-                text: text.into(),
-            })
-        });
-        set_timeout(
-            move || list.update(|l| l.retain(|t| t.id != id)),
-            std::time::Duration::from_secs(5),
-        );
-    }
+thread_local! {
+    static TOASTS: std::cell::Cell<Option<Toasts>> = const { std::cell::Cell::new(None) };
 }
 
-pub fn toasts() -> Toasts {
-    expect_context::<Toasts>()
+/// Creates the toast list; the App calls this once.
+pub fn provide_toasts() -> Toasts {
+    let toasts = Toasts(RwSignal::new(Vec::new()));
+    TOASTS.with(|t| t.set(Some(toasts)));
+    toasts
+}
+
+/// Shows a toast for five seconds; does nothing where no toast area exists (component tests).
+pub fn notify(ok: bool, text: impl Into<String>) {
+    let Some(Toasts(list)) = TOASTS.with(|t| t.get()) else {
+        return;
+    };
+    let id = js_sys::Date::now() as u64 ^ (js_sys::Math::random() * 1e9) as u64;
+    list.update(|l| {
+        l.push(Toast {
+            id,
+            ok,
+            text: text.into(),
+        })
+    });
+    set_timeout(
+        move || list.update(|l| l.retain(|t| t.id != id)),
+        std::time::Duration::from_secs(5),
+    );
 }
 
 #[component]
-pub fn ToastArea() -> impl IntoView {
-    let Toasts(list) = toasts();
+pub fn ToastArea(toasts: Toasts) -> impl IntoView {
+    let Toasts(list) = toasts;
     view! {
         <div class="toasts" role="status" aria-live="polite">
             <For each=move || list.get() key=|t| t.id let:toast>
@@ -67,7 +77,7 @@ pub fn CopyButton(
         <button type="button" class="copy" aria-label=name.clone() title=name data-copy=move || text.get()
             on:click=move |_| {
                 copy_text(&text.get_untracked());
-                toasts().show(true, "Copied to the clipboard");
+                notify(true, "Copied to the clipboard");
             }>
             "Copy"
         </button>

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use crate::api;
-use crate::components::toasts;
+use crate::components::notify;
 use crate::pages::repositories::repository_href;
 use crate::ConnectionSignal;
 
@@ -67,7 +67,7 @@ pub fn CreateRepository() -> impl IntoView {
     Effect::new(move |_| match create.value().get() {
         Some(Ok(created)) => {
             let repository = created.repository.repository_name;
-            toasts().show(true, format!("Created repository {repository}"));
+            notify(true, format!("Created repository {repository}"));
             navigate(
                 &format!("{}?created=1", repository_href(&repository)),
                 Default::default(),

@@ -10,7 +10,7 @@ use berth_model::oci::{self, Platform};
 use leptos::prelude::*;
 
 use crate::api;
-use crate::components::{toasts, ConfirmDelete, CopyButton, LoadError, Loading};
+use crate::components::{notify, ConfirmDelete, CopyButton, LoadError, Loading};
 use crate::format;
 use crate::pages::repositories::{mark, PAGE_SIZES};
 use crate::table::{images_view, Direction, ImageColumn, Pager};
@@ -86,8 +86,8 @@ pub fn ImagesTab(repository: Repository) -> impl IntoView {
                 .await;
                 deleting.set(false);
                 match result {
-                    Ok(r) if r.failures.is_empty() => toasts().show(true, done),
-                    Ok(r) => toasts().show(
+                    Ok(r) if r.failures.is_empty() => notify(true, done),
+                    Ok(r) => notify(
                         false,
                         r.failures
                             .iter()
@@ -95,7 +95,7 @@ pub fn ImagesTab(repository: Repository) -> impl IntoView {
                             .collect::<Vec<_>>()
                             .join("; "),
                     ),
-                    Err(e) => toasts().show(false, e.to_string()),
+                    Err(e) => notify(false, e.to_string()),
                 }
                 confirm_open.set(false);
                 selected.set(Vec::new());

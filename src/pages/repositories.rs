@@ -10,7 +10,7 @@ use leptos_router::components::Redirect;
 
 use crate::api;
 use crate::components::push_commands::PushCommands;
-use crate::components::{toasts, ConfirmDelete, CopyButton, LoadError, Loading};
+use crate::components::{notify, ConfirmDelete, CopyButton, LoadError, Loading};
 use crate::format;
 use crate::table::{repositories_view, Direction, Pager, RepositoryColumn};
 use crate::ConnectionSignal;
@@ -157,7 +157,7 @@ pub fn RepositoryList() -> impl IntoView {
             }
             deleting.set(false);
             if failures.is_empty() {
-                toasts().show(true, format!("Deleted {}", names.join(", ")));
+                notify(true, format!("Deleted {}", names.join(", ")));
                 confirm_open.set(false);
                 selected.set(Vec::new());
             } else {

@@ -9,7 +9,7 @@ use berth_model::ecr::{
 use leptos::prelude::*;
 
 use crate::api;
-use crate::components::toasts;
+use crate::components::notify;
 use crate::ConnectionSignal;
 
 #[component]
@@ -67,7 +67,7 @@ pub fn SettingsTab(repository: Repository, on_saved: Callback<()>) -> impl IntoV
                 saving.set(false);
                 match result {
                     Ok(_) => {
-                        toasts().show(true, "Settings saved");
+                        notify(true, "Settings saved");
                         on_saved.run(());
                     }
                     Err(e) => error.set(Some(e.to_string())),
