@@ -124,7 +124,7 @@ impl OciCode {
 pub struct OciError {
     pub code: OciCode,
     pub message: String,
-    pub detail: Option<serde_json::Value>,
+    pub detail: Option<Box<serde_json::Value>>,
     /// For 401: the realm to challenge with.
     pub realm: Option<String>,
 }
@@ -140,7 +140,7 @@ impl OciError {
     }
 
     pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
-        self.detail = Some(detail);
+        self.detail = Some(Box::new(detail));
         self
     }
 
@@ -159,7 +159,7 @@ impl IntoResponse for OciError {
     fn into_response(self) -> Response {
         let mut error = serde_json::json!({"code": self.code.as_str(), "message": self.message});
         if let Some(detail) = self.detail {
-            error["detail"] = detail;
+            error["detail"] = *detail;
         }
         let body =
             serde_json::to_vec(&serde_json::json!({ "errors": [error] })).unwrap_or_default();
