@@ -233,3 +233,34 @@ def test_console_works_against_moto_server(tmp_path, browser):
         moto.terminate()
         moto.wait()
         registry.stop()
+
+
+def test_multi_platform_index_expands_per_platform_and_fits_a_phone(console_registry, browser):
+    from oci import OCI_INDEX, OCI_MANIFEST, OciClient
+
+    registry = console_registry
+    registry.ecr().create_repository(repositoryName="multi/app")
+    client = OciClient.for_registry(registry)
+    entries = []
+    for arch, variant, layer in [("amd64", None, b"amd64 layer"), ("arm64", "v8", b"arm64 layer, larger")]:
+        raw, digest = client.push_image("multi/app", f"only-{arch}", [layer])
+        platform = {"architecture": arch, "os": "linux", **({"variant": variant} if variant else {})}
+        entries.append({"mediaType": OCI_MANIFEST, "digest": digest, "size": len(raw), "platform": platform})
+    index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}).encode()
+    assert client.push_manifest("multi/app", "latest", index, OCI_INDEX).status == 201
+
+    sign_in(browser, registry.url, registry.access_key_id, registry.secret_access_key)
+    wait_for(browser, EC.url_contains("/repositories"))
+    browser.get(registry.url + "/repositories/multi/app")
+    button(browser, "Show platforms").click()
+    rows = wait_for(browser, lambda b: b.find_elements(By.CSS_SELECTOR, '[data-testid="platform-row"]'))
+    texts = [r.text for r in rows]
+    assert any("linux/amd64" in t and "11 B" in t for t in texts), texts
+    assert any("linux/arm64/v8" in t and "19 B" in t for t in texts), texts
+
+    # At 360 px the page scrolls vertically only; wide tables scroll inside their own box.
+    browser.set_window_size(360, 800)
+    text_appears(browser, "multi/app")
+    overflow = browser.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the page is {overflow}px wider than the screen"
+    screenshot(browser, "console-images-360px.png")
