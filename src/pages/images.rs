@@ -12,7 +12,9 @@ use leptos::prelude::*;
 use crate::api;
 use crate::components::{notify, ConfirmDelete, CopyButton, LoadError, Loading};
 use crate::format;
-use crate::pages::repositories::{mark, PAGE_SIZES};
+use crate::pages::repositories::{mark, mark_after_render, store_page_size, stored_page_size, PAGE_SIZES};
+
+const PAGE_SIZE_KEY: &str = "berth.images.pageSize";
 use crate::table::{images_view, Direction, ImageColumn, Pager};
 use crate::ConnectionSignal;
 
@@ -24,7 +26,7 @@ pub fn image_href(repository: &str, digest: &str) -> String {
 pub fn ImagesTab(repository: Repository) -> impl IntoView {
     let connection = expect_context::<ConnectionSignal>();
     let name = repository.repository_name.clone();
-    let page_size = RwSignal::new(50i64);
+    let page_size = RwSignal::new(stored_page_size(PAGE_SIZE_KEY));
     let pager = RwSignal::new(Pager::new());
     let filter = RwSignal::new(String::new());
     let tag_status = RwSignal::new("ANY".to_string());
@@ -55,7 +57,9 @@ pub fn ImagesTab(repository: Repository) -> impl IntoView {
                 }),
                 ..Default::default()
             };
-            api::call::<_, DescribeImagesResponse>(&c, EcrAction::DescribeImages, &request).await
+            let response = api::call::<_, DescribeImagesResponse>(&c, EcrAction::DescribeImages, &request).await;
+            mark("berth:images-data");
+            response
         }
     });
     Effect::new(move |_| {
@@ -213,7 +217,12 @@ pub fn ImagesTab(repository: Repository) -> impl IntoView {
                 </select>
             </label>
             <label class="inline">"Page size"
-                <select on:change=move |ev| { page_size.set(event_target_value(&ev).parse().unwrap_or(50)); pager.set(Pager::new()); }>
+                <select on:change=move |ev| {
+                    let size = event_target_value(&ev).parse().unwrap_or(50);
+                    store_page_size(PAGE_SIZE_KEY, size);
+                    page_size.set(size);
+                    pager.set(Pager::new());
+                }>
                     {PAGE_SIZES.iter().map(|n| view! { <option value=n.to_string() selected=move || page_size.get() == *n>{n.to_string()}</option> }).collect_view()}
                 </select>
             </label>
@@ -245,7 +254,7 @@ pub fn ImagesTab(repository: Repository) -> impl IntoView {
                             <tbody>{move || rows(response.image_details.clone())}</tbody>
                         </table>
                         </div>
-                        {mark("berth:images-rendered")}
+                        {mark_after_render("berth:images-rendered")}
                     }.into_any(),
                     Err(error) => view! {
                         <LoadError title="The images could not be loaded" message=error.to_string()

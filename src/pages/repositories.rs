@@ -16,6 +16,7 @@ use crate::table::{repositories_view, Direction, Pager, RepositoryColumn};
 use crate::ConnectionSignal;
 
 pub const PAGE_SIZES: [i64; 5] = [10, 20, 50, 100, 1000];
+const PAGE_SIZE_KEY: &str = "berth.repositories.pageSize";
 
 /// A link to a repository's page (names contain `/`, which stays as is).
 pub fn repository_href(name: &str) -> String {
@@ -25,7 +26,7 @@ pub fn repository_href(name: &str) -> String {
 #[component]
 pub fn RepositoryList() -> impl IntoView {
     let connection = expect_context::<ConnectionSignal>();
-    let page_size = RwSignal::new(50i64);
+    let page_size = RwSignal::new(stored_page_size(PAGE_SIZE_KEY));
     let pager = RwSignal::new(Pager::new());
     let filter = RwSignal::new(String::new());
     let sort = RwSignal::new((RepositoryColumn::Name, Direction::Ascending));
@@ -48,12 +49,10 @@ pub fn RepositoryList() -> impl IntoView {
                 max_results: Some(max),
                 ..Default::default()
             };
-            api::call::<_, DescribeRepositoriesResponse>(
-                &c,
-                EcrAction::DescribeRepositories,
-                &request,
-            )
-            .await
+            let response =
+                api::call::<_, DescribeRepositoriesResponse>(&c, EcrAction::DescribeRepositories, &request).await;
+            mark("berth:repositories-data");
+            response
         }
     });
     // Keep the pager's idea of the next page in step with the answer.
@@ -184,7 +183,9 @@ pub fn RepositoryList() -> impl IntoView {
                 </label>
                 <label class="inline">"Page size"
                     <select on:change=move |ev| {
-                        page_size.set(event_target_value(&ev).parse().unwrap_or(50));
+                        let size = event_target_value(&ev).parse().unwrap_or(50);
+                        store_page_size(PAGE_SIZE_KEY, size);
+                        page_size.set(size);
                         pager.set(Pager::new());
                     }>
                         {PAGE_SIZES.iter().map(|n| view! { <option value=n.to_string() selected=move || page_size.get() == *n>{n.to_string()}</option> }).collect_view()}
@@ -223,7 +224,7 @@ pub fn RepositoryList() -> impl IntoView {
                                     <tbody>{move || rows(response.repositories.clone())}</tbody>
                                 </table>
                                 </div>
-                                {mark("berth:repositories-rendered")}
+                                {mark_after_render("berth:repositories-rendered")}
                             }.into_any()
                         }
                         Err(error) => view! {
@@ -285,8 +286,29 @@ fn EmptyRepositories() -> impl IntoView {
 }
 
 /// A `performance.mark` for benchmarks to read.
-pub fn mark(name: &str) -> impl IntoView {
+pub fn mark(name: &str) {
     if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
         let _ = performance.mark(name);
+    }
+}
+
+/// Marks `name` once the DOM built in this task is in place (next animation frame).
+pub fn mark_after_render(name: &'static str) -> impl IntoView {
+    request_animation_frame(move || mark(name));
+}
+
+/// A page size kept for the tab's session, so a choice survives navigation.
+pub fn stored_page_size(key: &str) -> i64 {
+    web_sys::window()
+        .and_then(|w| w.session_storage().ok().flatten())
+        .and_then(|s| s.get_item(key).ok().flatten())
+        .and_then(|v| v.parse().ok())
+        .filter(|n| PAGE_SIZES.contains(n))
+        .unwrap_or(50)
+}
+
+pub fn store_page_size(key: &str, size: i64) {
+    if let Some(storage) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
+        let _ = storage.set_item(key, &size.to_string());
     }
 }

@@ -1,6 +1,7 @@
 //! `cargo xtask dev` runs Berth; `cargo xtask test` runs every test.
 //! Both install what is missing first, so a fresh machine needs nothing else.
 
+mod bench;
 mod dev;
 mod process;
 mod test;
@@ -15,13 +16,16 @@ commands:
           console (http://127.0.0.1:8080), print the URLs and the admin key
           options: --registry-port N  --console-port N  --data DIR  --release
   test    install what tests need, then fmt, clippy (native + wasm32) and every test
-          options: --skip-install (assume tools are present)";
+          options: --skip-install (assume tools are present)
+  bench   Berth vs the reference Distribution registry, the ECR API, and the
+          console's size and speed; writes BENCHMARKS.md (about 10 minutes)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("dev") => dev::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -392,21 +392,29 @@ async fn tags_list(
 }
 
 /// Resolves a tag or digest to the stored manifest.
+/// Checks a manifest reference; true when it is a digest, false for a tag.
+fn check_reference(reference: &str) -> Result<bool, OciError> {
+    if reference.contains(':') {
+        parse_digest(reference, OciCode::DigestInvalid)?;
+        Ok(true)
+    } else if oci::is_valid_tag(reference) {
+        Ok(false)
+    } else {
+        Err(OciError::new(OciCode::TagInvalid, format!("'{reference}' is not a valid tag")))
+    }
+}
+
+fn manifest_unknown(repository: &RepositoryRecord, reference: &str) -> OciError {
+    OciError::new(OciCode::ManifestUnknown, format!("manifest '{reference}' is not in repository '{}'", repository.name))
+}
+
 async fn lookup_manifest(
     state: &AppState,
     repository: &RepositoryRecord,
     reference: &str,
 ) -> Result<ManifestRecord, OciError> {
     let id = repository.id;
-    let by_digest = reference.contains(':');
-    if by_digest {
-        parse_digest(reference, OciCode::DigestInvalid)?;
-    } else if !oci::is_valid_tag(reference) {
-        return Err(OciError::new(
-            OciCode::TagInvalid,
-            format!("'{reference}' is not a valid tag"),
-        ));
-    }
+    let by_digest = check_reference(reference)?;
     let reference_owned = reference.to_string();
     let found = state
         .store
@@ -422,15 +430,7 @@ async fn lookup_manifest(
             }
         })
         .await?;
-    found.ok_or_else(|| {
-        OciError::new(
-            OciCode::ManifestUnknown,
-            format!(
-                "manifest '{reference}' is not in repository '{}'",
-                repository.name
-            ),
-        )
-    })
+    found.ok_or_else(|| manifest_unknown(repository, reference))
 }
 
 async fn get_manifest(
@@ -533,15 +533,7 @@ async fn delete_manifest(
     reference: &str,
 ) -> Result<Response, OciError> {
     let id = repository.id;
-    let by_digest = reference.contains(':');
-    if by_digest {
-        parse_digest(reference, OciCode::DigestInvalid)?;
-    } else if !oci::is_valid_tag(reference) {
-        return Err(OciError::new(
-            OciCode::TagInvalid,
-            format!("'{reference}' is not a valid tag"),
-        ));
-    }
+    let by_digest = check_reference(reference)?;
     let reference_owned = reference.to_string();
     let deleted = state
         .store
@@ -554,13 +546,7 @@ async fn delete_manifest(
         })
         .await?;
     if !deleted {
-        return Err(OciError::new(
-            OciCode::ManifestUnknown,
-            format!(
-                "manifest '{reference}' is not in repository '{}'",
-                repository.name
-            ),
-        ));
+        return Err(manifest_unknown(repository, reference));
     }
     Ok(respond(StatusCode::ACCEPTED, vec![], Body::empty()))
 }

@@ -1,6 +1,5 @@
 //! Images: what the ECR API and `/v2` both do with manifests, and the ECR image actions.
 
-use base64::Engine;
 use berth_model::ecr::{
     self, BatchCheckLayerAvailabilityRequest, BatchCheckLayerAvailabilityResponse,
     BatchDeleteImageResponse, BatchGetImageResponse, BatchImagesRequest, DescribeImagesRequest,
@@ -13,7 +12,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::EcrError;
-use crate::services::repositories::check_max_results;
+use crate::services::paging::{self, check_max_results};
 use crate::store::images::{self as image_store, ManifestRecord, PutManifestError, TagStatus};
 use crate::store::{self, RepositoryRecord};
 use crate::AppState;
@@ -29,23 +28,22 @@ fn tag_status(filter: Option<&ecr::ImageFilter>) -> Result<TagStatus, EcrError> 
     }
 }
 
-const TOKEN_PREFIX: &str = "image:";
-
-fn encode_token(last: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{TOKEN_PREFIX}{last}"))
-}
-
-fn decode_token(token: &str) -> Result<String, EcrError> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.strip_prefix(TOKEN_PREFIX).map(str::to_string))
-        .ok_or_else(|| {
-            EcrError::invalid_parameter(
-                "Invalid parameter at 'nextToken': the token was not issued by this registry.",
-            )
+/// One page of images (with their tags) in digest order, and the token for the next.
+async fn image_page(
+    state: &AppState,
+    repository_id: i64,
+    next_token: Option<&str>,
+    limit: usize,
+    status: TagStatus,
+) -> Result<(Vec<(ManifestRecord, Vec<String>)>, Option<String>), EcrError> {
+    let after = next_token.map(|t| paging::decode(paging::IMAGES, t)).transpose()?;
+    let rows = state
+        .store
+        .call(move |conn| {
+            image_store::list_images(conn, repository_id, after.as_deref(), limit + 1, status).map_err(EcrError::from)
         })
+        .await?;
+    Ok(paging::cut(rows, limit, paging::IMAGES, |(r, _)| r.digest.as_str()))
 }
 
 fn detail(
@@ -152,24 +150,7 @@ pub async fn describe(
         });
     }
 
-    let after = request
-        .next_token
-        .as_deref()
-        .map(decode_token)
-        .transpose()?;
-    let mut page = state
-        .store
-        .call(move |conn| {
-            image_store::list_images(conn, repository_id, after.as_deref(), limit + 1, status)
-                .map_err(EcrError::from)
-        })
-        .await?;
-    let next_token = if page.len() > limit {
-        page.truncate(limit);
-        page.last().map(|(r, _)| encode_token(&r.digest))
-    } else {
-        None
-    };
+    let (page, next_token) = image_page(state, repository_id, request.next_token.as_deref(), limit, status).await?;
     Ok(DescribeImagesResponse {
         image_details: page
             .into_iter()
@@ -187,26 +168,9 @@ pub async fn list(
     let limit = check_max_results(request.max_results)?;
     let status = tag_status(request.filter.as_ref())?;
     let repository_id = repository.id;
-    let after = request
-        .next_token
-        .as_deref()
-        .map(decode_token)
-        .transpose()?;
     // Pages are cut at image boundaries; a page holds every tag of its images, so it may
     // hold slightly more than maxResults ids when an image has several tags.
-    let mut page = state
-        .store
-        .call(move |conn| {
-            image_store::list_images(conn, repository_id, after.as_deref(), limit + 1, status)
-                .map_err(EcrError::from)
-        })
-        .await?;
-    let next_token = if page.len() > limit {
-        page.truncate(limit);
-        page.last().map(|(r, _)| encode_token(&r.digest))
-    } else {
-        None
-    };
+    let (page, next_token) = image_page(state, repository_id, request.next_token.as_deref(), limit, status).await?;
     let mut image_ids = Vec::new();
     for (record, tags) in page {
         if tags.is_empty() {

@@ -2,5 +2,6 @@
 //! services never call routes.
 
 pub mod images;
+pub mod paging;
 pub mod repositories;
 pub mod tokens;

@@ -1,6 +1,5 @@
 //! Repositories: create, describe.
 
-use base64::Engine;
 use berth_model::ecr::{
     self, CreateRepositoryRequest, CreateRepositoryResponse, DeleteRepositoryRequest,
     DescribeRepositoriesRequest, DescribeRepositoriesResponse, EncryptionConfiguration, ErrorType,
@@ -14,6 +13,7 @@ use berth_model::names::validate_repository_name;
 use crate::access;
 use crate::auth::Principal;
 use crate::error::EcrError;
+use crate::services::paging::{self, check_max_results};
 use crate::store::{self, RepositoryRecord, StoreError};
 use crate::AppState;
 
@@ -129,38 +129,6 @@ pub async fn create(
     })
 }
 
-const NEXT_TOKEN_PREFIX: &str = "after:";
-
-/// Tokens name the last repository of the page, so they survive inserts and deletes.
-fn encode_next_token(last_name: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(format!("{NEXT_TOKEN_PREFIX}{last_name}"))
-}
-
-fn decode_next_token(token: &str) -> Result<String, EcrError> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|s| s.strip_prefix(NEXT_TOKEN_PREFIX).map(str::to_string))
-        .ok_or_else(|| {
-            EcrError::invalid_parameter(
-                "Invalid parameter at 'nextToken': the token was not issued by this registry.",
-            )
-        })
-}
-
-pub fn check_max_results(max_results: Option<i64>) -> Result<usize, EcrError> {
-    let value = max_results.unwrap_or(ecr::DEFAULT_MAX_RESULTS);
-    if !(1..=ecr::MAX_MAX_RESULTS).contains(&value) {
-        return Err(EcrError::invalid_parameter(format!(
-            "Invalid parameter at 'maxResults': {value} is outside 1 to {}.",
-            ecr::MAX_MAX_RESULTS
-        )));
-    }
-    Ok(value as usize)
-}
-
 /// Lists repositories; callers other than the root see those their policies let them describe.
 pub async fn describe(
     state: &AppState,
@@ -208,21 +176,16 @@ pub async fn describe(
     let after = request
         .next_token
         .as_deref()
-        .map(decode_next_token)
+        .map(|t| paging::decode(paging::REPOSITORIES, t))
         .transpose()?;
     // One extra row tells whether another page exists without a second query.
-    let mut records = state
+    let records = state
         .store
         .call(move |conn| {
             store::list_repositories(conn, after.as_deref(), limit + 1).map_err(EcrError::from)
         })
         .await?;
-    let next_token = if records.len() > limit {
-        records.truncate(limit);
-        records.last().map(|r| encode_next_token(&r.name))
-    } else {
-        None
-    };
+    let (records, next_token) = paging::cut(records, limit, paging::REPOSITORIES, |r| r.name.as_str());
     Ok(DescribeRepositoriesResponse {
         repositories: records
             .into_iter()
@@ -453,28 +416,5 @@ fn check_tag_mutability(value: String) -> Result<String, EcrError> {
         Err(EcrError::invalid_parameter(format!(
             "Invalid parameter at 'imageTagMutability': '{value}' is not one of MUTABLE, IMMUTABLE."
         )))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn next_tokens_round_trip_and_reject_forgeries() {
-        let token = encode_next_token("team/app");
-        assert_eq!(decode_next_token(&token).unwrap(), "team/app");
-        assert_eq!(
-            decode_next_token("garbage!").unwrap_err().error_type,
-            ErrorType::InvalidParameter
-        );
-    }
-
-    #[test]
-    fn max_results_bounds() {
-        assert_eq!(check_max_results(None).unwrap(), 100);
-        assert_eq!(check_max_results(Some(1000)).unwrap(), 1000);
-        assert!(check_max_results(Some(0)).is_err());
-        assert!(check_max_results(Some(1001)).is_err());
     }
 }
