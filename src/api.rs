@@ -3,9 +3,6 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-use aws_sigv4::sign::v4;
 use berth_model::ecr::{
     Action, DescribeRepositoriesRequest, DescribeRepositoriesResponse, ErrorBody,
 };
@@ -74,55 +71,31 @@ pub fn now() -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(js_sys::Date::now() as u64)
 }
 
-/// The `Authorization`-style headers for one ECR API call.
+/// The headers that sign one ECR API call.
 pub fn signed_headers(
     connection: &Connection,
     target: &str,
     body: &str,
     at: SystemTime,
 ) -> Result<Vec<(String, String)>, ApiError> {
-    let url = format!("{}/", connection.endpoint);
-    let headers = [
-        ("content-type", berth_model::AWS_JSON_1_1),
-        ("x-amz-target", target),
-    ];
-    let request = SignableRequest::new(
-        "POST",
-        &url,
-        headers.into_iter(),
-        SignableBody::Bytes(body.as_bytes()),
-    )
-    .map_err(|e| ApiError::Signing(format!("endpoint '{}': {e}", connection.endpoint)))?;
-    let identity = Credentials::new(
-        &connection.access_key_id,
-        &connection.secret_access_key,
-        connection.session_token.clone().filter(|t| !t.is_empty()),
-        None,
-        "berth-console",
-    )
-    .into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(&connection.region)
-        .name(berth_model::ECR_SIGNING_NAME)
-        .time(at)
-        .settings(SigningSettings::default())
-        .build()
-        .map_err(|e| ApiError::Signing(e.to_string()))?
-        .into();
-    let (instructions, _signature) = sign(request, &params)
-        .map_err(|e| ApiError::Signing(e.to_string()))?
-        .into_parts();
-    let mut out: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    out.extend(
-        instructions
-            .headers()
-            .map(|(k, v)| (k.to_string(), v.to_string())),
-    );
-    Ok(out)
+    let epoch = at
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| ApiError::Signing("the clock is before 1970".into()))?
+        .as_secs();
+    let credentials = crate::sigv4::Credentials {
+        access_key_id: &connection.access_key_id,
+        secret_access_key: &connection.secret_access_key,
+        session_token: connection.session_token.as_deref().filter(|t| !t.is_empty()),
+    };
+    Ok(crate::sigv4::sign_post(
+        &connection.endpoint,
+        &connection.region,
+        berth_model::ECR_SIGNING_NAME,
+        &credentials,
+        &[("content-type", berth_model::AWS_JSON_1_1), ("x-amz-target", target)],
+        body,
+        epoch,
+    ))
 }
 
 /// Calls one ECR action and decodes its answer.

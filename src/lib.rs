@@ -10,6 +10,7 @@ pub mod diff;
 pub mod format;
 pub mod pages;
 pub mod session;
+pub mod sigv4;
 pub mod table;
 
 use session::Connection;

@@ -21,6 +21,11 @@ struct UploadState {
 
 type UploadSlot = Arc<tokio::sync::Mutex<Option<UploadState>>>;
 
+const WRITE_BUFFER: usize = 1 << 20;
+
+/// Read size for blob downloads: large reads keep tokio's blocking-pool hops rare.
+pub const READ_CHUNK: usize = 2 << 20;
+
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
     #[error("upload offset mismatch: the upload has {size} bytes, the chunk starts at {start}")]
@@ -135,10 +140,12 @@ impl BlobFiles {
             }
         }
         let mut next = before.clone();
-        let mut file = tokio::fs::OpenOptions::new()
+        let file = tokio::fs::OpenOptions::new()
             .append(true)
             .open(self.upload_path(id))
             .await?;
+        // tokio hands every write to a blocking thread: write in 1 MiB batches, not per frame.
+        let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
         let mut stream = body.into_data_stream();
         let result: Result<(), BlobError> = async {
             while let Some(chunk) = stream.next().await {

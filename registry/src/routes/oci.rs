@@ -637,7 +637,7 @@ async fn get_blob(
         .open_blob(&parsed)
         .await
         .map_err(|e| OciError::internal(format!("blob {digest}: {e}")))?;
-    let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+    let stream = tokio_util::io::ReaderStream::with_capacity(file, crate::blobs::READ_CHUNK);
     Ok(respond(StatusCode::OK, headers, Body::from_stream(stream)))
 }
 

@@ -71,7 +71,10 @@ CREATE TABLE IF NOT EXISTS tags (
     PRIMARY KEY (repository_id, tag),
     FOREIGN KEY (repository_id, digest) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE
 );
-CREATE INDEX IF NOT EXISTS tags_by_digest ON tags (repository_id, digest);
+-- Covers "the tags of this image, in order": without the tag column SQLite walks
+-- every tag of the repository per image (200 ms per DescribeImages page at 10,000 tags).
+DROP INDEX IF EXISTS tags_by_digest;
+CREATE INDEX IF NOT EXISTS tags_by_image ON tags (repository_id, digest, tag);
 CREATE TABLE IF NOT EXISTS uploads (
     id            TEXT PRIMARY KEY,
     repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
