@@ -85,14 +85,20 @@ pub fn signed_headers(
     let credentials = crate::sigv4::Credentials {
         access_key_id: &connection.access_key_id,
         secret_access_key: &connection.secret_access_key,
-        session_token: connection.session_token.as_deref().filter(|t| !t.is_empty()),
+        session_token: connection
+            .session_token
+            .as_deref()
+            .filter(|t| !t.is_empty()),
     };
     Ok(crate::sigv4::sign_post(
         &connection.endpoint,
         &connection.region,
         berth_model::ECR_SIGNING_NAME,
         &credentials,
-        &[("content-type", berth_model::AWS_JSON_1_1), ("x-amz-target", target)],
+        &[
+            ("content-type", berth_model::AWS_JSON_1_1),
+            ("x-amz-target", target),
+        ],
         body,
         epoch,
     ))

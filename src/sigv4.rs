@@ -37,7 +37,12 @@ pub fn amz_date(epoch_seconds: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 /// The `Host` a browser sends for `url`: the authority, without a default port.
@@ -69,27 +74,49 @@ pub fn sign_post(
 ) -> Vec<(String, String)> {
     let date_time = amz_date(epoch_seconds);
     let date = &date_time[..8];
-    let mut signed: Vec<(String, String)> =
-        headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_string())).collect();
+    let mut signed: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
     signed.push(("host".into(), host_of(endpoint_url)));
     signed.push(("x-amz-date".into(), date_time.clone()));
     if let Some(token) = credentials.session_token {
         signed.push(("x-amz-security-token".into(), token.to_string()));
     }
     signed.sort();
-    let names = signed.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(";");
+    let names = signed
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .collect::<Vec<_>>()
+        .join(";");
     let canonical_headers: String = signed.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
-    let canonical_request =
-        format!("POST\n/\n\n{canonical_headers}\n{names}\n{}", hex(&Sha256::digest(body.as_bytes())));
+    let canonical_request = format!(
+        "POST\n/\n\n{canonical_headers}\n{names}\n{}",
+        hex(&Sha256::digest(body.as_bytes()))
+    );
     let scope = format!("{date}/{region}/{service}/aws4_request");
-    let string_to_sign =
-        format!("AWS4-HMAC-SHA256\n{date_time}\n{scope}\n{}", hex(&Sha256::digest(canonical_request.as_bytes())));
+    let string_to_sign = format!(
+        "AWS4-HMAC-SHA256\n{date_time}\n{scope}\n{}",
+        hex(&Sha256::digest(canonical_request.as_bytes()))
+    );
     let key = ["aws4_request"].iter().fold(
-        hmac(&hmac(&hmac(format!("AWS4{}", credentials.secret_access_key).as_bytes(), date), region), service),
+        hmac(
+            &hmac(
+                &hmac(
+                    format!("AWS4{}", credentials.secret_access_key).as_bytes(),
+                    date,
+                ),
+                region,
+            ),
+            service,
+        ),
         |k, part| hmac(&k, part),
     );
     let signature = hex(&hmac(&key, &string_to_sign));
-    let mut out: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut out: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     out.push(("x-amz-date".into(), date_time));
     if let Some(token) = credentials.session_token {
         out.push(("x-amz-security-token".into(), token.to_string()));

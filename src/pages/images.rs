@@ -12,7 +12,9 @@ use leptos::prelude::*;
 use crate::api;
 use crate::components::{notify, ConfirmDelete, CopyButton, LoadError, Loading};
 use crate::format;
-use crate::pages::repositories::{mark, mark_after_render, store_page_size, stored_page_size, PAGE_SIZES};
+use crate::pages::repositories::{
+    mark, mark_after_render, store_page_size, stored_page_size, PAGE_SIZES,
+};
 
 const PAGE_SIZE_KEY: &str = "berth.images.pageSize";
 use crate::table::{images_view, Direction, ImageColumn, Pager};
@@ -57,7 +59,9 @@ pub fn ImagesTab(repository: Repository) -> impl IntoView {
                 }),
                 ..Default::default()
             };
-            let response = api::call::<_, DescribeImagesResponse>(&c, EcrAction::DescribeImages, &request).await;
+            let response =
+                api::call::<_, DescribeImagesResponse>(&c, EcrAction::DescribeImages, &request)
+                    .await;
             mark("berth:images-data");
             response
         }

@@ -49,8 +49,12 @@ pub fn RepositoryList() -> impl IntoView {
                 max_results: Some(max),
                 ..Default::default()
             };
-            let response =
-                api::call::<_, DescribeRepositoriesResponse>(&c, EcrAction::DescribeRepositories, &request).await;
+            let response = api::call::<_, DescribeRepositoriesResponse>(
+                &c,
+                EcrAction::DescribeRepositories,
+                &request,
+            )
+            .await;
             mark("berth:repositories-data");
             response
         }

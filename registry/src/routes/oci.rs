@@ -400,12 +400,21 @@ fn check_reference(reference: &str) -> Result<bool, OciError> {
     } else if oci::is_valid_tag(reference) {
         Ok(false)
     } else {
-        Err(OciError::new(OciCode::TagInvalid, format!("'{reference}' is not a valid tag")))
+        Err(OciError::new(
+            OciCode::TagInvalid,
+            format!("'{reference}' is not a valid tag"),
+        ))
     }
 }
 
 fn manifest_unknown(repository: &RepositoryRecord, reference: &str) -> OciError {
-    OciError::new(OciCode::ManifestUnknown, format!("manifest '{reference}' is not in repository '{}'", repository.name))
+    OciError::new(
+        OciCode::ManifestUnknown,
+        format!(
+            "manifest '{reference}' is not in repository '{}'",
+            repository.name
+        ),
+    )
 }
 
 async fn lookup_manifest(

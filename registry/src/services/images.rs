@@ -36,14 +36,19 @@ async fn image_page(
     limit: usize,
     status: TagStatus,
 ) -> Result<(Vec<(ManifestRecord, Vec<String>)>, Option<String>), EcrError> {
-    let after = next_token.map(|t| paging::decode(paging::IMAGES, t)).transpose()?;
+    let after = next_token
+        .map(|t| paging::decode(paging::IMAGES, t))
+        .transpose()?;
     let rows = state
         .store
         .call(move |conn| {
-            image_store::list_images(conn, repository_id, after.as_deref(), limit + 1, status).map_err(EcrError::from)
+            image_store::list_images(conn, repository_id, after.as_deref(), limit + 1, status)
+                .map_err(EcrError::from)
         })
         .await?;
-    Ok(paging::cut(rows, limit, paging::IMAGES, |(r, _)| r.digest.as_str()))
+    Ok(paging::cut(rows, limit, paging::IMAGES, |(r, _)| {
+        r.digest.as_str()
+    }))
 }
 
 fn detail(
@@ -150,7 +155,14 @@ pub async fn describe(
         });
     }
 
-    let (page, next_token) = image_page(state, repository_id, request.next_token.as_deref(), limit, status).await?;
+    let (page, next_token) = image_page(
+        state,
+        repository_id,
+        request.next_token.as_deref(),
+        limit,
+        status,
+    )
+    .await?;
     Ok(DescribeImagesResponse {
         image_details: page
             .into_iter()
@@ -170,7 +182,14 @@ pub async fn list(
     let repository_id = repository.id;
     // Pages are cut at image boundaries; a page holds every tag of its images, so it may
     // hold slightly more than maxResults ids when an image has several tags.
-    let (page, next_token) = image_page(state, repository_id, request.next_token.as_deref(), limit, status).await?;
+    let (page, next_token) = image_page(
+        state,
+        repository_id,
+        request.next_token.as_deref(),
+        limit,
+        status,
+    )
+    .await?;
     let mut image_ids = Vec::new();
     for (record, tags) in page {
         if tags.is_empty() {

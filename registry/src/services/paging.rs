@@ -23,7 +23,9 @@ pub fn decode(kind: &str, token: &str) -> Result<String, EcrError> {
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|s| s.strip_prefix(kind).map(str::to_string))
         .ok_or_else(|| {
-            EcrError::invalid_parameter("Invalid parameter at 'nextToken': the token was not issued by this registry.")
+            EcrError::invalid_parameter(
+                "Invalid parameter at 'nextToken': the token was not issued by this registry.",
+            )
         })
 }
 
@@ -39,7 +41,12 @@ pub fn check_max_results(max_results: Option<i64>) -> Result<usize, EcrError> {
 }
 
 /// Cuts a page fetched with one extra row: the extra row only says another page exists.
-pub fn cut<T>(mut rows: Vec<T>, limit: usize, kind: &str, key: impl Fn(&T) -> &str) -> (Vec<T>, Option<String>) {
+pub fn cut<T>(
+    mut rows: Vec<T>,
+    limit: usize,
+    kind: &str,
+    key: impl Fn(&T) -> &str,
+) -> (Vec<T>, Option<String>) {
     if rows.len() > limit {
         rows.truncate(limit);
         let token = rows.last().map(|r| encode(kind, key(r)));
@@ -58,8 +65,14 @@ mod tests {
     fn tokens_round_trip_and_stay_in_their_listing() {
         let token = encode(REPOSITORIES, "team/app");
         assert_eq!(decode(REPOSITORIES, &token).unwrap(), "team/app");
-        assert_eq!(decode(IMAGES, &token).unwrap_err().error_type, ErrorType::InvalidParameter);
-        assert_eq!(decode(REPOSITORIES, "garbage!").unwrap_err().error_type, ErrorType::InvalidParameter);
+        assert_eq!(
+            decode(IMAGES, &token).unwrap_err().error_type,
+            ErrorType::InvalidParameter
+        );
+        assert_eq!(
+            decode(REPOSITORIES, "garbage!").unwrap_err().error_type,
+            ErrorType::InvalidParameter
+        );
     }
 
     #[test]

@@ -185,7 +185,8 @@ pub async fn describe(
             store::list_repositories(conn, after.as_deref(), limit + 1).map_err(EcrError::from)
         })
         .await?;
-    let (records, next_token) = paging::cut(records, limit, paging::REPOSITORIES, |r| r.name.as_str());
+    let (records, next_token) =
+        paging::cut(records, limit, paging::REPOSITORIES, |r| r.name.as_str());
     Ok(DescribeRepositoriesResponse {
         repositories: records
             .into_iter()
