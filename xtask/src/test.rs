@@ -69,13 +69,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     )?;
     step(
         "build the console (release, as shipped)",
-        tools::trunk().current_dir(&root).args([
-            "build",
-            "--release",
-            "--offline",
-            "--dist",
-            "target/console-dist",
-        ]),
+        &mut tools::build_console_release(),
     )?;
     println!(
         "==> checks before the end-to-end suite took {}s",
@@ -85,15 +79,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     // Last, and silent after it: pytest's summary stays the run's closing line.
     println!("\n==> end-to-end: real registry, AWS CLI, boto3, docker, podman, skopeo, headless Chromium");
     process::run(
-        Command::new("python3")
-            .current_dir(&root)
-            .env("PATH", tools::path_env())
-            .env("BERTH_ROOT", &root)
-            .env(
-                "BERTH_REGISTRY_BIN",
-                root.join("target/debug/berth-registry"),
-            )
-            .env("BERTH_CONSOLE_DIST", root.join("target/console-dist"))
+        tools::python("debug")
             .env("CHROMEDRIVER", CHROMEDRIVER)
             .args([
                 "-m",

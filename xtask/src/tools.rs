@@ -234,6 +234,39 @@ pub fn ensure_docker_engine() -> Result<DockerEngine, String> {
     ))
 }
 
+/// Where the release console is built for tests and benchmarks.
+pub const CONSOLE_DIST: &str = "target/console-dist";
+
+/// `trunk build --release` of the console into [`CONSOLE_DIST`].
+pub fn build_console_release() -> Command {
+    let mut command = trunk();
+    command.current_dir(crate::root()).args([
+        "build",
+        "--release",
+        "--offline",
+        "--dist",
+        CONSOLE_DIST,
+    ]);
+    command
+}
+
+/// python3 with what the e2e fixtures read: the repository, the registry binary
+/// (`debug` or `release`) and the built console.
+pub fn python(profile: &str) -> Command {
+    let root = crate::root();
+    let mut command = Command::new("python3");
+    command
+        .current_dir(&root)
+        .env("PATH", path_env())
+        .env("BERTH_ROOT", &root)
+        .env(
+            "BERTH_REGISTRY_BIN",
+            root.join("target").join(profile).join("berth-registry"),
+        )
+        .env("BERTH_CONSOLE_DIST", root.join(CONSOLE_DIST));
+    command
+}
+
 pub fn trunk() -> Command {
     tool("trunk")
 }
