@@ -220,7 +220,49 @@ impl BlobFiles {
         self.forget(id);
     }
 
-    pub async fn open_blob(&self, digest: &Digest) -> std::io::Result<tokio::fs::File> {
-        tokio::fs::File::open(self.blob_path(digest)).await
+    /// The blob's bytes as a stream of large chunks. A blocking thread reads the file
+    /// straight into each chunk's buffer (tokio's `File` would read into its own
+    /// buffer and copy again), at most two chunks ahead of the socket.
+    pub fn stream_blob(
+        &self,
+        digest: &Digest,
+    ) -> std::io::Result<
+        impl futures_util::Stream<Item = std::io::Result<axum::body::Bytes>> + Send + 'static,
+    > {
+        use std::io::Read;
+        let mut file = std::fs::File::open(self.blob_path(digest))?;
+        let (sender, receiver) =
+            tokio::sync::mpsc::channel::<std::io::Result<axum::body::Bytes>>(2);
+        tokio::task::spawn_blocking(move || loop {
+            let mut chunk = vec![0u8; READ_CHUNK];
+            let mut filled = 0;
+            while filled < chunk.len() {
+                match file.read(&mut chunk[filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        let _ = sender.blocking_send(Err(e));
+                        return;
+                    }
+                }
+            }
+            if filled == 0 {
+                return;
+            }
+            chunk.truncate(filled);
+            // A closed channel means the client went away: stop reading.
+            if sender
+                .blocking_send(Ok(axum::body::Bytes::from(chunk)))
+                .is_err()
+                || filled < READ_CHUNK
+            {
+                return;
+            }
+        });
+        Ok(futures_util::stream::unfold(
+            receiver,
+            |mut receiver| async move { receiver.recv().await.map(|item| (item, receiver)) },
+        ))
     }
 }

@@ -641,12 +641,10 @@ async fn get_blob(
     if !with_body {
         return Ok(respond(StatusCode::OK, headers, Body::empty()));
     }
-    let file = state
+    let stream = state
         .blobs
-        .open_blob(&parsed)
-        .await
+        .stream_blob(&parsed)
         .map_err(|e| OciError::internal(format!("blob {digest}: {e}")))?;
-    let stream = tokio_util::io::ReaderStream::with_capacity(file, crate::blobs::READ_CHUNK);
     Ok(respond(StatusCode::OK, headers, Body::from_stream(stream)))
 }
 
