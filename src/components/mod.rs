@@ -166,3 +166,31 @@ pub fn Loading(#[prop(into)] text: String) -> impl IntoView {
         </div>
     }
 }
+
+/// A sortable column header: clicking sorts by `column`, again flips the direction.
+/// `first` is the direction a newly chosen column starts in.
+pub fn sort_header<C>(
+    label: &'static str,
+    column: C,
+    sort: RwSignal<(C, crate::table::Direction)>,
+    first: crate::table::Direction,
+) -> impl IntoView
+where
+    C: Copy + PartialEq + Send + Sync + 'static,
+{
+    let aria = move || {
+        let (c, d) = sort.get();
+        if c == column {
+            d.aria()
+        } else {
+            "none"
+        }
+    };
+    view! {
+        <th aria-sort=aria>
+            <button type="button" class="sort" on:click=move |_| sort.update(|(c, d)| {
+                if *c == column { *d = d.flip() } else { *c = column; *d = first }
+            })>{label}</button>
+        </th>
+    }
+}

@@ -10,7 +10,7 @@ use berth_model::oci::{self, Platform};
 use leptos::prelude::*;
 
 use crate::api;
-use crate::components::{notify, ConfirmDelete, CopyButton, LoadError, Loading};
+use crate::components::{notify, sort_header, ConfirmDelete, CopyButton, LoadError, Loading};
 use crate::format;
 use crate::pages::repositories::{
     mark, mark_after_render, store_page_size, stored_page_size, PAGE_SIZES,
@@ -134,21 +134,7 @@ pub fn ImagesTab(repository: Repository) -> impl IntoView {
     };
 
     let header = move |label: &'static str, column: ImageColumn| {
-        let aria = move || {
-            let (c, d) = sort.get();
-            if c == column {
-                d.aria()
-            } else {
-                "none"
-            }
-        };
-        view! {
-            <th aria-sort=aria>
-                <button type="button" class="sort" on:click=move |_| sort.update(|(c, d)| {
-                    if *c == column { *d = d.flip() } else { *c = column; *d = Direction::Descending }
-                })>{label}</button>
-            </th>
-        }
+        sort_header(label, column, sort, Direction::Descending)
     };
 
     let rows_name = name.clone();

@@ -10,7 +10,7 @@ use leptos_router::components::Redirect;
 
 use crate::api;
 use crate::components::push_commands::PushCommands;
-use crate::components::{notify, ConfirmDelete, CopyButton, LoadError, Loading};
+use crate::components::{notify, sort_header, ConfirmDelete, CopyButton, LoadError, Loading};
 use crate::format;
 use crate::table::{repositories_view, Direction, Pager, RepositoryColumn};
 use crate::ConnectionSignal;
@@ -68,21 +68,7 @@ pub fn RepositoryList() -> impl IntoView {
     });
 
     let header = move |label: &'static str, column: RepositoryColumn| {
-        let aria = move || {
-            let (c, d) = sort.get();
-            if c == column {
-                d.aria()
-            } else {
-                "none"
-            }
-        };
-        view! {
-            <th aria-sort=aria>
-                <button type="button" class="sort" on:click=move |_| sort.update(|(c, d)| {
-                    if *c == column { *d = d.flip() } else { *c = column; *d = Direction::Ascending }
-                })>{label}</button>
-            </th>
-        }
+        sort_header(label, column, sort, Direction::Ascending)
     };
 
     let rows = move |list: Vec<Repository>| {
