@@ -199,7 +199,10 @@ pub fn ensure_docker_engine() -> Result<DockerEngine, String> {
         let err = out.try_clone().map_err(|e| e.to_string())?;
         Ok((out, err))
     };
-    if !Path::new("/run/containerd/containerd.sock").exists() {
+    // A socket file can outlive a killed containerd: ask it, rather than look for it.
+    let containerd_answers =
+        std::os::unix::net::UnixStream::connect("/run/containerd/containerd.sock").is_ok();
+    if !containerd_answers {
         let (out, err) = log("containerd.log")?;
         let child = Command::new("containerd").stdout(out).stderr(err).spawn();
         engine
