@@ -110,105 +110,98 @@ async fn dispatch(
         )
         .map_err(|denied| EcrError::new(ErrorType::AccessDenied, denied.message))
     };
-    // Registry-level actions first; every other action names one repository,
-    // which is looked up and authorized before the action runs.
-    match action {
+    // Every repository-level action names its repository (by name, or by ARN for the
+    // tagging actions), which is looked up and authorized before the action runs.
+    let named = async || -> Result<RepositoryRecord, EcrError> {
+        let named: RepositoryRequest = parse(body)?;
+        let repository = repositories::require_repository(
+            state,
+            named.registry_id.as_deref(),
+            &named.repository_name,
+        )
+        .await?;
+        allow(Some(&repository))?;
+        Ok(repository)
+    };
+    let by_arn = async || -> Result<RepositoryRecord, EcrError> {
+        let arn: ResourceArn = parse(body)?;
+        let repository = repositories::repository_for_arn(state, &arn.resource_arn).await?;
+        allow(Some(&repository))?;
+        Ok(repository)
+    };
+    let empty = || json_body(&serde_json::json!({}));
+    Ok(match action {
         Action::CreateRepository => {
             let request: CreateRepositoryRequest = parse(body)?;
             allow(None)?;
-            return Ok(json_body(&repositories::create(state, request).await?));
+            json_body(&repositories::create(state, request).await?)
         }
+        // Filtered per repository by the caller's policies, so no blanket check here.
         Action::DescribeRepositories => {
-            let request = parse(body)?;
-            return Ok(json_body(
-                &repositories::describe(state, &principal, request).await?,
-            ));
+            json_body(&repositories::describe(state, &principal, parse(body)?).await?)
         }
         Action::GetAuthorizationToken => {
             let request = parse(body)?;
             allow(None)?;
-            return Ok(json_body(
-                &tokens::get_authorization_token(state, &principal, request).await?,
-            ));
+            json_body(&tokens::get_authorization_token(state, &principal, request).await?)
         }
         Action::DescribeRegistry => {
             allow(None)?;
-            return Ok(json_body(&DescribeRegistryResponse {
+            json_body(&DescribeRegistryResponse {
                 registry_id: state.config.account_id.clone(),
                 replication_configuration: ReplicationConfiguration { rules: Vec::new() },
-            }));
+            })
         }
-        Action::TagResource | Action::UntagResource | Action::ListTagsForResource => {
-            let arn: ResourceArn = parse(body)?;
-            let repository = repositories::repository_for_arn(state, &arn.resource_arn).await?;
-            allow(Some(&repository))?;
-            return match action {
-                Action::TagResource => {
-                    let request: TagResourceRequest = parse(body)?;
-                    repositories::tag_resource(state, &repository, request.tags).await?;
-                    Ok(json_body(&serde_json::json!({})))
-                }
-                Action::UntagResource => {
-                    let request: UntagResourceRequest = parse(body)?;
-                    repositories::untag_resource(state, &repository, request.tag_keys).await?;
-                    Ok(json_body(&serde_json::json!({})))
-                }
-                _ => Ok(json_body(
-                    &repositories::list_tags(state, &repository).await?,
-                )),
-            };
+        Action::TagResource => {
+            let request: TagResourceRequest = parse(body)?;
+            repositories::tag_resource(state, &by_arn().await?, request.tags).await?;
+            empty()
         }
-        _ => {}
-    }
-    let named: RepositoryRequest = parse(body)?;
-    let repository = repositories::require_repository(
-        state,
-        named.registry_id.as_deref(),
-        &named.repository_name,
-    )
-    .await?;
-    allow(Some(&repository))?;
-    Ok(match action {
+        Action::UntagResource => {
+            let request: UntagResourceRequest = parse(body)?;
+            repositories::untag_resource(state, &by_arn().await?, request.tag_keys).await?;
+            empty()
+        }
+        Action::ListTagsForResource => {
+            json_body(&repositories::list_tags(state, &by_arn().await?).await?)
+        }
         Action::DeleteRepository => {
-            json_body(&repositories::delete(state, repository, parse(body)?).await?)
+            json_body(&repositories::delete(state, named().await?, parse(body)?).await?)
         }
         Action::DescribeImages => {
-            json_body(&images::describe(state, &repository, parse(body)?).await?)
+            json_body(&images::describe(state, &named().await?, parse(body)?).await?)
         }
-        Action::ListImages => json_body(&images::list(state, &repository, parse(body)?).await?),
+        Action::ListImages => json_body(&images::list(state, &named().await?, parse(body)?).await?),
         Action::BatchGetImage => {
-            json_body(&images::batch_get(state, &repository, parse(body)?).await?)
+            json_body(&images::batch_get(state, &named().await?, parse(body)?).await?)
         }
         Action::BatchDeleteImage => {
-            json_body(&images::batch_delete(state, &repository, parse(body)?).await?)
+            json_body(&images::batch_delete(state, &named().await?, parse(body)?).await?)
         }
-        Action::PutImage => json_body(&images::put_image(state, &repository, parse(body)?).await?),
+        Action::PutImage => {
+            json_body(&images::put_image(state, &named().await?, parse(body)?).await?)
+        }
         Action::BatchCheckLayerAvailability => {
-            json_body(&images::batch_check_layers(state, &repository, parse(body)?).await?)
+            json_body(&images::batch_check_layers(state, &named().await?, parse(body)?).await?)
         }
         Action::GetDownloadUrlForLayer => {
-            json_body(&images::download_url(state, &repository, parse(body)?).await?)
+            json_body(&images::download_url(state, &named().await?, parse(body)?).await?)
         }
-        Action::GetRepositoryPolicy => json_body(&repositories::get_policy(state, &repository)?),
+        Action::GetRepositoryPolicy => {
+            json_body(&repositories::get_policy(state, &named().await?)?)
+        }
         Action::SetRepositoryPolicy => {
-            json_body(&repositories::set_policy(state, &repository, parse(body)?).await?)
+            json_body(&repositories::set_policy(state, &named().await?, parse(body)?).await?)
         }
         Action::DeleteRepositoryPolicy => {
-            json_body(&repositories::delete_policy(state, &repository).await?)
+            json_body(&repositories::delete_policy(state, &named().await?).await?)
         }
-        Action::PutImageTagMutability => {
-            json_body(&repositories::put_tag_mutability(state, &repository, parse(body)?).await?)
-        }
+        Action::PutImageTagMutability => json_body(
+            &repositories::put_tag_mutability(state, &named().await?, parse(body)?).await?,
+        ),
         Action::PutImageScanningConfiguration => {
-            json_body(&repositories::put_scanning(state, &repository, parse(body)?).await?)
+            json_body(&repositories::put_scanning(state, &named().await?, parse(body)?).await?)
         }
-        Action::CreateRepository
-        | Action::DescribeRepositories
-        | Action::GetAuthorizationToken
-        | Action::DescribeRegistry
-        | Action::TagResource
-        | Action::UntagResource
-        | Action::ListTagsForResource => return Err(EcrError::server("action routed twice")),
     })
 }
 

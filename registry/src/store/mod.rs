@@ -303,15 +303,24 @@ pub fn insert_repository(
         return Err(StoreError::RepositoryExists(record.name.clone()));
     }
     let id = tx.last_insert_rowid();
-    for (key, value) in tags {
-        tx.execute(
-            "INSERT INTO repository_tags (repository_id, key, value) VALUES (?1, ?2, ?3)
-             ON CONFLICT(repository_id, key) DO UPDATE SET value = excluded.value",
-            params![id, key, value],
-        )?;
-    }
+    upsert_resource_tags(&tx, id, tags)?;
     tx.commit()?;
     Ok(id)
+}
+
+fn upsert_resource_tags(
+    conn: &Connection,
+    id: i64,
+    tags: &[(String, String)],
+) -> Result<(), StoreError> {
+    let mut statement = conn.prepare_cached(
+        "INSERT INTO repository_tags (repository_id, key, value) VALUES (?1, ?2, ?3)
+         ON CONFLICT (repository_id, key) DO UPDATE SET value = excluded.value",
+    )?;
+    for (key, value) in tags {
+        statement.execute(params![id, key, value])?;
+    }
+    Ok(())
 }
 
 fn repository_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RepositoryRecord> {
@@ -434,13 +443,7 @@ pub fn put_resource_tags(
     tags: &[(String, String)],
 ) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
-    for (key, value) in tags {
-        tx.execute(
-            "INSERT INTO repository_tags (repository_id, key, value) VALUES (?1, ?2, ?3)
-             ON CONFLICT (repository_id, key) DO UPDATE SET value = excluded.value",
-            params![id, key, value],
-        )?;
-    }
+    upsert_resource_tags(&tx, id, tags)?;
     tx.commit()?;
     Ok(())
 }
