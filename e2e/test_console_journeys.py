@@ -88,7 +88,6 @@ def test_repository_journey(console_registry, browser, tmp_path):
     button(browser, "Repositories").click()
     field(browser, "Select team/web").click()
     button(browser, "Delete").click()
-    confirm = button(browser, "Delete", timeout=5) if False else None
     force = wait_for(browser, EC.element_to_be_clickable((By.CSS_SELECTOR, '[data-testid="force-delete"]')))
     text_appears(browser, "Also delete the 1 image they contain")
     confirm = browser.find_element(By.CSS_SELECTOR, '[data-testid="confirm-delete"]')

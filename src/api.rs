@@ -3,9 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use berth_model::ecr::{
-    Action, DescribeRepositoriesRequest, DescribeRepositoriesResponse, ErrorBody,
-};
+use berth_model::ecr::{Action, ErrorBody};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -131,28 +129,6 @@ pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
         return Err(ApiError::from_response(status, &text));
     }
     serde_json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
-}
-
-/// Every repository, following `nextToken` to the end.
-pub async fn all_repositories(
-    connection: &Connection,
-) -> Result<Vec<berth_model::ecr::Repository>, ApiError> {
-    let mut repositories = Vec::new();
-    let mut next_token = None;
-    loop {
-        let request = DescribeRepositoriesRequest {
-            next_token,
-            max_results: Some(1000),
-            ..Default::default()
-        };
-        let page: DescribeRepositoriesResponse =
-            call(connection, Action::DescribeRepositories, &request).await?;
-        repositories.extend(page.repositories);
-        match page.next_token {
-            Some(token) => next_token = Some(token),
-            None => return Ok(repositories),
-        }
-    }
 }
 
 /// How many images a repository holds (every page of ListImages).

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+pub mod paging;
 pub mod push_commands;
 
 /// A short message about the result of an action.
@@ -193,4 +194,16 @@ where
             })>{label}</button>
         </th>
     }
+}
+
+/// A `performance.mark` for benchmarks to read.
+pub fn mark(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = performance.mark(name);
+    }
+}
+
+/// Marks `name` once the DOM built in this task is in place (next animation frame).
+pub fn mark_after_render(name: &'static str) -> impl IntoView {
+    request_animation_frame(move || mark(name));
 }

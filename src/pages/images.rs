@@ -10,14 +10,13 @@ use berth_model::oci::{self, Platform};
 use leptos::prelude::*;
 
 use crate::api;
-use crate::components::{notify, sort_header, ConfirmDelete, CopyButton, LoadError, Loading};
-use crate::format;
-use crate::pages::repositories::{
-    mark, mark_after_render, store_page_size, stored_page_size, PAGE_SIZES,
+use crate::components::paging::{PageSizeSelect, PagerNav, Paging};
+use crate::components::{
+    mark, mark_after_render, notify, sort_header, ConfirmDelete, CopyButton, LoadError, Loading,
 };
+use crate::format;
 
-const PAGE_SIZE_KEY: &str = "berth.images.pageSize";
-use crate::table::{images_view, Direction, ImageColumn, Pager};
+use crate::table::{images_view, Direction, ImageColumn};
 use crate::ConnectionSignal;
 
 pub fn image_href(repository: &str, digest: &str) -> String {
@@ -28,8 +27,7 @@ pub fn image_href(repository: &str, digest: &str) -> String {
 pub fn ImagesTab(repository: Repository) -> impl IntoView {
     let connection = expect_context::<ConnectionSignal>();
     let name = repository.repository_name.clone();
-    let page_size = RwSignal::new(stored_page_size(PAGE_SIZE_KEY));
-    let pager = RwSignal::new(Pager::new());
+    let paging = Paging::new("berth.images.pageSize");
     let filter = RwSignal::new(String::new());
     let tag_status = RwSignal::new("ANY".to_string());
     let sort = RwSignal::new((ImageColumn::PushedAt, Direction::Descending));
@@ -38,12 +36,10 @@ pub fn ImagesTab(repository: Repository) -> impl IntoView {
     let deleting = RwSignal::new(false);
 
     let page_name = name.clone();
-    // A memo, so recording the next page's token does not refetch this one.
-    let current_token = Memo::new(move |_| pager.with(Pager::current_token));
     let page = LocalResource::new(move || {
         let current = connection.get();
-        let token = current_token.get();
-        let max = page_size.get();
+        let token = paging.token.get();
+        let max = paging.size.get();
         let status = tag_status.get();
         let repository_name = page_name.clone();
         async move {
@@ -66,12 +62,7 @@ pub fn ImagesTab(repository: Repository) -> impl IntoView {
             response
         }
     });
-    Effect::new(move |_| {
-        if let Some(Ok(response)) = page.get() {
-            let next = response.next_token.clone();
-            pager.update(|p| p.loaded(next));
-        }
-    });
+    paging.follow(page, |r: &DescribeImagesResponse| r.next_token.clone());
 
     let delete_ids = {
         let name = name.clone();
@@ -200,22 +191,13 @@ pub fn ImagesTab(repository: Repository) -> impl IntoView {
         <div class="toolbar">
             <label class="inline">"Filter by tag"<input type="search" data-testid="tag-filter" bind:value=filter/></label>
             <label class="inline">"Tag status"
-                <select on:change=move |ev| { tag_status.set(event_target_value(&ev)); pager.set(Pager::new()); }>
+                <select on:change=move |ev| { tag_status.set(event_target_value(&ev)); paging.reset(); }>
                     <option value="ANY">"Any"</option>
                     <option value="TAGGED">"Tagged"</option>
                     <option value="UNTAGGED">"Untagged"</option>
                 </select>
             </label>
-            <label class="inline">"Page size"
-                <select on:change=move |ev| {
-                    let size = event_target_value(&ev).parse().unwrap_or(50);
-                    store_page_size(PAGE_SIZE_KEY, size);
-                    page_size.set(size);
-                    pager.set(Pager::new());
-                }>
-                    {PAGE_SIZES.iter().map(|n| view! { <option value=n.to_string() selected=move || page_size.get() == *n>{n.to_string()}</option> }).collect_view()}
-                </select>
-            </label>
+            <PageSizeSelect paging=paging/>
             <button type="button" class="secondary" on:click=move |_| page.refetch()>"Refresh images"</button>
             <button type="button" class="secondary" disabled=move || selected.with(Vec::is_empty)
                 on:click=move |_| confirm_open.set(true)>"Delete images"</button>
@@ -253,13 +235,7 @@ pub fn ImagesTab(repository: Repository) -> impl IntoView {
                 }
             }})}
         </Transition>
-        <nav class="pager" aria-label="Image pages">
-            <button type="button" class="secondary" disabled=move || !pager.with(Pager::has_previous)
-                on:click=move |_| pager.update(Pager::go_previous)>"Previous page"</button>
-            <span>{move || format!("Page {}", pager.with(Pager::page_number))}</span>
-            <button type="button" class="secondary" disabled=move || !pager.with(Pager::has_next)
-                on:click=move |_| pager.update(Pager::go_next)>"Next page"</button>
-        </nav>
+        <PagerNav paging=paging label="Image pages"/>
         <Show when=move || confirm_open.get()>
             <ConfirmDelete title="Delete images" confirm_word="delete" busy=deleting
                 what=format!("This deletes {} image(s) and all their tags. It cannot be undone.", selected.get_untracked().len())

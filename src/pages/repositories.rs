@@ -9,14 +9,14 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
 use crate::api;
+use crate::components::paging::{PageSizeSelect, PagerNav, Paging};
 use crate::components::push_commands::PushCommands;
-use crate::components::{notify, sort_header, ConfirmDelete, CopyButton, LoadError, Loading};
+use crate::components::{
+    mark, mark_after_render, notify, sort_header, ConfirmDelete, CopyButton, LoadError, Loading,
+};
 use crate::format;
 use crate::table::{repositories_view, Direction, Pager, RepositoryColumn};
 use crate::ConnectionSignal;
-
-pub const PAGE_SIZES: [i64; 5] = [10, 20, 50, 100, 1000];
-const PAGE_SIZE_KEY: &str = "berth.repositories.pageSize";
 
 /// A link to a repository's page (names contain `/`, which stays as is).
 pub fn repository_href(name: &str) -> String {
@@ -26,20 +26,17 @@ pub fn repository_href(name: &str) -> String {
 #[component]
 pub fn RepositoryList() -> impl IntoView {
     let connection = expect_context::<ConnectionSignal>();
-    let page_size = RwSignal::new(stored_page_size(PAGE_SIZE_KEY));
-    let pager = RwSignal::new(Pager::new());
+    let paging = Paging::new("berth.repositories.pageSize");
     let filter = RwSignal::new(String::new());
     let sort = RwSignal::new((RepositoryColumn::Name, Direction::Ascending));
     let selected = RwSignal::new(Vec::<String>::new());
     let push_for = RwSignal::new(None::<Repository>);
     let deleting = RwSignal::new(false);
 
-    // A memo, so recording the next page's token does not refetch this one.
-    let current_token = Memo::new(move |_| pager.with(Pager::current_token));
     let page = LocalResource::new(move || {
         let current = connection.get();
-        let token = current_token.get();
-        let max = page_size.get();
+        let token = paging.token.get();
+        let max = paging.size.get();
         async move {
             let Some(c) = current else {
                 return Ok(DescribeRepositoriesResponse::default());
@@ -59,12 +56,8 @@ pub fn RepositoryList() -> impl IntoView {
             response
         }
     });
-    // Keep the pager's idea of the next page in step with the answer.
-    Effect::new(move |_| {
-        if let Some(Ok(response)) = page.get() {
-            let next = response.next_token.clone();
-            pager.update(|p| p.loaded(next));
-        }
+    paging.follow(page, |r: &DescribeRepositoriesResponse| {
+        r.next_token.clone()
     });
 
     let header = move |label: &'static str, column: RepositoryColumn| {
@@ -171,21 +164,12 @@ pub fn RepositoryList() -> impl IntoView {
                 <label class="inline">"Filter repositories"
                     <input type="search" data-testid="filter" bind:value=filter placeholder="Find by name"/>
                 </label>
-                <label class="inline">"Page size"
-                    <select on:change=move |ev| {
-                        let size = event_target_value(&ev).parse().unwrap_or(50);
-                        store_page_size(PAGE_SIZE_KEY, size);
-                        page_size.set(size);
-                        pager.set(Pager::new());
-                    }>
-                        {PAGE_SIZES.iter().map(|n| view! { <option value=n.to_string() selected=move || page_size.get() == *n>{n.to_string()}</option> }).collect_view()}
-                    </select>
-                </label>
+                <PageSizeSelect paging=paging/>
             </div>
             <Transition fallback=|| view! { <Loading text="Loading repositories…"/> }>
                 {move || Suspend::new(async move {
                     match page.await {
-                        Ok(response) if response.repositories.is_empty() && !pager.with_untracked(Pager::has_previous) => {
+                        Ok(response) if response.repositories.is_empty() && !paging.pager.with_untracked(Pager::has_previous) => {
                             view! { <EmptyRepositories/> }.into_any()
                         }
                         Ok(response) => {
@@ -224,13 +208,7 @@ pub fn RepositoryList() -> impl IntoView {
                     }
                 })}
             </Transition>
-            <nav class="pager" aria-label="Pages">
-                <button type="button" class="secondary" disabled=move || !pager.with(Pager::has_previous)
-                    on:click=move |_| pager.update(Pager::go_previous)>"Previous page"</button>
-                <span data-testid="page-number">{move || format!("Page {}", pager.with(Pager::page_number))}</span>
-                <button type="button" class="secondary" disabled=move || !pager.with(Pager::has_next)
-                    on:click=move |_| pager.update(Pager::go_next)>"Next page"</button>
-            </nav>
+            <PagerNav paging=paging label="Pages"/>
             {move || push_for.get().map(|repository| view! {
                 <PushCommands repository=repository on_close=Callback::new(move |_| push_for.set(None))/>
             })}
@@ -272,33 +250,5 @@ fn EmptyRepositories() -> impl IntoView {
             <p>"Or from a terminal:"</p>
             <pre class="command">"aws ecr create-repository --repository-name my-app --endpoint-url <registry URL> --region <region>"</pre>
         </div>
-    }
-}
-
-/// A `performance.mark` for benchmarks to read.
-pub fn mark(name: &str) {
-    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
-        let _ = performance.mark(name);
-    }
-}
-
-/// Marks `name` once the DOM built in this task is in place (next animation frame).
-pub fn mark_after_render(name: &'static str) -> impl IntoView {
-    request_animation_frame(move || mark(name));
-}
-
-/// A page size kept for the tab's session, so a choice survives navigation.
-pub fn stored_page_size(key: &str) -> i64 {
-    web_sys::window()
-        .and_then(|w| w.session_storage().ok().flatten())
-        .and_then(|s| s.get_item(key).ok().flatten())
-        .and_then(|v| v.parse().ok())
-        .filter(|n| PAGE_SIZES.contains(n))
-        .unwrap_or(50)
-}
-
-pub fn store_page_size(key: &str, size: i64) {
-    if let Some(storage) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
-        let _ = storage.set_item(key, &size.to_string());
     }
 }
