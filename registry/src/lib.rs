@@ -1,13 +1,14 @@
-//! Berth's embedded registry: the ECR API (and, later, OCI Distribution) over one axum app.
+//! Berth's embedded registry: the ECR API and OCI Distribution over one axum app.
+//!
+//! routes (HTTP) → services (what the registry does) → storage (the Metadata and
+//! Blobs traits); `auth` decides who is calling and what they may do.
 
-pub mod access;
 pub mod auth;
-pub mod blobs;
+pub mod clock;
 pub mod config;
-pub mod error;
 pub mod routes;
 pub mod services;
-pub mod store;
+pub mod storage;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,13 +20,15 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::config::Config;
-use crate::store::{AccessKey, Store, StoreError};
+use crate::storage::files::BlobFiles;
+use crate::storage::sqlite::SqliteMetadata;
+use crate::storage::{AccessKey, Blobs, Metadata, StorageError};
 
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub store: Store,
-    pub blobs: Arc<blobs::BlobFiles>,
+    pub metadata: Arc<dyn Metadata>,
+    pub blobs: Arc<dyn Blobs>,
     /// Signs GetDownloadUrlForLayer URLs; kept in the database so URLs survive restarts.
     pub url_signing_key: Arc<Vec<u8>>,
 }
@@ -104,7 +107,7 @@ pub const ADMIN_CREDENTIALS_FILE: &str = "admin-credentials.json";
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Storage(#[from] StorageError),
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -115,7 +118,7 @@ pub enum BootstrapError {
 /// Prepares the data dir and everything a running registry needs: database,
 /// blob storage, account id, URL-signing key, and the admin key (from `preset`,
 /// else the stored one, else a fresh one), written to `admin-credentials.json`.
-pub fn bootstrap(
+pub async fn bootstrap(
     config: Config,
     preset: Option<AccessKey>,
 ) -> Result<(AppState, AdminKey), BootstrapError> {
@@ -124,32 +127,37 @@ pub fn bootstrap(
         move |source| BootstrapError::Io { path, source }
     };
     std::fs::create_dir_all(&config.data_dir).map_err(io(&config.data_dir))?;
-    let store = Store::open(&config.data_dir)?;
-    let blobs = blobs::BlobFiles::open(&config.data_dir).map_err(io(&config.data_dir))?;
-    let (key, created, url_signing_key) = store.with(|conn| -> Result<_, StoreError> {
-        store::put_setting(conn, "account_id", &config.account_id)?;
-        let url_key = match store::get_setting(conn, "url_signing_key")? {
-            Some(hex_key) => hex::decode(hex_key).unwrap_or_default(),
-            None => Vec::new(),
-        };
-        let url_key = if url_key.len() == 32 {
-            url_key
-        } else {
-            let fresh: [u8; 32] = rand::random();
-            store::put_setting(conn, "url_signing_key", &hex::encode(fresh))?;
-            fresh.to_vec()
-        };
-        if let Some(preset) = preset {
-            store::put_root_access_key(conn, &preset)?;
-            return Ok((preset, false, url_key));
+    let metadata: Arc<dyn Metadata> = Arc::new(SqliteMetadata::open(&config.data_dir)?);
+    let blobs: Arc<dyn Blobs> =
+        Arc::new(BlobFiles::open(&config.data_dir).map_err(io(&config.data_dir))?);
+    metadata
+        .put_setting("account_id", &config.account_id)
+        .await?;
+    let url_key = match metadata.get_setting("url_signing_key").await? {
+        Some(hex_key) => hex::decode(hex_key).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let url_signing_key = if url_key.len() == 32 {
+        url_key
+    } else {
+        let fresh: [u8; 32] = rand::random();
+        metadata
+            .put_setting("url_signing_key", &hex::encode(fresh))
+            .await?;
+        fresh.to_vec()
+    };
+    let (key, created) = match (preset, metadata.root_access_key().await?) {
+        (Some(preset), _) => {
+            metadata.replace_root_access_key(&preset).await?;
+            (preset, false)
         }
-        if let Some(existing) = store::root_access_key(conn)? {
-            return Ok((existing, false, url_key));
+        (None, Some(existing)) => (existing, false),
+        (None, None) => {
+            let fresh = auth::tokens::generate_access_key(None);
+            metadata.replace_root_access_key(&fresh).await?;
+            (fresh, true)
         }
-        let fresh = auth::generate_access_key(None);
-        store::put_root_access_key(conn, &fresh)?;
-        Ok((fresh, true, url_key))
-    })?;
+    };
     let credentials_file = config.data_dir.join(ADMIN_CREDENTIALS_FILE);
     let json = serde_json::json!({
         "accessKeyId": key.access_key_id,
@@ -165,8 +173,8 @@ pub fn bootstrap(
     .map_err(io(&credentials_file))?;
     let state = AppState {
         config: Arc::new(config),
-        store,
-        blobs: Arc::new(blobs),
+        metadata,
+        blobs,
         url_signing_key: Arc::new(url_signing_key),
     };
     Ok((

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use berth_registry::auth;
 use berth_registry::config::{self, Config};
-use berth_registry::store::{self, AccessKey, Store};
+use berth_registry::storage::sqlite::SqliteMetadata;
+use berth_registry::storage::{AccessKey, Metadata};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -141,8 +142,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             },
             console_dir: args.console,
         };
-        let (state, admin) =
-            berth_registry::bootstrap(config, preset).map_err(|e| e.to_string())?;
+        let (state, admin) = berth_registry::bootstrap(config, preset)
+            .await
+            .map_err(|e| e.to_string())?;
         let config = &state.config;
         println!("Berth registry listening on http://{bound}");
         println!(
@@ -204,13 +206,27 @@ fn validate_user_name(name: &str) -> Result<(), String> {
 fn add_user(name: &str, data: &std::path::Path) -> Result<(), String> {
     validate_user_name(name)?;
     std::fs::create_dir_all(data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
-    let store = Store::open(data).map_err(|e| e.to_string())?;
-    let key = auth::generate_access_key(Some(name));
-    let account_id = store.with(|conn| -> Result<String, String> {
-        store::add_user(conn, name, &key).map_err(|e| e.to_string())?;
-        Ok(store::get_setting(conn, "account_id")
+    let metadata = SqliteMetadata::open(data).map_err(|e| e.to_string())?;
+    let key = auth::tokens::generate_access_key(Some(name));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let account_id = runtime.block_on(async {
+        if !metadata
+            .add_user(name, &key)
+            .await
             .map_err(|e| e.to_string())?
-            .unwrap_or_else(|| config::DEFAULT_ACCOUNT_ID.to_string()))
+        {
+            return Err(format!("a user named '{name}' already exists"));
+        }
+        Ok::<_, String>(
+            metadata
+                .get_setting("account_id")
+                .await
+                .map_err(|e| e.to_string())?
+                .unwrap_or_else(|| config::DEFAULT_ACCOUNT_ID.to_string()),
+        )
     })?;
     let json = serde_json::json!({
         "userName": name,

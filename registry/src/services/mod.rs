@@ -1,7 +1,13 @@
 //! What the registry does, independent of which API asked: routes call services,
-//! services never call routes.
+//! services never call routes. Services speak [`Error`], never wire errors.
 
+pub mod error;
 pub mod images;
+pub mod layers;
+pub mod manifests;
 pub mod paging;
 pub mod repositories;
 pub mod tokens;
+pub mod uploads;
+
+pub use error::{Error, Result};

@@ -7,7 +7,7 @@
 use base64::Engine;
 use berth_model::ecr;
 
-use crate::error::EcrError;
+use super::error::{Error, Result};
 
 pub const REPOSITORIES: &str = "after:";
 pub const IMAGES: &str = "image:";
@@ -16,23 +16,23 @@ pub fn encode(kind: &str, last: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}{last}"))
 }
 
-pub fn decode(kind: &str, token: &str) -> Result<String, EcrError> {
+pub fn decode(kind: &str, token: &str) -> Result<String> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|s| s.strip_prefix(kind).map(str::to_string))
         .ok_or_else(|| {
-            EcrError::invalid_parameter(
+            Error::invalid(
                 "Invalid parameter at 'nextToken': the token was not issued by this registry.",
             )
         })
 }
 
-pub fn check_max_results(max_results: Option<i64>) -> Result<usize, EcrError> {
+pub fn check_max_results(max_results: Option<i64>) -> Result<usize> {
     let value = max_results.unwrap_or(ecr::DEFAULT_MAX_RESULTS);
     if !(1..=ecr::MAX_MAX_RESULTS).contains(&value) {
-        return Err(EcrError::invalid_parameter(format!(
+        return Err(Error::invalid(format!(
             "Invalid parameter at 'maxResults': {value} is outside 1 to {}.",
             ecr::MAX_MAX_RESULTS
         )));
@@ -59,20 +59,19 @@ pub fn cut<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use berth_model::ecr::ErrorType;
 
     #[test]
     fn tokens_round_trip_and_stay_in_their_listing() {
         let token = encode(REPOSITORIES, "team/app");
         assert_eq!(decode(REPOSITORIES, &token).unwrap(), "team/app");
-        assert_eq!(
-            decode(IMAGES, &token).unwrap_err().error_type,
-            ErrorType::InvalidParameter
-        );
-        assert_eq!(
-            decode(REPOSITORIES, "garbage!").unwrap_err().error_type,
-            ErrorType::InvalidParameter
-        );
+        assert!(matches!(
+            decode(IMAGES, &token),
+            Err(Error::InvalidParameter(_))
+        ));
+        assert!(matches!(
+            decode(REPOSITORIES, "garbage!"),
+            Err(Error::InvalidParameter(_))
+        ));
     }
 
     #[test]

@@ -1,8 +1,8 @@
-//! Repositories: create, describe.
+//! Repositories: create, describe, delete, settings, policies and resource tags.
 
 use berth_model::ecr::{
     self, CreateRepositoryRequest, CreateRepositoryResponse, DeleteRepositoryRequest,
-    DescribeRepositoriesRequest, DescribeRepositoriesResponse, EncryptionConfiguration, ErrorType,
+    DescribeRepositoriesRequest, DescribeRepositoriesResponse, EncryptionConfiguration,
     ImageScanningConfiguration, ListTagsForResourceResponse, PutImageScanningConfigurationRequest,
     PutImageScanningConfigurationResponse, PutImageTagMutabilityRequest,
     PutImageTagMutabilityResponse, Repository, RepositoryPolicyResponse, RepositoryResponse,
@@ -10,11 +10,12 @@ use berth_model::ecr::{
 };
 use berth_model::names::validate_repository_name;
 
-use crate::access;
+use super::error::{Error, Result};
+use super::paging::{self, check_max_results};
+use crate::auth::access;
 use crate::auth::Principal;
-use crate::error::EcrError;
-use crate::services::paging::{self, check_max_results};
-use crate::store::{self, RepositoryRecord, StoreError};
+use crate::clock::now_epoch_seconds;
+use crate::storage::{RepositoryChange, RepositoryRecord};
 use crate::AppState;
 
 fn to_wire(state: &AppState, record: RepositoryRecord) -> Repository {
@@ -36,9 +37,9 @@ fn to_wire(state: &AppState, record: RepositoryRecord) -> Repository {
     }
 }
 
-fn check_registry_id(state: &AppState, registry_id: Option<&str>) -> Result<(), EcrError> {
+pub fn check_registry_id(state: &AppState, registry_id: Option<&str>) -> Result<()> {
     match registry_id {
-        Some(id) if id != state.config.account_id => Err(EcrError::invalid_parameter(format!(
+        Some(id) if id != state.config.account_id => Err(Error::invalid(format!(
             "Invalid parameter at 'registryId': this registry's id is '{}', not '{id}'.",
             state.config.account_id
         ))),
@@ -51,33 +52,33 @@ pub async fn require_repository(
     state: &AppState,
     registry_id: Option<&str>,
     name: &str,
-) -> Result<RepositoryRecord, EcrError> {
+) -> Result<RepositoryRecord> {
     check_registry_id(state, registry_id)?;
-    let lookup = name.to_string();
-    state
-        .store
-        .call(move |conn| store::find_repository(conn, &lookup).map_err(EcrError::from))
-        .await?
-        .ok_or_else(|| not_found(state, name))
+    find(state, name).await
 }
 
-fn not_found(state: &AppState, name: &str) -> EcrError {
-    EcrError::new(
-        ErrorType::RepositoryNotFound,
-        format!(
-            "The repository with name '{name}' does not exist in the registry with id '{}'",
-            state.config.account_id
-        ),
-    )
+/// The named repository, or RepositoryNotFound.
+pub async fn find(state: &AppState, name: &str) -> Result<RepositoryRecord> {
+    state
+        .metadata
+        .find_repository(name)
+        .await?
+        .ok_or_else(|| not_found(name))
+}
+
+fn not_found(name: &str) -> Error {
+    Error::RepositoryNotFound {
+        name: name.to_string(),
+    }
 }
 
 pub async fn create(
     state: &AppState,
     request: CreateRepositoryRequest,
-) -> Result<CreateRepositoryResponse, EcrError> {
+) -> Result<CreateRepositoryResponse> {
     check_registry_id(state, request.registry_id.as_deref())?;
     validate_repository_name(&request.repository_name).map_err(|e| {
-        EcrError::invalid_parameter(format!("Invalid parameter at 'repositoryName': {e}"))
+        Error::InvalidParameter(format!("Invalid parameter at 'repositoryName': {e}"))
     })?;
     let image_tag_mutability = check_tag_mutability(
         request
@@ -88,12 +89,12 @@ pub async fn create(
     match (encryption.encryption_type.as_str(), &encryption.kms_key) {
         (ecr::ENCRYPTION_AES256, None) | (ecr::ENCRYPTION_KMS, _) => {}
         (ecr::ENCRYPTION_AES256, Some(_)) => {
-            return Err(EcrError::invalid_parameter(
+            return Err(Error::invalid(
                 "Invalid parameter at 'encryptionConfiguration.kmsKey': a KMS key can only be given with encryptionType KMS.",
             ))
         }
         (other, _) => {
-            return Err(EcrError::invalid_parameter(format!(
+            return Err(Error::invalid(format!(
                 "Invalid parameter at 'encryptionConfiguration.encryptionType': '{other}' is not one of AES256, KMS."
             )))
         }
@@ -103,7 +104,7 @@ pub async fn create(
         id: 0,
         policy: None,
         name: request.repository_name,
-        created_at: store::now_epoch_seconds(),
+        created_at: now_epoch_seconds(),
         image_tag_mutability,
         scan_on_push: request
             .image_scanning_configuration
@@ -112,18 +113,13 @@ pub async fn create(
         encryption_type: encryption.encryption_type,
         kms_key: encryption.kms_key,
     };
-    let account_id = state.config.account_id.clone();
-    let inserted = record.clone();
     record.id = state
-        .store
-        .call(move |conn| match store::insert_repository(conn, &inserted, &tags) {
-            Err(StoreError::RepositoryExists(name)) => Err(EcrError::new(
-                ErrorType::RepositoryAlreadyExists,
-                format!("The repository with name '{name}' already exists in the registry with id '{account_id}'"),
-            )),
-            other => other.map_err(EcrError::from),
-        })
-        .await?;
+        .metadata
+        .insert_repository(&record, &tags)
+        .await?
+        .ok_or_else(|| Error::RepositoryAlreadyExists {
+            name: record.name.clone(),
+        })?;
     Ok(CreateRepositoryResponse {
         repository: to_wire(state, record),
     })
@@ -134,7 +130,7 @@ pub async fn describe(
     state: &AppState,
     principal: &Principal,
     request: DescribeRepositoriesRequest,
-) -> Result<DescribeRepositoriesResponse, EcrError> {
+) -> Result<DescribeRepositoriesResponse> {
     let visible = |record: &RepositoryRecord| {
         access::authorize(
             &state.config,
@@ -147,25 +143,14 @@ pub async fn describe(
     let limit = check_max_results(request.max_results)?;
     if let Some(names) = request.repository_names {
         if names.is_empty() || names.len() > 100 {
-            return Err(EcrError::invalid_parameter(
+            return Err(Error::invalid(
                 "Invalid parameter at 'repositoryNames': give between 1 and 100 names.",
             ));
         }
-        let records = state
-            .store
-            .call(move |conn| {
-                names
-                    .into_iter()
-                    .map(|name| store::find_repository(conn, &name).map(|found| (name, found)))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(EcrError::from)
-            })
-            .await?;
-        let mut repositories = Vec::with_capacity(records.len());
-        for (name, found) in records {
-            let record = found.ok_or_else(|| not_found(state, &name))?;
-            visible(&record)
-                .map_err(|denied| EcrError::new(ErrorType::AccessDenied, denied.message))?;
+        let mut repositories = Vec::with_capacity(names.len());
+        for name in names {
+            let record = find(state, &name).await?;
+            visible(&record).map_err(|denied| Error::AccessDenied(denied.message))?;
             repositories.push(to_wire(state, record));
         }
         return Ok(DescribeRepositoriesResponse {
@@ -180,10 +165,8 @@ pub async fn describe(
         .transpose()?;
     // One extra row tells whether another page exists without a second query.
     let records = state
-        .store
-        .call(move |conn| {
-            store::list_repositories(conn, after.as_deref(), limit + 1).map_err(EcrError::from)
-        })
+        .metadata
+        .list_repositories(after.as_deref(), limit + 1)
         .await?;
     let (records, next_token) =
         paging::cut(records, limit, paging::REPOSITORIES, |r| r.name.as_str());
@@ -197,29 +180,60 @@ pub async fn describe(
     })
 }
 
+/// Up to `n` names of repositories the caller may describe, after `last`, and
+/// whether more follow: `/v2/_catalog`.
+pub async fn catalog(
+    state: &AppState,
+    principal: &Principal,
+    last: Option<&str>,
+    n: usize,
+) -> Result<(Vec<String>, bool)> {
+    const BATCH: usize = 500;
+    let mut after = last.map(str::to_string);
+    let mut names = Vec::new();
+    // Only repositories the caller may see are listed; keep reading until a page is full.
+    loop {
+        let batch = state
+            .metadata
+            .list_repositories(after.as_deref(), BATCH)
+            .await?;
+        let exhausted = batch.len() < BATCH;
+        for record in batch {
+            after = Some(record.name.clone());
+            if access::authorize(
+                &state.config,
+                principal,
+                "ecr:DescribeRepositories",
+                Some(&record),
+            )
+            .is_ok()
+            {
+                if names.len() == n {
+                    return Ok((names, true));
+                }
+                names.push(record.name);
+            }
+        }
+        if exhausted {
+            return Ok((names, false));
+        }
+    }
+}
+
 pub async fn delete(
     state: &AppState,
     repository: RepositoryRecord,
     request: DeleteRepositoryRequest,
-) -> Result<RepositoryResponse, EcrError> {
-    let (id, force) = (repository.id, request.force);
-    let (deleted, images) = state
-        .store
-        .call(move |conn| {
-            let images = store::count_images(conn, id)?;
-            Ok::<_, EcrError>((store::delete_repository(conn, id, force)?, images))
-        })
-        .await?;
-    if !deleted {
-        return Err(EcrError::new(
-            ErrorType::RepositoryNotEmpty,
-            format!(
-                "The repository with name '{}' in registry with id '{}' cannot be deleted because it still contains {images} image{}: delete them first, or use force",
-                repository.name,
-                state.config.account_id,
-                if images == 1 { "" } else { "s" }
-            ),
-        ));
+) -> Result<RepositoryResponse> {
+    if !state
+        .metadata
+        .delete_repository(repository.id, request.force)
+        .await?
+    {
+        return Err(Error::RepositoryNotEmpty {
+            name: repository.name.clone(),
+            images: state.metadata.count_images(repository.id).await?,
+        });
     }
     Ok(RepositoryResponse {
         repository: to_wire(state, repository),
@@ -230,12 +244,14 @@ pub async fn put_tag_mutability(
     state: &AppState,
     repository: &RepositoryRecord,
     request: PutImageTagMutabilityRequest,
-) -> Result<PutImageTagMutabilityResponse, EcrError> {
+) -> Result<PutImageTagMutabilityResponse> {
     let mutability = check_tag_mutability(request.image_tag_mutability)?;
-    let (id, value) = (repository.id, mutability.clone());
     state
-        .store
-        .call(move |conn| store::set_tag_mutability(conn, id, &value).map_err(EcrError::from))
+        .metadata
+        .update_repository(
+            repository.id,
+            RepositoryChange::TagMutability(mutability.clone()),
+        )
         .await?;
     Ok(PutImageTagMutabilityResponse {
         registry_id: state.config.account_id.clone(),
@@ -248,14 +264,13 @@ pub async fn put_scanning(
     state: &AppState,
     repository: &RepositoryRecord,
     request: PutImageScanningConfigurationRequest,
-) -> Result<PutImageScanningConfigurationResponse, EcrError> {
-    let (id, scan) = (
-        repository.id,
-        request.image_scanning_configuration.scan_on_push,
-    );
+) -> Result<PutImageScanningConfigurationResponse> {
     state
-        .store
-        .call(move |conn| store::set_scan_on_push(conn, id, scan).map_err(EcrError::from))
+        .metadata
+        .update_repository(
+            repository.id,
+            RepositoryChange::ScanOnPush(request.image_scanning_configuration.scan_on_push),
+        )
         .await?;
     Ok(PutImageScanningConfigurationResponse {
         registry_id: state.config.account_id.clone(),
@@ -276,24 +291,20 @@ fn policy_response(
     }
 }
 
-fn policy_not_found(state: &AppState, repository: &RepositoryRecord) -> EcrError {
-    EcrError::new(
-        ErrorType::RepositoryPolicyNotFound,
-        format!(
-            "Repository policy does not exist for the repository with name '{}' in the registry with id '{}'",
-            repository.name, state.config.account_id
-        ),
-    )
+fn policy_not_found(repository: &RepositoryRecord) -> Error {
+    Error::RepositoryPolicyNotFound {
+        name: repository.name.clone(),
+    }
 }
 
 pub fn get_policy(
     state: &AppState,
     repository: &RepositoryRecord,
-) -> Result<RepositoryPolicyResponse, EcrError> {
+) -> Result<RepositoryPolicyResponse> {
     let text = repository
         .policy
         .clone()
-        .ok_or_else(|| policy_not_found(state, repository))?;
+        .ok_or_else(|| policy_not_found(repository))?;
     Ok(policy_response(state, repository, text))
 }
 
@@ -302,23 +313,25 @@ pub async fn set_policy(
     state: &AppState,
     repository: &RepositoryRecord,
     request: SetRepositoryPolicyRequest,
-) -> Result<RepositoryPolicyResponse, EcrError> {
+) -> Result<RepositoryPolicyResponse> {
     if request.policy_text.len() > 10_240 {
-        return Err(EcrError::invalid_parameter(
+        return Err(Error::invalid(
             "Invalid parameter at 'policyText': a policy may be at most 10240 characters.",
         ));
     }
     if let Err(problems) = berth_model::policy::parse_policy(&request.policy_text) {
         let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-        return Err(EcrError::invalid_parameter(format!(
+        return Err(Error::invalid(format!(
             "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided': {}",
             list.join("; ")
         )));
     }
-    let (id, text) = (repository.id, request.policy_text.clone());
     state
-        .store
-        .call(move |conn| store::set_policy(conn, id, &text).map_err(EcrError::from))
+        .metadata
+        .update_repository(
+            repository.id,
+            RepositoryChange::Policy(Some(request.policy_text.clone())),
+        )
         .await?;
     Ok(policy_response(state, repository, request.policy_text))
 }
@@ -326,23 +339,22 @@ pub async fn set_policy(
 pub async fn delete_policy(
     state: &AppState,
     repository: &RepositoryRecord,
-) -> Result<RepositoryPolicyResponse, EcrError> {
+) -> Result<RepositoryPolicyResponse> {
     let text = repository
         .policy
         .clone()
-        .ok_or_else(|| policy_not_found(state, repository))?;
-    let id = repository.id;
+        .ok_or_else(|| policy_not_found(repository))?;
     state
-        .store
-        .call(move |conn| store::delete_policy(conn, id).map_err(EcrError::from))
+        .metadata
+        .update_repository(repository.id, RepositoryChange::Policy(None))
         .await?;
     Ok(policy_response(state, repository, text))
 }
 
 /// The repository an ECR resource ARN names.
-pub async fn repository_for_arn(state: &AppState, arn: &str) -> Result<RepositoryRecord, EcrError> {
+pub async fn repository_for_arn(state: &AppState, arn: &str) -> Result<RepositoryRecord> {
     let name = ecr::repository_name_from_arn(arn, &state.config.region, &state.config.account_id).ok_or_else(|| {
-        EcrError::invalid_parameter(format!(
+        Error::InvalidParameter(format!(
             "Invalid parameter at 'resourceArn': '{arn}' is not a repository ARN of this registry (arn:aws:ecr:{}:{}:repository/<name>)",
             state.config.region, state.config.account_id
         ))
@@ -350,16 +362,16 @@ pub async fn repository_for_arn(state: &AppState, arn: &str) -> Result<Repositor
     require_repository(state, None, name).await
 }
 
-pub fn check_resource_tags(tags: Vec<Tag>) -> Result<Vec<(String, String)>, EcrError> {
+pub fn check_resource_tags(tags: Vec<Tag>) -> Result<Vec<(String, String)>> {
     let mut out = Vec::with_capacity(tags.len());
     for tag in tags {
         if tag.key.is_empty() || tag.key.chars().count() > 128 {
-            return Err(EcrError::invalid_parameter(
+            return Err(Error::invalid(
                 "Invalid parameter at 'tags': a tag key must be 1 to 128 characters.",
             ));
         }
         if tag.value.chars().count() > 256 {
-            return Err(EcrError::invalid_parameter(format!(
+            return Err(Error::invalid(format!(
                 "Invalid parameter at 'tags': the value of tag '{}' is longer than 256 characters.",
                 tag.key
             )));
@@ -373,35 +385,30 @@ pub async fn tag_resource(
     state: &AppState,
     repository: &RepositoryRecord,
     tags: Vec<Tag>,
-) -> Result<(), EcrError> {
-    let (id, tags) = (repository.id, check_resource_tags(tags)?);
-    state
-        .store
-        .call(move |conn| store::put_resource_tags(conn, id, &tags).map_err(EcrError::from))
-        .await
+) -> Result<()> {
+    let tags = check_resource_tags(tags)?;
+    Ok(state
+        .metadata
+        .put_resource_tags(repository.id, &tags)
+        .await?)
 }
 
 pub async fn untag_resource(
     state: &AppState,
     repository: &RepositoryRecord,
     keys: Vec<String>,
-) -> Result<(), EcrError> {
-    let id = repository.id;
-    state
-        .store
-        .call(move |conn| store::remove_resource_tags(conn, id, &keys).map_err(EcrError::from))
-        .await
+) -> Result<()> {
+    Ok(state
+        .metadata
+        .remove_resource_tags(repository.id, &keys)
+        .await?)
 }
 
 pub async fn list_tags(
     state: &AppState,
     repository: &RepositoryRecord,
-) -> Result<ListTagsForResourceResponse, EcrError> {
-    let id = repository.id;
-    let tags = state
-        .store
-        .call(move |conn| store::resource_tags(conn, id).map_err(EcrError::from))
-        .await?;
+) -> Result<ListTagsForResourceResponse> {
+    let tags = state.metadata.resource_tags(repository.id).await?;
     Ok(ListTagsForResourceResponse {
         tags: tags
             .into_iter()
@@ -410,11 +417,11 @@ pub async fn list_tags(
     })
 }
 
-fn check_tag_mutability(value: String) -> Result<String, EcrError> {
+fn check_tag_mutability(value: String) -> Result<String> {
     if [ecr::TAG_MUTABLE, ecr::TAG_IMMUTABLE].contains(&value.as_str()) {
         Ok(value)
     } else {
-        Err(EcrError::invalid_parameter(format!(
+        Err(Error::invalid(format!(
             "Invalid parameter at 'imageTagMutability': '{value}' is not one of MUTABLE, IMMUTABLE."
         )))
     }

@@ -5,52 +5,14 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::StoreError;
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ManifestRecord {
-    pub digest: String,
-    pub media_type: String,
-    pub artifact_type: Option<String>,
-    pub content: Vec<u8>,
-    pub image_size: u64,
-    pub pushed_at: f64,
-    pub last_pulled_at: Option<f64>,
-    pub subject: Option<String>,
-}
-
-/// Why a manifest cannot be stored.
-#[derive(Debug, PartialEq)]
-pub enum PutManifestError {
-    /// A referenced blob is not in the repository.
-    MissingBlob(String),
-    /// A child manifest of an index is not in the repository.
-    MissingManifest(String),
-    /// The tag points elsewhere and the repository is immutable.
-    TagImmutable {
-        tag: String,
-    },
-    Store(String),
-}
-
-impl From<StoreError> for PutManifestError {
-    fn from(e: StoreError) -> Self {
-        PutManifestError::Store(e.to_string())
-    }
-}
-
-impl From<rusqlite::Error> for PutManifestError {
-    fn from(e: rusqlite::Error) -> Self {
-        PutManifestError::Store(e.to_string())
-    }
-}
+use crate::storage::{ManifestRecord, NewManifest, PutManifestError, StorageError, TagStatus};
 
 /// The size of a blob the repository may serve.
 pub fn repository_blob(
     conn: &Connection,
     repository_id: i64,
     digest: &str,
-) -> Result<Option<u64>, StoreError> {
+) -> Result<Option<u64>, StorageError> {
     Ok(conn
         .query_row(
             "SELECT b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
@@ -63,13 +25,13 @@ pub fn repository_blob(
 }
 
 /// Records a verified blob (its file is already in place) and links it to the repository.
-pub fn commit_blob(
+pub fn link_blob(
     conn: &mut Connection,
     repository_id: i64,
     digest: &str,
     size: u64,
     now: f64,
-) -> Result<(), StoreError> {
+) -> Result<(), StorageError> {
     let tx = conn.transaction()?;
     tx.execute(
         "INSERT INTO blobs (digest, size, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
@@ -89,7 +51,7 @@ pub fn mount_blob(
     repository_id: i64,
     from_repository_id: i64,
     digest: &str,
-) -> Result<Option<u64>, StoreError> {
+) -> Result<Option<u64>, StorageError> {
     let Some(size) = repository_blob(conn, from_repository_id, digest)? else {
         return Ok(None);
     };
@@ -104,7 +66,7 @@ pub fn unlink_blob(
     conn: &Connection,
     repository_id: i64,
     digest: &str,
-) -> Result<bool, StoreError> {
+) -> Result<bool, StorageError> {
     Ok(conn.execute(
         "DELETE FROM repository_blobs WHERE repository_id = ?1 AND digest = ?2",
         params![repository_id, digest],
@@ -131,7 +93,7 @@ pub fn find_manifest(
     conn: &Connection,
     repository_id: i64,
     digest: &str,
-) -> Result<Option<ManifestRecord>, StoreError> {
+) -> Result<Option<ManifestRecord>, StorageError> {
     Ok(conn
         .query_row(
             &format!(
@@ -147,7 +109,7 @@ pub fn resolve_tag(
     conn: &Connection,
     repository_id: i64,
     tag: &str,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<String>, StorageError> {
     Ok(conn
         .query_row(
             "SELECT digest FROM tags WHERE repository_id = ?1 AND tag = ?2",
@@ -157,17 +119,20 @@ pub fn resolve_tag(
         .optional()?)
 }
 
-/// Stores a manifest and (optionally) points a tag at it, atomically. `blobs` and
-/// `children` must already be in the repository.
+/// Stores a manifest and (optionally) points a tag at it, atomically. Its blobs and
+/// children must already be in the repository.
 pub fn put_manifest(
     conn: &mut Connection,
     repository_id: i64,
-    record: &ManifestRecord,
-    blobs: &[String],
-    children: &[String],
-    tag: Option<&str>,
-    immutable: bool,
+    manifest: &NewManifest,
 ) -> Result<(), PutManifestError> {
+    let NewManifest {
+        record,
+        blobs,
+        children,
+        tag,
+        tag_immutable,
+    } = manifest;
     let tx = conn.transaction()?;
     for digest in blobs {
         let present: bool = tx.query_row(
@@ -197,10 +162,8 @@ pub fn put_manifest(
                 |row| row.get(0),
             )
             .optional()?;
-        if immutable && current.as_deref().is_some_and(|d| d != record.digest) {
-            return Err(PutManifestError::TagImmutable {
-                tag: tag.to_string(),
-            });
+        if *tag_immutable && current.as_deref().is_some_and(|d| d != record.digest) {
+            return Err(PutManifestError::TagImmutable(tag.to_string()));
         }
     }
     tx.execute(
@@ -233,7 +196,7 @@ pub fn manifests_size(
     conn: &Connection,
     repository_id: i64,
     digests: &[String],
-) -> Result<u64, StoreError> {
+) -> Result<u64, StorageError> {
     let mut total = 0u64;
     for digest in digests {
         let size: Option<i64> = conn
@@ -252,14 +215,14 @@ pub fn delete_manifest(
     conn: &Connection,
     repository_id: i64,
     digest: &str,
-) -> Result<bool, StoreError> {
+) -> Result<bool, StorageError> {
     Ok(conn.execute(
         "DELETE FROM manifests WHERE repository_id = ?1 AND digest = ?2",
         params![repository_id, digest],
     )? > 0)
 }
 
-pub fn delete_tag(conn: &Connection, repository_id: i64, tag: &str) -> Result<bool, StoreError> {
+pub fn delete_tag(conn: &Connection, repository_id: i64, tag: &str) -> Result<bool, StorageError> {
     Ok(conn.execute(
         "DELETE FROM tags WHERE repository_id = ?1 AND tag = ?2",
         params![repository_id, tag],
@@ -272,7 +235,7 @@ pub fn list_tags(
     repository_id: i64,
     after: Option<&str>,
     limit: usize,
-) -> Result<Vec<String>, StoreError> {
+) -> Result<Vec<String>, StorageError> {
     let mut statement = conn.prepare_cached(
         "SELECT tag FROM tags WHERE repository_id = ?1 AND tag > ?2 ORDER BY tag LIMIT ?3",
     )?;
@@ -287,7 +250,7 @@ pub fn tags_of(
     conn: &Connection,
     repository_id: i64,
     digest: &str,
-) -> Result<Vec<String>, StoreError> {
+) -> Result<Vec<String>, StorageError> {
     let mut statement = conn.prepare_cached(
         "SELECT tag FROM tags WHERE repository_id = ?1 AND digest = ?2 ORDER BY tag",
     )?;
@@ -300,20 +263,12 @@ pub fn record_pull(
     repository_id: i64,
     digest: &str,
     now: f64,
-) -> Result<(), StoreError> {
+) -> Result<(), StorageError> {
     conn.execute(
         "UPDATE manifests SET last_pulled_at = ?3 WHERE repository_id = ?1 AND digest = ?2",
         params![repository_id, digest, now],
     )?;
     Ok(())
-}
-
-/// Which images a listing includes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TagStatus {
-    Tagged,
-    Untagged,
-    Any,
 }
 
 /// Manifests in digest order after `after`, with their tags (content left empty).
@@ -323,7 +278,7 @@ pub fn list_images(
     after: Option<&str>,
     limit: usize,
     status: TagStatus,
-) -> Result<Vec<(ManifestRecord, Vec<String>)>, StoreError> {
+) -> Result<Vec<(ManifestRecord, Vec<String>)>, StorageError> {
     let filter = match status {
         TagStatus::Tagged => "AND EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest)",
         TagStatus::Untagged => {
@@ -357,7 +312,7 @@ pub fn referrers(
     conn: &Connection,
     repository_id: i64,
     digest: &str,
-) -> Result<Vec<ManifestRecord>, StoreError> {
+) -> Result<Vec<ManifestRecord>, StorageError> {
     let mut statement = conn.prepare_cached(&format!(
         "SELECT {MANIFEST_COLUMNS} FROM manifests WHERE repository_id = ?1 AND subject = ?2 ORDER BY digest"
     ))?;
@@ -370,7 +325,7 @@ pub fn create_upload(
     id: &str,
     repository_id: i64,
     now: f64,
-) -> Result<(), StoreError> {
+) -> Result<(), StorageError> {
     conn.execute(
         "INSERT INTO uploads (id, repository_id, started_at) VALUES (?1, ?2, ?3)",
         params![id, repository_id, now],
@@ -379,7 +334,7 @@ pub fn create_upload(
 }
 
 /// The repository an upload session belongs to.
-pub fn find_upload(conn: &Connection, id: &str) -> Result<Option<i64>, StoreError> {
+pub fn find_upload(conn: &Connection, id: &str) -> Result<Option<i64>, StorageError> {
     Ok(conn
         .query_row(
             "SELECT repository_id FROM uploads WHERE id = ?1",
@@ -389,6 +344,6 @@ pub fn find_upload(conn: &Connection, id: &str) -> Result<Option<i64>, StoreErro
         .optional()?)
 }
 
-pub fn delete_upload(conn: &Connection, id: &str) -> Result<bool, StoreError> {
+pub fn delete_upload(conn: &Connection, id: &str) -> Result<bool, StorageError> {
     Ok(conn.execute("DELETE FROM uploads WHERE id = ?1", [id])? > 0)
 }

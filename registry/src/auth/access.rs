@@ -5,7 +5,7 @@ use berth_model::policy::{parse_policy, AccessRequest, Decision};
 
 use crate::auth::Principal;
 use crate::config::Config;
-use crate::store::RepositoryRecord;
+use crate::storage::RepositoryRecord;
 
 /// A refusal, phrased as AWS phrases it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,11 +12,10 @@ use berth_model::ecr::{
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::access;
-use crate::auth;
-use crate::error::EcrError;
-use crate::services::{images, repositories, tokens};
-use crate::store::RepositoryRecord;
+use super::error::{self, EcrError};
+use crate::auth::{access, sigv4};
+use crate::services::{self, images, layers, repositories, tokens};
+use crate::storage::RepositoryRecord;
 use crate::AppState;
 
 pub fn route(
@@ -81,10 +80,11 @@ async fn dispatch(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, EcrError> {
+    let wire = |e: services::Error| error::ecr(e, &state.config);
     let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let principal = auth::verify_request(
+    let principal = sigv4::verify_request(
         &state.config,
-        &state.store,
+        state.metadata.as_ref(),
         method.as_str(),
         path_and_query,
         headers,
@@ -119,13 +119,16 @@ async fn dispatch(
             named.registry_id.as_deref(),
             &named.repository_name,
         )
-        .await?;
+        .await
+        .map_err(wire)?;
         allow(Some(&repository))?;
         Ok(repository)
     };
     let by_arn = async || -> Result<RepositoryRecord, EcrError> {
         let arn: ResourceArn = parse(body)?;
-        let repository = repositories::repository_for_arn(state, &arn.resource_arn).await?;
+        let repository = repositories::repository_for_arn(state, &arn.resource_arn)
+            .await
+            .map_err(wire)?;
         allow(Some(&repository))?;
         Ok(repository)
     };
@@ -134,16 +137,25 @@ async fn dispatch(
         Action::CreateRepository => {
             let request: CreateRepositoryRequest = parse(body)?;
             allow(None)?;
-            json_body(&repositories::create(state, request).await?)
+            json_body(&repositories::create(state, request).await.map_err(wire)?)
         }
         // Filtered per repository by the caller's policies, so no blanket check here.
         Action::DescribeRepositories => {
-            json_body(&repositories::describe(state, &principal, parse(body)?).await?)
+            let request = parse(body)?;
+            json_body(
+                &repositories::describe(state, &principal, request)
+                    .await
+                    .map_err(wire)?,
+            )
         }
         Action::GetAuthorizationToken => {
             let request = parse(body)?;
             allow(None)?;
-            json_body(&tokens::get_authorization_token(state, &principal, request).await?)
+            json_body(
+                &tokens::get_authorization_token(state, &principal, request)
+                    .await
+                    .map_err(wire)?,
+            )
         }
         Action::DescribeRegistry => {
             allow(None)?;
@@ -154,53 +166,138 @@ async fn dispatch(
         }
         Action::TagResource => {
             let request: TagResourceRequest = parse(body)?;
-            repositories::tag_resource(state, &by_arn().await?, request.tags).await?;
+            let repository = by_arn().await?;
+            repositories::tag_resource(state, &repository, request.tags)
+                .await
+                .map_err(wire)?;
             empty()
         }
         Action::UntagResource => {
             let request: UntagResourceRequest = parse(body)?;
-            repositories::untag_resource(state, &by_arn().await?, request.tag_keys).await?;
+            let repository = by_arn().await?;
+            repositories::untag_resource(state, &repository, request.tag_keys)
+                .await
+                .map_err(wire)?;
             empty()
         }
         Action::ListTagsForResource => {
-            json_body(&repositories::list_tags(state, &by_arn().await?).await?)
+            let repository = by_arn().await?;
+            json_body(
+                &repositories::list_tags(state, &repository)
+                    .await
+                    .map_err(wire)?,
+            )
         }
         Action::DeleteRepository => {
-            json_body(&repositories::delete(state, named().await?, parse(body)?).await?)
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &repositories::delete(state, repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
         }
         Action::DescribeImages => {
-            json_body(&images::describe(state, &named().await?, parse(body)?).await?)
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &images::describe(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
         }
-        Action::ListImages => json_body(&images::list(state, &named().await?, parse(body)?).await?),
+        Action::ListImages => {
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &images::list(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
         Action::BatchGetImage => {
-            json_body(&images::batch_get(state, &named().await?, parse(body)?).await?)
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &images::batch_get(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
         }
         Action::BatchDeleteImage => {
-            json_body(&images::batch_delete(state, &named().await?, parse(body)?).await?)
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &images::batch_delete(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
         }
         Action::PutImage => {
-            json_body(&images::put_image(state, &named().await?, parse(body)?).await?)
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &images::put_image(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
         }
         Action::BatchCheckLayerAvailability => {
-            json_body(&images::batch_check_layers(state, &named().await?, parse(body)?).await?)
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &layers::batch_check(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
         }
         Action::GetDownloadUrlForLayer => {
-            json_body(&images::download_url(state, &named().await?, parse(body)?).await?)
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &layers::download_url(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
         }
         Action::GetRepositoryPolicy => {
-            json_body(&repositories::get_policy(state, &named().await?)?)
+            let repository = named().await?;
+            json_body(&repositories::get_policy(state, &repository).map_err(wire)?)
         }
         Action::SetRepositoryPolicy => {
-            json_body(&repositories::set_policy(state, &named().await?, parse(body)?).await?)
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &repositories::set_policy(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
         }
         Action::DeleteRepositoryPolicy => {
-            json_body(&repositories::delete_policy(state, &named().await?).await?)
+            let repository = named().await?;
+            json_body(
+                &repositories::delete_policy(state, &repository)
+                    .await
+                    .map_err(wire)?,
+            )
         }
-        Action::PutImageTagMutability => json_body(
-            &repositories::put_tag_mutability(state, &named().await?, parse(body)?).await?,
-        ),
+        Action::PutImageTagMutability => {
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &repositories::put_tag_mutability(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
         Action::PutImageScanningConfiguration => {
-            json_body(&repositories::put_scanning(state, &named().await?, parse(body)?).await?)
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &repositories::put_scanning(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
         }
     })
 }

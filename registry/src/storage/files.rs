@@ -1,16 +1,19 @@
-//! Blob files: content-addressed on disk, written only by rename of a fully
-//! hashed, verified and fsync'd upload. A crash leaves at most an upload file
-//! behind, never a half-written blob.
+//! The embedded blob store: files, content-addressed on disk, written only by
+//! rename of a fully hashed, verified and fsync'd upload. A crash leaves at most an
+//! upload file behind, never a half-written blob.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use axum::body::Body;
+use async_trait::async_trait;
 use berth_model::oci::Digest;
+use bytes::Bytes;
 use futures_util::StreamExt;
 use sha2::{Digest as _, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{BlobError, BlobRead, Blobs, ByteStream};
 
 /// How far an upload has come: the hash of its bytes so far, and their count.
 #[derive(Clone)]
@@ -25,20 +28,6 @@ const WRITE_BUFFER: usize = 1 << 20;
 
 /// Read size for blob downloads: large reads keep tokio's blocking-pool hops rare.
 pub const READ_CHUNK: usize = 2 << 20;
-
-#[derive(Debug, thiserror::Error)]
-pub enum BlobError {
-    #[error("upload offset mismatch: the upload has {size} bytes, the chunk starts at {start}")]
-    RangeMismatch { size: u64, start: u64 },
-    #[error("the content's digest is {actual}, not {expected}")]
-    DigestMismatch { expected: String, actual: String },
-    #[error("upload {0} does not exist")]
-    UnknownUpload(String),
-    #[error("the request body could not be read: {0}")]
-    Body(String),
-    #[error("storage error: {0}")]
-    Io(#[from] std::io::Error),
-}
 
 pub struct BlobFiles {
     blobs: PathBuf,
@@ -80,15 +69,6 @@ impl BlobFiles {
             .remove(id);
     }
 
-    pub async fn start(&self, id: &str) -> Result<(), BlobError> {
-        tokio::fs::File::create(self.upload_path(id)).await?;
-        *self.slot(id).lock().await = Some(UploadState {
-            hasher: Sha256::new(),
-            size: 0,
-        });
-        Ok(())
-    }
-
     /// The state of an upload, rebuilt from its file after a restart.
     async fn load(
         &self,
@@ -116,18 +96,31 @@ impl BlobFiles {
         *state = Some(loaded.clone());
         Ok(loaded)
     }
+}
 
-    /// Bytes received so far.
-    pub async fn size(&self, id: &str) -> Result<u64, BlobError> {
+#[async_trait]
+impl Blobs for BlobFiles {
+    async fn start_upload(&self, id: &str) -> Result<(), BlobError> {
+        tokio::fs::File::create(self.upload_path(id)).await?;
+        *self.slot(id).lock().await = Some(UploadState {
+            hasher: Sha256::new(),
+            size: 0,
+        });
+        Ok(())
+    }
+
+    async fn upload_size(&self, id: &str) -> Result<u64, BlobError> {
         let slot = self.slot(id);
         let mut state = slot.lock().await;
         Ok(self.load(id, &mut state).await?.size)
     }
 
-    /// Appends a request body, hashing as it streams. `start` is the chunk's
-    /// declared offset (Content-Range), which must be where the upload stands.
-    /// A body that fails midway leaves the upload as it was.
-    pub async fn append(&self, id: &str, body: Body, start: Option<u64>) -> Result<u64, BlobError> {
+    async fn append(
+        &self,
+        id: &str,
+        start: Option<u64>,
+        mut body: ByteStream,
+    ) -> Result<u64, BlobError> {
         let slot = self.slot(id);
         let mut state = slot.lock().await;
         let before = self.load(id, &mut state).await?;
@@ -146,9 +139,8 @@ impl BlobFiles {
             .await?;
         // tokio hands every write to a blocking thread: write in 1 MiB batches, not per frame.
         let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
-        let mut stream = body.into_data_stream();
         let result: Result<(), BlobError> = async {
-            while let Some(chunk) = stream.next().await {
+            while let Some(chunk) = body.next().await {
                 let chunk = chunk.map_err(|e| BlobError::Body(e.to_string()))?;
                 next.hasher.update(&chunk);
                 next.size += chunk.len() as u64;
@@ -181,7 +173,7 @@ impl BlobFiles {
 
     /// Verifies the upload against `expected`, then moves it into place: fsync,
     /// rename, fsync the directory. On a mismatch the upload is discarded.
-    pub async fn finish(&self, id: &str, expected: &Digest) -> Result<u64, BlobError> {
+    async fn finish_upload(&self, id: &str, expected: &Digest) -> Result<u64, BlobError> {
         let slot = self.slot(id);
         let mut guard = slot.lock().await;
         let state = self.load(id, &mut guard).await?;
@@ -211,7 +203,7 @@ impl BlobFiles {
         Ok(state.size)
     }
 
-    pub async fn cancel(&self, id: &str) {
+    async fn cancel_upload(&self, id: &str) {
         let slot = self.slot(id);
         let mut guard = slot.lock().await;
         let _ = tokio::fs::remove_file(self.upload_path(id)).await;
@@ -220,19 +212,29 @@ impl BlobFiles {
         self.forget(id);
     }
 
+    async fn stat(&self, digest: &Digest) -> Result<Option<u64>, BlobError> {
+        match tokio::fs::metadata(self.blob_path(digest)).await {
+            Ok(meta) => Ok(Some(meta.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The blob's bytes as a stream of large chunks. A blocking thread reads the file
     /// straight into each chunk's buffer (tokio's `File` would read into its own
     /// buffer and copy again), at most two chunks ahead of the socket.
-    pub fn stream_blob(
-        &self,
-        digest: &Digest,
-    ) -> std::io::Result<
-        impl futures_util::Stream<Item = std::io::Result<axum::body::Bytes>> + Send + 'static,
-    > {
+    async fn read(&self, digest: &Digest) -> Result<BlobRead, BlobError> {
         use std::io::Read;
-        let mut file = std::fs::File::open(self.blob_path(digest))?;
-        let (sender, receiver) =
-            tokio::sync::mpsc::channel::<std::io::Result<axum::body::Bytes>>(2);
+        let path = self.blob_path(digest);
+        let mut file = match std::fs::File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(BlobError::NotFound(digest.to_string()))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let size = file.metadata()?.len();
+        let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
         tokio::task::spawn_blocking(move || loop {
             let mut chunk = vec![0u8; READ_CHUNK];
             let mut filled = 0;
@@ -252,17 +254,16 @@ impl BlobFiles {
             }
             chunk.truncate(filled);
             // A closed channel means the client went away: stop reading.
-            if sender
-                .blocking_send(Ok(axum::body::Bytes::from(chunk)))
-                .is_err()
-                || filled < READ_CHUNK
-            {
+            if sender.blocking_send(Ok(Bytes::from(chunk))).is_err() || filled < READ_CHUNK {
                 return;
             }
         });
-        Ok(futures_util::stream::unfold(
-            receiver,
-            |mut receiver| async move { receiver.recv().await.map(|item| (item, receiver)) },
-        ))
+        let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|item| (item, receiver))
+        });
+        Ok(BlobRead {
+            size,
+            stream: stream.boxed(),
+        })
     }
 }

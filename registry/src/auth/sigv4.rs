@@ -1,4 +1,4 @@
-//! Who is calling: SigV4 verification of ECR API requests, and access-key minting.
+//! SigV4 verification of ECR API requests.
 //!
 //! Verification re-signs the request with aws-sigv4 over exactly the headers the
 //! client listed in `SignedHeaders`, at the time it claims in `X-Amz-Date`, and
@@ -10,31 +10,13 @@ use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
 use axum::http::HeaderMap;
-use berth_model::ecr::ErrorType;
-use rand::Rng;
 
+use super::{AuthError, AuthErrorKind, Principal};
 use crate::config::Config;
-use crate::error::EcrError;
-use crate::store::{self, AccessKey, Store};
+use crate::storage::{AccessKey, Metadata};
 
 /// How far a request's `X-Amz-Date` may be from the server's clock.
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
-
-/// An authenticated caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    pub arn: String,
-    /// The key the caller signed with (or whose token it carries).
-    pub access_key_id: String,
-    /// `None` for the account root.
-    pub user_name: Option<String>,
-}
-
-impl Principal {
-    pub fn is_root(&self) -> bool {
-        self.user_name.is_none()
-    }
-}
 
 /// The parts of an `Authorization: AWS4-HMAC-SHA256 ...` header.
 #[derive(Debug, PartialEq, Eq)]
@@ -47,11 +29,11 @@ struct Authorization<'a> {
     signature: &'a str,
 }
 
-fn incomplete(message: impl Into<String>) -> EcrError {
-    EcrError::new(ErrorType::IncompleteSignature, message)
+fn incomplete(message: impl Into<String>) -> AuthError {
+    AuthError::new(AuthErrorKind::IncompleteSignature, message)
 }
 
-fn parse_authorization(value: &str) -> Result<Authorization<'_>, EcrError> {
+fn parse_authorization(value: &str) -> Result<Authorization<'_>, AuthError> {
     let rest = value.strip_prefix("AWS4-HMAC-SHA256 ").ok_or_else(|| {
         incomplete(
             "Authorization header requires the AWS4-HMAC-SHA256 algorithm (Signature Version 4).",
@@ -100,24 +82,24 @@ fn parse_amz_date(value: &str) -> Option<SystemTime> {
     Some(SystemTime::from(parsed))
 }
 
-fn invalid_signature(message: impl Into<String>) -> EcrError {
-    EcrError::new(ErrorType::InvalidSignature, message)
+fn invalid_signature(message: impl Into<String>) -> AuthError {
+    AuthError::new(AuthErrorKind::InvalidSignature, message)
 }
 
 /// Verifies a SigV4-signed ECR API request and returns its principal.
 pub async fn verify_request(
     config: &Config,
-    store: &Store,
+    metadata: &dyn Metadata,
     method: &str,
     path_and_query: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Principal, EcrError> {
+) -> Result<Principal, AuthError> {
     let authorization = headers
         .get("authorization")
         .ok_or_else(|| {
-            EcrError::new(
-                ErrorType::MissingAuthenticationToken,
+            AuthError::new(
+                AuthErrorKind::MissingAuthenticationToken,
                 "Missing Authentication Token",
             )
         })?
@@ -125,19 +107,19 @@ pub async fn verify_request(
         .map_err(|_| incomplete("The Authorization header is not valid text."))?;
     let auth = parse_authorization(authorization)?;
 
-    let access_key_id = auth.access_key_id.to_string();
-    let key = store
-        .call(move |conn| store::find_access_key(conn, &access_key_id).map_err(EcrError::from))
-        .await?
+    let key = metadata
+        .find_access_key(auth.access_key_id)
+        .await
+        .map_err(|e| AuthError::new(AuthErrorKind::Internal, e.to_string()))?
         .ok_or_else(|| {
-            EcrError::new(
-                ErrorType::UnrecognizedClient,
+            AuthError::new(
+                AuthErrorKind::UnrecognizedClient,
                 "The security token included in the request is invalid: this registry knows no such access key id.",
             )
         })?;
     if headers.contains_key("x-amz-security-token") {
-        return Err(EcrError::new(
-            ErrorType::UnrecognizedClient,
+        return Err(AuthError::new(
+            AuthErrorKind::UnrecognizedClient,
             "The security token included in the request is invalid: this registry issues no session tokens.",
         ));
     }
@@ -224,7 +206,7 @@ fn compute_signature(
     headers: &HeaderMap,
     signed_headers: &[&str],
     body: &[u8],
-) -> Result<String, EcrError> {
+) -> Result<String, AuthError> {
     let host = headers
         .get("host")
         .and_then(|v| v.to_str().ok())
@@ -266,7 +248,7 @@ fn compute_signature(
         .time(signed_at)
         .settings(settings)
         .build()
-        .map_err(|e| EcrError::server(format!("signing parameters: {e}")))?
+        .map_err(|e| AuthError::new(AuthErrorKind::Internal, format!("signing parameters: {e}")))?
         .into();
     let output = sign(request, &params)
         .map_err(|e| invalid_signature(format!("The request cannot be signed: {e}")))?;
@@ -282,102 +264,6 @@ fn format_amz_date(t: SystemTime) -> String {
     time::OffsetDateTime::from(t)
         .format(&format)
         .unwrap_or_default()
-}
-
-/// How long a registry token (`aws ecr get-login-password`) is valid, as on AWS.
-pub const TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
-
-/// A fresh registry token: 48 random bytes, URL-safe base64.
-pub fn new_registry_token() -> String {
-    use base64::Engine;
-    let mut bytes = [0u8; 48];
-    rand::Rng::fill(&mut rand::rngs::OsRng, &mut bytes[..]);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Tokens are kept only as their SHA-256, so a copied database grants nothing.
-pub fn token_hash(token: &str) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(token.as_bytes()))
-}
-
-/// Why `/v2` refused a caller; the caller turns it into a 401 challenge.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BasicAuthError(pub String);
-
-/// Verifies `Authorization: Basic base64("AWS:" + token)` and returns its principal.
-pub async fn verify_basic(
-    config: &Config,
-    store: &Store,
-    headers: &HeaderMap,
-) -> Result<Principal, BasicAuthError> {
-    use base64::Engine;
-    let login =
-        "log in with: aws ecr get-login-password | docker login --username AWS --password-stdin";
-    let value = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| BasicAuthError(format!("authentication required: {login}")))?;
-    let encoded = value
-        .strip_prefix("Basic ")
-        .or_else(|| value.strip_prefix("basic "))
-        .ok_or_else(|| {
-            BasicAuthError(format!(
-                "use Basic authentication with username AWS: {login}"
-            ))
-        })?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| BasicAuthError("the Authorization header is not valid base64".into()))?;
-    let (user, token) = decoded
-        .split_once(':')
-        .ok_or_else(|| BasicAuthError("the credentials must be username:password".into()))?;
-    if user != "AWS" {
-        return Err(BasicAuthError(format!(
-            "the username must be AWS, not '{user}'"
-        )));
-    }
-    let hash = token_hash(token);
-    let record = store
-        .call(move |conn| store::tokens::find(conn, &hash))
-        .await
-        .map_err(|e| BasicAuthError(e.to_string()))?
-        .ok_or_else(|| {
-            BasicAuthError(format!(
-                "the password is not a token issued by this registry: {login}"
-            ))
-        })?;
-    if record.expires_at < store::now_epoch_seconds() {
-        return Err(BasicAuthError(format!("the token has expired: {login}")));
-    }
-    Ok(Principal {
-        arn: match &record.user_name {
-            Some(name) => config.user_arn(name),
-            None => config.root_arn(),
-        },
-        user_name: record.user_name,
-        access_key_id: record.access_key_id,
-    })
-}
-
-/// A fresh key pair in AWS's shapes: `AKIA` + 16 characters, a 40-character secret.
-pub fn generate_access_key(user_name: Option<&str>) -> AccessKey {
-    const ID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    const SECRET_ALPHABET: &[u8] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut rng = rand::rngs::OsRng;
-    let pick = |alphabet: &[u8], n: usize, rng: &mut rand::rngs::OsRng| -> String {
-        (0..n)
-            .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
-            .collect()
-    };
-    AccessKey {
-        access_key_id: format!("AKIA{}", pick(ID_ALPHABET, 16, &mut rng)),
-        secret_access_key: pick(SECRET_ALPHABET, 40, &mut rng),
-        user_name: user_name.map(str::to_string),
-    }
 }
 
 #[cfg(test)]
@@ -396,14 +282,14 @@ mod tests {
         assert_eq!(auth.signed_headers, ["content-type", "host", "x-amz-date"]);
         assert_eq!(auth.signature, "abc");
         assert_eq!(
-            parse_authorization("Basic abc").unwrap_err().error_type,
-            ErrorType::IncompleteSignature
+            parse_authorization("Basic abc").unwrap_err().kind,
+            AuthErrorKind::IncompleteSignature
         );
         assert_eq!(
             parse_authorization("AWS4-HMAC-SHA256 Credential=a/b, SignedHeaders=host, Signature=x")
                 .unwrap_err()
-                .error_type,
-            ErrorType::IncompleteSignature
+                .kind,
+            AuthErrorKind::IncompleteSignature
         );
     }
 
@@ -436,13 +322,5 @@ mod tests {
             signature,
             "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
         );
-    }
-
-    #[test]
-    fn generated_keys_have_aws_shapes() {
-        let key = generate_access_key(Some("ci"));
-        assert!(key.access_key_id.starts_with("AKIA") && key.access_key_id.len() == 20);
-        assert_eq!(key.secret_access_key.len(), 40);
-        assert_ne!(key.access_key_id, generate_access_key(None).access_key_id);
     }
 }

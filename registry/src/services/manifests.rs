@@ -1,0 +1,120 @@
+//! Manifests named the way `/v2` names them: by tag or by digest.
+
+use berth_model::oci;
+
+use super::error::{Error, Result};
+use super::layers::parse_digest;
+use crate::clock::now_epoch_seconds;
+use crate::storage::{ManifestRecord, RepositoryRecord};
+use crate::AppState;
+
+/// A manifest reference: a digest, or a tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    Digest(String),
+    Tag(String),
+}
+
+impl Reference {
+    /// Reads a reference; a digest must be a valid digest, a tag a valid tag.
+    pub fn parse(reference: &str) -> Result<Reference> {
+        if reference.contains(':') {
+            parse_digest(reference)?;
+            Ok(Reference::Digest(reference.to_string()))
+        } else if oci::is_valid_tag(reference) {
+            Ok(Reference::Tag(reference.to_string()))
+        } else {
+            Err(Error::InvalidTag(reference.to_string()))
+        }
+    }
+}
+
+fn not_found(repository: &RepositoryRecord, reference: &str) -> Error {
+    Error::ManifestNotFound {
+        repository: repository.name.clone(),
+        reference: reference.to_string(),
+    }
+}
+
+/// The stored manifest `reference` names.
+pub async fn find(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    reference: &str,
+) -> Result<ManifestRecord> {
+    let digest = match Reference::parse(reference)? {
+        Reference::Digest(digest) => Some(digest),
+        Reference::Tag(tag) => state.metadata.resolve_tag(repository.id, &tag).await?,
+    };
+    let found = match digest {
+        Some(digest) => state.metadata.find_manifest(repository.id, &digest).await?,
+        None => None,
+    };
+    found.ok_or_else(|| not_found(repository, reference))
+}
+
+/// A pull: the manifest, with its pull time recorded.
+pub async fn pull(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    reference: &str,
+) -> Result<ManifestRecord> {
+    let record = find(state, repository, reference).await?;
+    state
+        .metadata
+        .record_pull(repository.id, &record.digest, now_epoch_seconds())
+        .await?;
+    Ok(record)
+}
+
+/// Deletes a manifest (by digest) or a tag (by tag).
+pub async fn delete(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    reference: &str,
+) -> Result<()> {
+    let deleted = match Reference::parse(reference)? {
+        Reference::Digest(digest) => {
+            state
+                .metadata
+                .delete_manifest(repository.id, &digest)
+                .await?
+        }
+        Reference::Tag(tag) => state.metadata.delete_tag(repository.id, &tag).await?,
+    };
+    if !deleted {
+        return Err(not_found(repository, reference));
+    }
+    Ok(())
+}
+
+/// Manifests whose `subject` is `digest`, optionally of one artifact type.
+pub async fn referrers(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    digest: &str,
+    artifact_type: Option<&str>,
+) -> Result<Vec<ManifestRecord>> {
+    parse_digest(digest)?;
+    let mut records = state.metadata.referrers(repository.id, digest).await?;
+    if let Some(wanted) = artifact_type {
+        records.retain(|r| r.artifact_type.as_deref() == Some(wanted));
+    }
+    Ok(records)
+}
+
+/// Up to `n` tags in lexical order after `last`, and whether more follow.
+pub async fn tags(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    last: Option<&str>,
+    n: usize,
+) -> Result<(Vec<String>, bool)> {
+    let mut tags = state
+        .metadata
+        .list_tags(repository.id, last, n.saturating_add(1))
+        .await?;
+    let more = tags.len() > n;
+    tags.truncate(n);
+    Ok((tags, more))
+}

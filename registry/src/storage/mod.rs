@@ -1,0 +1,259 @@
+//! Storage: the two traits every backend implements, and the records they speak.
+//!
+//! - [`Metadata`]: repositories, images, tags, blob links, upload sessions, access
+//!   keys and tokens — what a database holds.
+//! - [`Blobs`]: content-addressed bytes and the upload sessions that produce them —
+//!   what a file system or an object store holds.
+//!
+//! The embedded default is SQLite ([`sqlite`]) plus files ([`files`]). Services
+//! depend only on the traits; nothing here knows HTTP or the ECR/OCI wire errors.
+
+use std::io;
+
+use async_trait::async_trait;
+use berth_model::oci::Digest;
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+
+pub mod files;
+pub mod sqlite;
+
+/// Bytes flowing in (an upload's body) or out (a blob's content).
+pub type ByteStream = BoxStream<'static, io::Result<Bytes>>;
+
+/// A backend failed: the database or the disk, not the request.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StorageError(pub String);
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessKey {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// `None` for the root (admin) key.
+    pub user_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub user_name: String,
+    pub created_at: f64,
+    pub access_key_ids: Vec<String>,
+}
+
+/// A registry token (`aws ecr get-login-password`), stored only as its hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRecord {
+    pub access_key_id: String,
+    pub user_name: Option<String>,
+    pub expires_at: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepositoryRecord {
+    pub id: i64,
+    /// The repository policy document, when one is set.
+    pub policy: Option<String>,
+    pub name: String,
+    pub created_at: f64,
+    pub image_tag_mutability: String,
+    pub scan_on_push: bool,
+    pub encryption_type: String,
+    pub kms_key: Option<String>,
+}
+
+/// A change to one of a repository's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RepositoryChange {
+    TagMutability(String),
+    ScanOnPush(bool),
+    Policy(Option<String>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManifestRecord {
+    pub digest: String,
+    pub media_type: String,
+    pub artifact_type: Option<String>,
+    pub content: Vec<u8>,
+    pub image_size: u64,
+    pub pushed_at: f64,
+    pub last_pulled_at: Option<f64>,
+    pub subject: Option<String>,
+}
+
+/// Which images a listing includes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagStatus {
+    Tagged,
+    Untagged,
+    Any,
+}
+
+/// A manifest to store, with what it references and the tag to point at it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewManifest {
+    pub record: ManifestRecord,
+    /// Config and layer blobs; each must be linked to the repository.
+    pub blobs: Vec<String>,
+    /// Child manifests of an index; each must be in the repository.
+    pub children: Vec<String>,
+    pub tag: Option<String>,
+    /// Whether `tag`, if it exists, may not be moved to another manifest.
+    pub tag_immutable: bool,
+}
+
+/// Why a manifest cannot be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum PutManifestError {
+    #[error("blob {0} is not in the repository")]
+    MissingBlob(String),
+    #[error("manifest {0} is not in the repository")]
+    MissingManifest(String),
+    #[error("tag {0} is immutable")]
+    TagImmutable(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Metadata: everything but the blobs' bytes. Every method is one consistent step
+/// (a transaction where it changes more than one row).
+#[async_trait]
+pub trait Metadata: Send + Sync + 'static {
+    async fn get_setting(&self, key: &str) -> Result<Option<String>>;
+    async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
+
+    async fn find_access_key(&self, access_key_id: &str) -> Result<Option<AccessKey>>;
+    async fn root_access_key(&self) -> Result<Option<AccessKey>>;
+    /// Makes `key` the one root key: any other root key stops working at once.
+    async fn replace_root_access_key(&self, key: &AccessKey) -> Result<()>;
+    /// Adds a user with its first key; false when the name is taken.
+    async fn add_user(&self, user_name: &str, key: &AccessKey) -> Result<bool>;
+
+    /// Stores a token hash; expired tokens are forgotten on the way.
+    async fn insert_token(&self, token_hash: &str, record: &TokenRecord, now: f64) -> Result<()>;
+    /// The token, if its key still exists.
+    async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>>;
+
+    /// Creates a repository; `None` when the name is taken.
+    async fn insert_repository(
+        &self,
+        record: &RepositoryRecord,
+        tags: &[(String, String)],
+    ) -> Result<Option<i64>>;
+    async fn find_repository(&self, name: &str) -> Result<Option<RepositoryRecord>>;
+    /// Up to `limit` repositories in name order, strictly after `after`.
+    async fn list_repositories(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RepositoryRecord>>;
+    /// Deletes a repository and everything in it; without `force`, a repository
+    /// holding images is left alone and `false` returned.
+    async fn delete_repository(&self, id: i64, force: bool) -> Result<bool>;
+    async fn count_images(&self, id: i64) -> Result<u64>;
+    async fn update_repository(&self, id: i64, change: RepositoryChange) -> Result<()>;
+    async fn resource_tags(&self, id: i64) -> Result<Vec<(String, String)>>;
+    async fn put_resource_tags(&self, id: i64, tags: &[(String, String)]) -> Result<()>;
+    async fn remove_resource_tags(&self, id: i64, keys: &[String]) -> Result<()>;
+
+    /// The size of a blob the repository may serve.
+    async fn repository_blob(&self, repository_id: i64, digest: &str) -> Result<Option<u64>>;
+    /// Records a verified blob (its bytes already stored) and links it to the repository.
+    async fn link_blob(&self, repository_id: i64, digest: &str, size: u64, now: f64) -> Result<()>;
+    /// Links a blob of `from` to `to` (cross-repository mount); its size, or `None`
+    /// when `from` does not have it.
+    async fn mount_blob(&self, to: i64, from: i64, digest: &str) -> Result<Option<u64>>;
+    async fn unlink_blob(&self, repository_id: i64, digest: &str) -> Result<bool>;
+
+    async fn find_manifest(
+        &self,
+        repository_id: i64,
+        digest: &str,
+    ) -> Result<Option<ManifestRecord>>;
+    async fn resolve_tag(&self, repository_id: i64, tag: &str) -> Result<Option<String>>;
+    /// Stores a manifest and points its tag at it, atomically.
+    async fn put_manifest(
+        &self,
+        repository_id: i64,
+        manifest: NewManifest,
+    ) -> Result<(), PutManifestError>;
+    /// The image sizes of child manifests, for an index's total.
+    async fn manifests_size(&self, repository_id: i64, digests: &[String]) -> Result<u64>;
+    async fn delete_manifest(&self, repository_id: i64, digest: &str) -> Result<bool>;
+    async fn delete_tag(&self, repository_id: i64, tag: &str) -> Result<bool>;
+    /// Tags in lexical order, strictly after `after`.
+    async fn list_tags(
+        &self,
+        repository_id: i64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>>;
+    async fn tags_of(&self, repository_id: i64, digest: &str) -> Result<Vec<String>>;
+    async fn record_pull(&self, repository_id: i64, digest: &str, now: f64) -> Result<()>;
+    /// Manifests in digest order after `after`, with their tags (content left empty).
+    async fn list_images(
+        &self,
+        repository_id: i64,
+        after: Option<&str>,
+        limit: usize,
+        status: TagStatus,
+    ) -> Result<Vec<(ManifestRecord, Vec<String>)>>;
+    /// Manifests whose `subject` is `digest`.
+    async fn referrers(&self, repository_id: i64, digest: &str) -> Result<Vec<ManifestRecord>>;
+
+    async fn create_upload(&self, id: &str, repository_id: i64, now: f64) -> Result<()>;
+    /// The repository an upload session belongs to.
+    async fn find_upload(&self, id: &str) -> Result<Option<i64>>;
+    async fn delete_upload(&self, id: &str) -> Result<bool>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("upload offset mismatch: the upload has {size} bytes, the chunk starts at {start}")]
+    RangeMismatch { size: u64, start: u64 },
+    #[error("the content's digest is {actual}, not {expected}")]
+    DigestMismatch { expected: String, actual: String },
+    #[error("upload {0} does not exist")]
+    UnknownUpload(String),
+    #[error("blob {0} is not stored")]
+    NotFound(String),
+    #[error("the request body could not be read: {0}")]
+    Body(String),
+    #[error("storage error: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// A blob's bytes on their way out.
+pub struct BlobRead {
+    /// The blob's whole size.
+    pub size: u64,
+    pub stream: ByteStream,
+}
+
+/// Blob bytes: written once under their digest, after verification.
+#[async_trait]
+pub trait Blobs: Send + Sync + 'static {
+    async fn start_upload(&self, id: &str) -> Result<(), BlobError>;
+    /// Appends a body, hashing as it streams. `start` is the chunk's declared
+    /// offset, which must be where the upload stands. A body that fails midway
+    /// leaves the upload as it was. Returns the upload's new size.
+    async fn append(
+        &self,
+        id: &str,
+        start: Option<u64>,
+        body: ByteStream,
+    ) -> Result<u64, BlobError>;
+    /// Bytes received so far.
+    async fn upload_size(&self, id: &str) -> Result<u64, BlobError>;
+    /// Verifies the upload against `expected` and stores it under that digest;
+    /// on a mismatch the upload is discarded. Returns the blob's size.
+    async fn finish_upload(&self, id: &str, expected: &Digest) -> Result<u64, BlobError>;
+    async fn cancel_upload(&self, id: &str);
+    /// The stored blob's size, or `None` when its bytes are missing.
+    async fn stat(&self, digest: &Digest) -> Result<Option<u64>, BlobError>;
+    /// The blob's bytes.
+    async fn read(&self, digest: &Digest) -> Result<BlobRead, BlobError>;
+}
