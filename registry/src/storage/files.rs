@@ -266,4 +266,12 @@ impl Blobs for BlobFiles {
             stream: stream.boxed(),
         })
     }
+
+    async fn presigned_url(
+        &self,
+        _digest: &Digest,
+        _lifetime: std::time::Duration,
+    ) -> Result<Option<String>, BlobError> {
+        Ok(None)
+    }
 }

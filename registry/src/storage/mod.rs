@@ -5,8 +5,10 @@
 //! - [`Blobs`]: content-addressed bytes and the upload sessions that produce them —
 //!   what a file system or an object store holds.
 //!
-//! The embedded default is SQLite ([`sqlite`]) plus files ([`files`]). Services
-//! depend only on the traits; nothing here knows HTTP or the ECR/OCI wire errors.
+//! The embedded default is SQLite ([`sqlite`]) plus files ([`files`]); scale-out
+//! is PostgreSQL ([`postgres`]) plus S3-compatible object storage ([`s3`]), shared by
+//! any number of processes. Services depend only on the traits; nothing here knows
+//! HTTP or the ECR/OCI wire errors.
 
 use std::io;
 
@@ -16,7 +18,13 @@ use bytes::Bytes;
 use futures_util::stream::BoxStream;
 
 pub mod files;
+pub mod locks;
+pub mod migrations;
+pub mod postgres;
+pub mod s3;
 pub mod sqlite;
+
+pub use locks::JobLock;
 
 /// Bytes flowing in (an upload's body) or out (a blob's content).
 pub type ByteStream = BoxStream<'static, io::Result<Bytes>>;
@@ -118,6 +126,20 @@ pub enum PutManifestError {
     Storage(#[from] StorageError),
 }
 
+/// One piece of an upload, for blob stores that cannot append (object stores): each
+/// chunk is stored whole under its own key and recorded here, so that any process can
+/// check the next chunk's offset and put the pieces together in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadPart {
+    /// Where the part starts in the upload.
+    pub offset: u64,
+    pub size: u64,
+    /// Where the blob store keeps the part's bytes.
+    pub key: String,
+    /// The SHA-256 of the part's bytes alone.
+    pub digest: String,
+}
+
 /// Metadata: everything but the blobs' bytes. Every method is one consistent step
 /// (a transaction where it changes more than one row).
 #[async_trait]
@@ -207,7 +229,21 @@ pub trait Metadata: Send + Sync + 'static {
     async fn create_upload(&self, id: &str, repository_id: i64, now: f64) -> Result<()>;
     /// The repository an upload session belongs to.
     async fn find_upload(&self, id: &str) -> Result<Option<i64>>;
+    /// Forgets an upload session and its parts.
     async fn delete_upload(&self, id: &str) -> Result<bool>;
+    /// The upload's parts in offset order; `None` when the upload does not exist.
+    async fn upload_parts(&self, id: &str) -> Result<Option<Vec<UploadPart>>>;
+    /// Records `part` if the upload's parts end exactly at `part.offset`; false when
+    /// they do not (another process appended first) or the upload is gone.
+    async fn add_upload_part(&self, id: &str, part: &UploadPart) -> Result<bool>;
+
+    /// Takes the lock that lets one process at a time run `job` (garbage collection,
+    /// lifecycle, upload expiry), or `None` when another process holds it. The lock is
+    /// held until the [`JobLock`] is dropped, or the process dies.
+    async fn try_lock_job(&self, job: &str) -> Result<Option<JobLock>>;
+    /// Waits for the lock for `job`: for steps that must not interleave across
+    /// processes, such as first-start bootstrap.
+    async fn lock_job(&self, job: &str) -> Result<JobLock>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -256,4 +292,12 @@ pub trait Blobs: Send + Sync + 'static {
     async fn stat(&self, digest: &Digest) -> Result<Option<u64>, BlobError>;
     /// The blob's bytes.
     async fn read(&self, digest: &Digest) -> Result<BlobRead, BlobError>;
+    /// A URL that serves the blob's bytes to anyone holding it until `lifetime` has
+    /// passed (an object store's presigned GET), or `None` when the store has no such
+    /// URLs (files).
+    async fn presigned_url(
+        &self,
+        digest: &Digest,
+        lifetime: std::time::Duration,
+    ) -> Result<Option<String>, BlobError>;
 }

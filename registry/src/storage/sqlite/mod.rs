@@ -3,107 +3,29 @@
 //! WAL mode and a busy timeout let `berth-registry user add` write to the same
 //! database while `serve` runs; keys are read per request, so a new key works at once.
 //! Each trait method runs its statements on a blocking thread, off the async runtime.
+//! The schema is `registry/migrations/sqlite/`, its version in `PRAGMA user_version`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use rusqlite::Connection;
 
+use super::migrations::{self, Migration};
 use super::{
-    AccessKey, ManifestRecord, Metadata, NewManifest, PutManifestError, RepositoryChange,
-    RepositoryRecord, Result, StorageError, TagStatus, TokenRecord,
+    locks, AccessKey, JobLock, ManifestRecord, Metadata, NewManifest, PutManifestError,
+    RepositoryChange, RepositoryRecord, Result, StorageError, TagStatus, TokenRecord, UploadPart,
 };
 
+mod export;
 pub mod identity;
 pub mod images;
 pub mod repositories;
+pub mod uploads;
 
 pub const DATABASE_FILE: &str = "berth.db";
-
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS access_keys (
-    access_key_id     TEXT PRIMARY KEY,
-    secret_access_key TEXT NOT NULL,
-    -- NULL for the account's root (admin) key.
-    user_name         TEXT,
-    created_at        REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS settings (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS users (
-    user_name  TEXT PRIMARY KEY,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS repositories (
-    id                   INTEGER PRIMARY KEY,
-    name                 TEXT NOT NULL UNIQUE,
-    created_at           REAL NOT NULL,
-    image_tag_mutability TEXT NOT NULL,
-    scan_on_push         INTEGER NOT NULL,
-    encryption_type      TEXT NOT NULL,
-    kms_key              TEXT
-);
-CREATE TABLE IF NOT EXISTS blobs (
-    digest     TEXT PRIMARY KEY,
-    size       INTEGER NOT NULL,
-    created_at REAL NOT NULL
-);
--- Which repositories may serve a blob: pushed or mounted there.
-CREATE TABLE IF NOT EXISTS repository_blobs (
-    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
-    digest        TEXT NOT NULL REFERENCES blobs(digest),
-    PRIMARY KEY (repository_id, digest)
-);
-CREATE TABLE IF NOT EXISTS manifests (
-    repository_id  INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
-    digest         TEXT NOT NULL,
-    media_type     TEXT NOT NULL,
-    artifact_type  TEXT,
-    content        BLOB NOT NULL,
-    image_size     INTEGER NOT NULL,
-    pushed_at      REAL NOT NULL,
-    last_pulled_at REAL,
-    subject        TEXT,
-    PRIMARY KEY (repository_id, digest)
-);
-CREATE INDEX IF NOT EXISTS manifests_by_subject ON manifests (repository_id, subject);
-CREATE TABLE IF NOT EXISTS tags (
-    repository_id INTEGER NOT NULL,
-    tag           TEXT NOT NULL,
-    digest        TEXT NOT NULL,
-    PRIMARY KEY (repository_id, tag),
-    FOREIGN KEY (repository_id, digest) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE
-);
--- Covers "the tags of this image, in order": without the tag column SQLite walks
--- every tag of the repository per image (200 ms per DescribeImages page at 10,000 tags).
-DROP INDEX IF EXISTS tags_by_digest;
-CREATE INDEX IF NOT EXISTS tags_by_image ON tags (repository_id, digest, tag);
-CREATE TABLE IF NOT EXISTS uploads (
-    id            TEXT PRIMARY KEY,
-    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
-    started_at    REAL NOT NULL
-);
--- Registry tokens from GetAuthorizationToken; only their SHA-256 is kept.
-CREATE TABLE IF NOT EXISTS auth_tokens (
-    token_hash    TEXT PRIMARY KEY,
-    access_key_id TEXT NOT NULL,
-    user_name     TEXT,
-    expires_at    REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS repository_policies (
-    repository_id INTEGER PRIMARY KEY REFERENCES repositories(id) ON DELETE CASCADE,
-    policy_text   TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS repository_tags (
-    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
-    key           TEXT NOT NULL,
-    value         TEXT NOT NULL,
-    PRIMARY KEY (repository_id, key)
-);
-"#;
+/// Where job locks live, beside the database.
+const LOCKS_DIR: &str = "locks";
 
 impl From<rusqlite::Error> for StorageError {
     fn from(error: rusqlite::Error) -> Self {
@@ -121,6 +43,7 @@ impl From<rusqlite::Error> for PutManifestError {
 #[derive(Clone)]
 pub struct SqliteMetadata {
     connection: Arc<Mutex<Connection>>,
+    locks: PathBuf,
 }
 
 impl SqliteMetadata {
@@ -141,9 +64,16 @@ impl SqliteMetadata {
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
             )
             .map_err(open_error)?;
-        connection.execute_batch(SCHEMA).map_err(open_error)?;
+        let mut connection = connection;
+        migrate(&mut connection, migrations::SQLITE).map_err(|e| {
+            StorageError(format!(
+                "cannot migrate the metadata database {}: {e}",
+                path.display()
+            ))
+        })?;
         Ok(SqliteMetadata {
             connection: Arc::new(Mutex::new(connection)),
+            locks: data_dir.join(LOCKS_DIR),
         })
     }
 
@@ -164,6 +94,24 @@ impl SqliteMetadata {
         .await
         .unwrap_or_else(|join_error| std::panic::resume_unwind(join_error.into_panic()))
     }
+}
+
+/// Applies the migrations newer than the database's `user_version`, each in a
+/// transaction that also records its version. `BEGIN IMMEDIATE` makes a second
+/// process opening the same file wait, then see the version the first one reached.
+fn migrate(connection: &mut Connection, known: &[Migration]) -> Result<()> {
+    let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if let Some(message) = migrations::too_new(found, known) {
+        return Err(StorageError(message));
+    }
+    for migration in known.iter().filter(|m| m.version > found) {
+        tx.execute_batch(migration.sql)
+            .map_err(|e| StorageError(format!("migration {} failed: {e}", migration.name)))?;
+        tx.pragma_update(None, "user_version", migration.version)?;
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 #[async_trait]
@@ -376,18 +324,37 @@ impl Metadata for SqliteMetadata {
 
     async fn create_upload(&self, id: &str, repository_id: i64, now: f64) -> Result<()> {
         let id = id.to_string();
-        self.call(move |c| images::create_upload(c, &id, repository_id, now))
+        self.call(move |c| uploads::create_upload(c, &id, repository_id, now))
             .await
     }
 
     async fn find_upload(&self, id: &str) -> Result<Option<i64>> {
         let id = id.to_string();
-        self.call(move |c| images::find_upload(c, &id)).await
+        self.call(move |c| uploads::find_upload(c, &id)).await
     }
 
     async fn delete_upload(&self, id: &str) -> Result<bool> {
         let id = id.to_string();
-        self.call(move |c| images::delete_upload(c, &id)).await
+        self.call(move |c| uploads::delete_upload(c, &id)).await
+    }
+
+    async fn upload_parts(&self, id: &str) -> Result<Option<Vec<UploadPart>>> {
+        let id = id.to_string();
+        self.call(move |c| uploads::upload_parts(c, &id)).await
+    }
+
+    async fn add_upload_part(&self, id: &str, part: &UploadPart) -> Result<bool> {
+        let (id, part) = (id.to_string(), part.clone());
+        self.call(move |c| uploads::add_upload_part(c, &id, &part))
+            .await
+    }
+
+    async fn try_lock_job(&self, job: &str) -> Result<Option<JobLock>> {
+        locks::try_lock_file(&self.locks, job).await
+    }
+
+    async fn lock_job(&self, job: &str) -> Result<JobLock> {
+        locks::lock_file(&self.locks, job).await
     }
 }
 
