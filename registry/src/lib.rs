@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod migrate;
 pub mod routes;
 pub mod services;
 pub mod storage;
@@ -19,8 +20,10 @@ use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::config::Config;
+use crate::config::{BlobStore, Config, Database};
 use crate::storage::files::BlobFiles;
+use crate::storage::postgres::PostgresMetadata;
+use crate::storage::s3::S3Blobs;
 use crate::storage::sqlite::SqliteMetadata;
 use crate::storage::{AccessKey, Blobs, Metadata, StorageError};
 
@@ -99,7 +102,8 @@ fn cors_layer(config: &Config) -> CorsLayer {
 pub struct AdminKey {
     pub key: AccessKey,
     pub created: bool,
-    pub credentials_file: PathBuf,
+    /// Where it was written, when there is a data dir.
+    pub credentials_file: Option<PathBuf>,
 }
 
 pub const ADMIN_CREDENTIALS_FILE: &str = "admin-credentials.json";
@@ -108,6 +112,9 @@ pub const ADMIN_CREDENTIALS_FILE: &str = "admin-credentials.json";
 pub enum BootstrapError {
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// A storage setting is wrong or its service does not answer.
+    #[error("{0}")]
+    Setup(String),
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -115,21 +122,56 @@ pub enum BootstrapError {
     },
 }
 
-/// Prepares the data dir and everything a running registry needs: database,
-/// blob storage, account id, URL-signing key, and the admin key (from `preset`,
-/// else the stored one, else a fresh one), written to `admin-credentials.json`.
-pub async fn bootstrap(
-    config: Config,
-    preset: Option<AccessKey>,
-) -> Result<(AppState, AdminKey), BootstrapError> {
+/// Opens the metadata store and the blob store the configuration names.
+pub async fn open_storage(
+    config: &Config,
+) -> Result<(Arc<dyn Metadata>, Arc<dyn Blobs>), BootstrapError> {
+    let data_dir = || {
+        config.data_dir.as_deref().ok_or_else(|| {
+            BootstrapError::Setup("the embedded stores need a data dir (--data)".into())
+        })
+    };
     let io = |path: &std::path::Path| {
         let path = path.display().to_string();
         move |source| BootstrapError::Io { path, source }
     };
-    std::fs::create_dir_all(&config.data_dir).map_err(io(&config.data_dir))?;
-    let metadata: Arc<dyn Metadata> = Arc::new(SqliteMetadata::open(&config.data_dir)?);
-    let blobs: Arc<dyn Blobs> =
-        Arc::new(BlobFiles::open(&config.data_dir).map_err(io(&config.data_dir))?);
+    if let Some(dir) = &config.data_dir {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    }
+    let metadata: Arc<dyn Metadata> = match &config.database {
+        Database::Embedded => Arc::new(SqliteMetadata::open(data_dir()?)?),
+        Database::Postgres { url, pool_size } => {
+            Arc::new(PostgresMetadata::connect(url, *pool_size).await?)
+        }
+    };
+    let blobs: Arc<dyn Blobs> = match &config.blob_store {
+        BlobStore::Files => {
+            let dir = data_dir()?;
+            Arc::new(BlobFiles::open(dir).map_err(io(dir))?)
+        }
+        BlobStore::S3 {
+            location,
+            credentials,
+        } => Arc::new(
+            S3Blobs::open(location, credentials, metadata.clone())
+                .await
+                .map_err(BootstrapError::Setup)?,
+        ),
+    };
+    Ok((metadata, blobs))
+}
+
+/// Prepares everything a running registry needs: database, blob storage, account
+/// id, URL-signing key, and the admin key (from `preset`, else the stored one, else
+/// a fresh one), written to `admin-credentials.json` when there is a data dir.
+/// Processes sharing a database run this one at a time, so that they agree on one
+/// signing key and one admin key.
+pub async fn bootstrap(
+    config: Config,
+    preset: Option<AccessKey>,
+) -> Result<(AppState, AdminKey), BootstrapError> {
+    let (metadata, blobs) = open_storage(&config).await?;
+    let bootstrap_lock = metadata.lock_job("bootstrap").await?;
     metadata
         .put_setting("account_id", &config.account_id)
         .await?;
@@ -158,19 +200,26 @@ pub async fn bootstrap(
             (fresh, true)
         }
     };
-    let credentials_file = config.data_dir.join(ADMIN_CREDENTIALS_FILE);
-    let json = serde_json::json!({
-        "accessKeyId": key.access_key_id,
-        "secretAccessKey": key.secret_access_key,
-        "arn": config.root_arn(),
-        "region": config.region,
-        "endpointUrl": config.public_url,
-    });
-    write_private_file(
-        &credentials_file,
-        &serde_json::to_vec_pretty(&json).unwrap_or_default(),
-    )
-    .map_err(io(&credentials_file))?;
+    drop(bootstrap_lock);
+    let credentials_file = match &config.data_dir {
+        Some(dir) => {
+            let file = dir.join(ADMIN_CREDENTIALS_FILE);
+            let json = serde_json::json!({
+                "accessKeyId": key.access_key_id,
+                "secretAccessKey": key.secret_access_key,
+                "arn": config.root_arn(),
+                "region": config.region,
+                "endpointUrl": config.public_url,
+            });
+            write_private_file(&file, &serde_json::to_vec_pretty(&json).unwrap_or_default())
+                .map_err(|source| BootstrapError::Io {
+                    path: file.display().to_string(),
+                    source,
+                })?;
+            Some(file)
+        }
+        None => None,
+    };
     let state = AppState {
         config: Arc::new(config),
         metadata,

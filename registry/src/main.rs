@@ -1,11 +1,14 @@
-//! `berth-registry`: run the registry, or manage its users.
+//! `berth-registry`: run the registry, manage its users, or copy an embedded
+//! registry into PostgreSQL and S3.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use berth_registry::auth;
-use berth_registry::config::{self, Config};
+use berth_registry::config::{self, BlobStore, Config, Database};
+use berth_registry::storage::postgres::{self, PostgresMetadata};
+use berth_registry::storage::s3::{self, S3Location};
 use berth_registry::storage::sqlite::SqliteMetadata;
 use berth_registry::storage::{AccessKey, Metadata};
 use clap::{Parser, Subcommand};
@@ -24,12 +27,80 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the registry.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage users (IAM-style principals with their own access keys).
     User {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Copy an embedded registry (--data) into PostgreSQL (--database) and S3
+    /// (--blob-store): every repository, image, tag, policy, user and key. Safe to
+    /// run again after an interruption: what is there already is kept.
+    Migrate {
+        /// The embedded registry's data directory.
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, env = "BERTH_DATABASE", hide_env_values = true)]
+        database: String,
+        #[arg(long)]
+        blob_store: String,
+    },
+}
+
+/// Where the registry keeps its data: a data dir (SQLite and files, the default),
+/// or PostgreSQL and S3 shared by several processes, or one of each.
+#[derive(clap::Args)]
+struct StorageArgs {
+    /// Data directory (metadata database, blobs, admin credentials) [default: data,
+    /// unless both --database and --blob-store are given].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Metadata in PostgreSQL instead of the data dir: postgres://USER:PASSWORD@HOST:PORT/DB.
+    #[arg(long, env = "BERTH_DATABASE", hide_env_values = true)]
+    database: Option<String>,
+    /// Connections to PostgreSQL per process.
+    #[arg(long, default_value_t = postgres::DEFAULT_POOL_SIZE)]
+    database_pool_size: usize,
+    /// Blobs in S3-compatible storage instead of the data dir:
+    /// s3://BUCKET/PREFIX?region=REGION&endpoint=URL. Credentials: BERTH_S3_ACCESS_KEY_ID
+    /// and BERTH_S3_SECRET_ACCESS_KEY, else the usual AWS environment and profile.
+    #[arg(long)]
+    blob_store: Option<String>,
+}
+
+impl StorageArgs {
+    fn resolve(self) -> Result<(Option<PathBuf>, Database, BlobStore), String> {
+        let database = match self.database {
+            Some(url) => Database::Postgres {
+                url,
+                pool_size: self.database_pool_size,
+            },
+            None => Database::Embedded,
+        };
+        let blob_store = match self.blob_store {
+            Some(text) => BlobStore::S3 {
+                location: S3Location::parse(&text)?,
+                credentials: s3::credentials(&|name| std::env::var(name).ok())?,
+            },
+            None => BlobStore::Files,
+        };
+        let stateless = matches!(
+            (&database, &blob_store),
+            (Database::Postgres { .. }, BlobStore::S3 { .. })
+        );
+        let data = match (self.data, stateless) {
+            (Some(dir), true) => {
+                return Err(format!(
+                    "--data {}: with both --database and --blob-store nothing is kept in a \
+                     data dir; drop --data",
+                    dir.display()
+                ))
+            }
+            (None, true) => None,
+            (dir, false) => Some(dir.unwrap_or_else(|| PathBuf::from("data"))),
+        };
+        Ok((data, database, blob_store))
+    }
 }
 
 #[derive(clap::Args)]
@@ -37,9 +108,12 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = config::DEFAULT_LISTEN)]
     listen: SocketAddr,
-    /// Data directory (metadata database, blobs, admin credentials).
-    #[arg(long, default_value = "data")]
-    data: PathBuf,
+    #[command(flatten)]
+    storage: StorageArgs,
+    /// Answer blob downloads (and GetDownloadUrlForLayer) with short-lived presigned
+    /// URLs of the S3 store, as ECR does, instead of streaming through this process.
+    #[arg(long)]
+    blob_redirect: bool,
     /// The URL clients use to reach this registry [default: http://<listen address>].
     #[arg(long)]
     public_url: Option<String>,
@@ -68,18 +142,32 @@ enum UserCommand {
     Add {
         /// User name (letters, digits and +=,.@_-, as in IAM).
         name: String,
-        #[arg(long, default_value = "data")]
+        /// The data dir of an embedded registry.
+        #[arg(long, default_value = "data", conflicts_with = "database")]
         data: PathBuf,
+        /// The PostgreSQL database of a scale-out registry.
+        #[arg(long, env = "BERTH_DATABASE", hide_env_values = true)]
+        database: Option<String>,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::User {
-            command: UserCommand::Add { name, data },
-        } => add_user(&name, &data),
+            command:
+                UserCommand::Add {
+                    name,
+                    data,
+                    database,
+                },
+        } => add_user(&name, &data, database.as_deref()),
+        Command::Migrate {
+            data,
+            database,
+            blob_store,
+        } => migrate(data, database, &blob_store),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -105,6 +193,12 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                     .into(),
             ),
         };
+    let (data_dir, database, blob_store) = args.storage.resolve()?;
+    if args.blob_redirect && !matches!(blob_store, BlobStore::S3 { .. }) {
+        return Err(
+            "--blob-redirect needs --blob-store s3://…: files have no presigned URLs".into(),
+        );
+    }
     if let Some(dir) = &args.console {
         if !dir.join("index.html").is_file() {
             return Err(format!(
@@ -124,7 +218,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let bound = listener.local_addr().map_err(|e| e.to_string())?;
         let config = Config {
             listen: bound,
-            data_dir: args.data,
+            data_dir,
+            database,
+            blob_store,
+            blob_redirect: args.blob_redirect,
             public_url: args
                 .public_url
                 .unwrap_or_else(|| format!("http://{bound}"))
@@ -158,10 +255,11 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         if admin.created {
             println!("  admin secret access key: {}", admin.key.secret_access_key);
         }
-        println!(
-            "  admin credentials file:  {}",
-            admin.credentials_file.display()
-        );
+        if let Some(file) = &admin.credentials_file {
+            println!("  admin credentials file:  {}", file.display());
+        } else if admin.created {
+            println!("  (printed once: the key is kept only in the database)");
+        }
         axum::serve(listener, berth_registry::app(state))
             .with_graceful_shutdown(shutdown_signal())
             .await
@@ -203,16 +301,29 @@ fn validate_user_name(name: &str) -> Result<(), String> {
     }
 }
 
-fn add_user(name: &str, data: &std::path::Path) -> Result<(), String> {
-    validate_user_name(name)?;
-    std::fs::create_dir_all(data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
-    let metadata = SqliteMetadata::open(data).map_err(|e| e.to_string())?;
-    let key = auth::tokens::generate_access_key(Some(name));
-    let runtime = tokio::runtime::Builder::new_current_thread()
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())?;
-    let account_id = runtime.block_on(async {
+        .map_err(|e| e.to_string())
+}
+
+fn add_user(name: &str, data: &std::path::Path, database: Option<&str>) -> Result<(), String> {
+    validate_user_name(name)?;
+    let key = auth::tokens::generate_access_key(Some(name));
+    let account_id = runtime()?.block_on(async {
+        let metadata: Box<dyn Metadata> = match database {
+            Some(url) => Box::new(
+                PostgresMetadata::connect(url, 1)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            ),
+            None => {
+                std::fs::create_dir_all(data)
+                    .map_err(|e| format!("cannot create {}: {e}", data.display()))?;
+                Box::new(SqliteMetadata::open(data).map_err(|e| e.to_string())?)
+            }
+        };
         if !metadata
             .add_user(name, &key)
             .await
@@ -239,4 +350,34 @@ fn add_user(name: &str, data: &std::path::Path) -> Result<(), String> {
         serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?
     );
     Ok(())
+}
+
+fn migrate(data: PathBuf, database: String, blob_store: &str) -> Result<(), String> {
+    if !data
+        .join(berth_registry::storage::sqlite::DATABASE_FILE)
+        .is_file()
+    {
+        return Err(format!(
+            "--data {}: no embedded registry there (no {})",
+            data.display(),
+            berth_registry::storage::sqlite::DATABASE_FILE
+        ));
+    }
+    let blob_store = BlobStore::S3 {
+        location: S3Location::parse(blob_store)?,
+        credentials: s3::credentials(&|name| std::env::var(name).ok())?,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let report = berth_registry::migrate::run(&data, &database, &blob_store, &mut |line| {
+            println!("{line}")
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        println!("{report}");
+        Ok(())
+    })
 }
