@@ -447,6 +447,47 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_data_dir_from_before_versioned_migrations_is_upgraded_in_place() {
+        let dir = tempdir();
+        {
+            // What registries before user_version created: the first schema, version 0.
+            let old = Connection::open(dir.join(DATABASE_FILE)).unwrap();
+            old.execute_batch(migrations::SQLITE[0].sql).unwrap();
+            old.execute(
+                "INSERT INTO repositories (name, created_at, image_tag_mutability, scan_on_push, encryption_type)
+                 VALUES ('kept', 1.0, 'MUTABLE', 0, 'AES256')",
+                [],
+            )
+            .unwrap();
+        }
+        let store = SqliteMetadata::open(&dir).unwrap();
+        assert!(store.find_repository("kept").await.unwrap().is_some());
+        let version: i64 = store
+            .call(|c| {
+                Ok::<_, StorageError>(c.pragma_query_value(None, "user_version", |r| r.get(0))?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(version, migrations::SQLITE.last().unwrap().version);
+        let id = store.find_repository("kept").await.unwrap().unwrap().id;
+        store.create_upload("u", id, 1.0).await.unwrap();
+        assert_eq!(store.upload_parts("u").await.unwrap(), Some(vec![]));
+        drop(store);
+        // Opening again applies nothing twice.
+        SqliteMetadata::open(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_database_from_a_newer_registry_is_refused() {
+        let dir = tempdir();
+        let newer = Connection::open(dir.join(DATABASE_FILE)).unwrap();
+        newer.pragma_update(None, "user_version", 999).unwrap();
+        drop(newer);
+        let error = SqliteMetadata::open(&dir).err().expect("refused").0;
+        assert!(error.contains("schema version 999"), "{error}");
+    }
+
     fn tempdir() -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!(
             "berth-store-test-{}-{}",
