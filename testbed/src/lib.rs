@@ -283,6 +283,26 @@ pub struct Services {
 }
 
 impl Services {
+    /// Fresh ones, whatever the environment says.
+    pub fn start() -> Result<Services, String> {
+        let postgres = Postgres::start()?;
+        let server = S3Server::start()?;
+        Ok(Services {
+            database_url: postgres.url(),
+            s3: server.bucket_url(),
+            _postgres: Some(postgres),
+            _s3: Some(server),
+        })
+    }
+
+    /// The variables that hand these services to tests.
+    pub fn env(&self) -> [(&'static str, String); 2] {
+        [
+            (DATABASE_ENV, self.database_url.clone()),
+            (S3_ENV, self.s3.clone()),
+        ]
+    }
+
     pub fn from_env_or_start() -> Result<Services, String> {
         let database = std::env::var(DATABASE_ENV).ok().filter(|v| !v.is_empty());
         let s3 = std::env::var(S3_ENV).ok().filter(|v| !v.is_empty());

@@ -116,13 +116,20 @@ pub fn ensure_apt(packages: &[(&str, &str)]) -> Result<(), String> {
     }
     println!("Installing Debian packages: {}", missing.join(" "));
     let mut update_result = Ok(());
-    APT_UPDATE.call_once(|| update_result = run(Command::new("apt-get").args(["update", "-q"])));
+    APT_UPDATE.call_once(|| {
+        update_result = run(Command::new("apt-get").args(["-o", APT_LOCK_TIMEOUT, "update", "-q"]))
+    });
     update_result?;
     run(Command::new("apt-get")
         .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["-o", APT_LOCK_TIMEOUT])
         .args(["install", "-y", "-q", "--no-install-recommends"])
         .args(&missing))
 }
+
+/// Waits for another apt-get (another engineer's, unattended upgrades) to release
+/// the dpkg lock instead of failing at once.
+const APT_LOCK_TIMEOUT: &str = "DPkg::Lock::Timeout=300";
 
 /// Installs `e2e/requirements.txt` unless all of its modules already import.
 pub fn ensure_pip(modules: &[&str]) -> Result<(), String> {
@@ -148,7 +155,8 @@ pub fn ensure_pip(modules: &[&str]) -> Result<(), String> {
 }
 
 /// Everything the test suite drives: Chromium and its driver, the docker engine,
-/// podman and skopeo, the AWS CLI, boto3, pytest, Selenium.
+/// podman and skopeo, PostgreSQL, nginx, the AWS CLI, boto3, pytest, Selenium,
+/// moto's S3 server.
 pub fn ensure_test_tools() -> Result<(), String> {
     ensure_apt(&[
         ("chromium", "/usr/bin/chromium"),
@@ -156,8 +164,21 @@ pub fn ensure_test_tools() -> Result<(), String> {
         ("docker.io", "/usr/sbin/dockerd"),
         ("podman", "/usr/bin/podman"),
         ("skopeo", "/usr/bin/skopeo"),
+        // Scale-out: a throwaway PostgreSQL 15 cluster per run, nginx in front of
+        // several registry processes (moto's S3 server comes from requirements.txt).
+        ("postgresql", "/usr/lib/postgresql/15/bin/initdb"),
+        ("nginx-light", "/usr/sbin/nginx"),
     ])?;
-    ensure_pip(&["awscli", "boto3", "pytest", "selenium", "moto"])
+    ensure_pip(&["awscli", "boto3", "pytest", "selenium", "moto.server"])
+}
+
+/// What the scale-out tests start: PostgreSQL and moto's S3 server.
+pub fn ensure_scale_out_tools() -> Result<(), String> {
+    ensure_apt(&[
+        ("postgresql", "/usr/lib/postgresql/15/bin/initdb"),
+        ("nginx-light", "/usr/sbin/nginx"),
+    ])?;
+    ensure_pip(&["awscli", "boto3", "pytest", "selenium", "moto.server"])
 }
 
 /// A docker engine this run started, stopped again when dropped.
