@@ -33,6 +33,7 @@ fn to_wire(state: &AppState, record: RepositoryRecord) -> Repository {
             encryption_type: record.encryption_type,
             kms_key: record.kms_key,
         },
+        ..Default::default()
     }
 }
 
@@ -241,6 +242,7 @@ pub async fn put_tag_mutability(
         registry_id: state.config.account_id.clone(),
         repository_name: repository.name.clone(),
         image_tag_mutability: mutability,
+        ..Default::default()
     })
 }
 
