@@ -5,12 +5,14 @@
 //! - [`names`]: repository-name rules (the ones ECR enforces).
 //! - [`oci`]: manifests, digests and tags as the OCI Distribution API carries them.
 //! - [`policy`]: repository and registry policies: grammar, validation, evaluation.
+//! - [`lifecycle`]: lifecycle policies: grammar, validation, evaluation.
 //! - [`json`], [`problem`]: JSON that keeps positions, and problems pinned to them.
 //! - [`push`]: the "View push commands" lines.
 
 pub mod ecr;
 pub mod glob;
 pub mod json;
+pub mod lifecycle;
 pub mod names;
 pub mod oci;
 pub mod policy;
