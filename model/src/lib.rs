@@ -6,6 +6,7 @@
 //! - [`oci`]: manifests, digests and tags as the OCI Distribution API carries them.
 //! - [`policy`]: repository and registry policies: grammar, validation, evaluation.
 //! - [`lifecycle`]: lifecycle policies: grammar, validation, evaluation.
+//! - [`mutability`]: tag mutability with exclusion filters.
 //! - [`json`], [`problem`]: JSON that keeps positions, and problems pinned to them.
 //! - [`push`]: the "View push commands" lines.
 
@@ -13,6 +14,7 @@ pub mod ecr;
 pub mod glob;
 pub mod json;
 pub mod lifecycle;
+pub mod mutability;
 pub mod names;
 pub mod oci;
 pub mod policy;
