@@ -22,7 +22,10 @@
 use super::{
     CountType, LifecyclePolicy, RuleAction, Selection, StorageClass, TagFilter, TagStatus,
 };
-use crate::ecr::{LifecyclePolicyPreviewResult, LifecyclePolicyRuleAction};
+use crate::ecr::{
+    LifecyclePolicyPreviewResult, LifecyclePolicyPreviewSummary, LifecyclePolicyRuleAction,
+    TransitioningImageTotalCount,
+};
 use crate::glob::star_match;
 
 const DAY: f64 = 86_400.0;
@@ -185,5 +188,22 @@ pub fn preview_result(image: &Image, outcome: &Outcome) -> LifecyclePolicyPrevie
         }),
         applied_rule_priority: Some(outcome.rule_priority),
         storage_class: Some(image.storage_class.wire().to_string()),
+    }
+}
+
+/// GetLifecyclePolicyPreview's summary of a whole evaluation (not of one page).
+pub fn preview_summary(outcomes: &[Outcome]) -> LifecyclePolicyPreviewSummary {
+    let count = |action| outcomes.iter().filter(|o| o.action == action).count() as u64;
+    let transitioning = count(RuleAction::Transition);
+    LifecyclePolicyPreviewSummary {
+        expiring_image_total_count: Some(count(RuleAction::Expire)),
+        transitioning_image_total_counts: if transitioning == 0 {
+            Vec::new()
+        } else {
+            vec![TransitioningImageTotalCount {
+                target_storage_class: Some(crate::ecr::STORAGE_CLASS_ARCHIVE.to_string()),
+                image_total_count: Some(transitioning),
+            }]
+        },
     }
 }

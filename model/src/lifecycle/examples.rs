@@ -423,6 +423,15 @@ fn preview_results_speak_the_wire_enums() {
             "action": {"type": "TRANSITION", "targetStorageClass": "ARCHIVE"},
             "appliedRulePriority": 1, "storageClass": "STANDARD"})
     );
+    assert_eq!(
+        serde_json::to_value(preview_summary(&outcomes)).unwrap(),
+        serde_json::json!({"expiringImageTotalCount": 0,
+            "transitioningImageTotalCounts": [{"targetStorageClass": "ARCHIVE", "imageTotalCount": 1}]})
+    );
+    assert_eq!(
+        serde_json::to_value(preview_summary(&[])).unwrap(),
+        serde_json::json!({"expiringImageTotalCount": 0})
+    );
 }
 
 #[test]

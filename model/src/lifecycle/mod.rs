@@ -12,7 +12,7 @@ pub mod parse;
 #[cfg(test)]
 mod examples;
 
-pub use eval::{evaluate, preview_result, Image, Outcome};
+pub use eval::{evaluate, preview_result, preview_summary, Image, Outcome};
 pub use parse::parse_lifecycle_policy;
 
 use crate::json::Position;
