@@ -12,12 +12,25 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:5000";
 pub const DEFAULT_CORS_ORIGINS: &[&str] = &["http://127.0.0.1:8080", "http://localhost:8080"];
 
 /// Where metadata lives.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Database {
     /// SQLite in the data dir.
     Embedded,
     /// PostgreSQL, shared by every process: a `postgres://` URL and the pool size.
     Postgres { url: String, pool_size: usize },
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Embedded => f.write_str("Embedded"),
+            Database::Postgres { url, pool_size } => f
+                .debug_struct("Postgres")
+                .field("url", &crate::storage::postgres::redact(url))
+                .field("pool_size", pool_size)
+                .finish(),
+        }
+    }
 }
 
 /// Where blob bytes live.

@@ -72,8 +72,19 @@ pub struct PostgresMetadata {
     config: tokio_postgres::Config,
 }
 
-/// Hides the password of a `postgres://` URL, for messages.
+/// Hides the password of a `postgres://` URL or a `key=value` connection string,
+/// for messages.
 pub fn redact(url: &str) -> String {
+    if !url.contains("://") {
+        return url
+            .split_whitespace()
+            .map(|pair| match pair.split_once('=') {
+                Some(("password", _)) => "password=***",
+                _ => pair,
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let credentials = &url[scheme + 3..at];
@@ -336,6 +347,9 @@ mod tests {
             redact("postgres://berth@db/berth"),
             "postgres://berth@db/berth"
         );
-        assert_eq!(redact("host=db user=berth"), "host=db user=berth");
+        assert_eq!(
+            redact("host=db user=berth password=s3cret"),
+            "host=db user=berth password=***"
+        );
     }
 }

@@ -274,10 +274,12 @@ impl S3Blobs {
     }
 }
 
-/// A multipart upload with a bounded number of parts in flight.
+/// A multipart upload with a bounded number of parts in flight. Parts upload on
+/// their own tasks (object_store's part futures only progress when polled), so the
+/// next part is received while the previous ones are sent.
 struct PartWriter {
     upload: Box<dyn MultipartUpload>,
-    in_flight: VecDeque<object_store::UploadPart>,
+    in_flight: VecDeque<tokio::task::JoinHandle<object_store::Result<()>>>,
 }
 
 impl PartWriter {
@@ -289,10 +291,11 @@ impl PartWriter {
     }
 
     async fn put(&mut self, part: PutPayload) -> Result<(), BlobError> {
-        self.in_flight.push_back(self.upload.put_part(part));
+        self.in_flight
+            .push_back(tokio::spawn(self.upload.put_part(part)));
         while self.in_flight.len() > PARTS_IN_FLIGHT {
             if let Some(oldest) = self.in_flight.pop_front() {
-                oldest.await.map_err(store_error)?;
+                join_part(oldest).await?;
             }
         }
         Ok(())
@@ -300,15 +303,28 @@ impl PartWriter {
 
     async fn complete(&mut self) -> Result<(), BlobError> {
         while let Some(part) = self.in_flight.pop_front() {
-            part.await.map_err(store_error)?;
+            join_part(part).await?;
         }
         self.upload.complete().await.map_err(store_error)?;
         Ok(())
     }
 
     async fn abort(mut self) {
-        self.in_flight.clear();
+        for part in self.in_flight.drain(..) {
+            part.abort();
+        }
         let _ = self.upload.abort().await;
+    }
+}
+
+async fn join_part(
+    part: tokio::task::JoinHandle<object_store::Result<()>>,
+) -> Result<(), BlobError> {
+    match part.await {
+        Ok(result) => result.map_err(store_error),
+        Err(e) => Err(BlobError::Io(std::io::Error::other(format!(
+            "a part upload stopped: {e}"
+        )))),
     }
 }
 
