@@ -26,6 +26,8 @@ pub struct Config {
     pub gc_interval: Option<Duration>,
     /// How long an upload session may sit idle before garbage collection expires it.
     pub upload_expiry: Duration,
+    /// At most one `lastRecordedPullTime` write per image per this long.
+    pub pull_record_interval: Duration,
 }
 
 impl Config {
@@ -94,6 +96,7 @@ mod tests {
             console_dir: None,
             gc_interval: None,
             upload_expiry: Duration::from_secs(1),
+            pull_record_interval: Duration::from_secs(1),
         }
     }
 

@@ -86,6 +86,9 @@ struct ServeArgs {
     /// Upload sessions idle this long expire at the next collection.
     #[arg(long, default_value = "24h", value_parser = config::parse_duration)]
     upload_expiry: Duration,
+    /// Record an image's last pull time at most once per this long.
+    #[arg(long, default_value = "60s", value_parser = config::parse_duration)]
+    pull_record_interval: Duration,
     #[arg(long, env = "BERTH_ADMIN_ACCESS_KEY_ID", hide_env_values = true)]
     admin_access_key_id: Option<String>,
     #[arg(long, env = "BERTH_ADMIN_SECRET_ACCESS_KEY", hide_env_values = true)]
@@ -174,6 +177,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             console_dir: args.console,
             gc_interval: Some(args.gc_interval).filter(|i| !i.is_zero()),
             upload_expiry: args.upload_expiry,
+            pull_record_interval: args.pull_record_interval,
         };
         let (state, admin) = berth_registry::bootstrap(config, preset)
             .await

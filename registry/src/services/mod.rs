@@ -7,6 +7,7 @@ pub mod images;
 pub mod layers;
 pub mod manifests;
 pub mod paging;
+pub mod pulls;
 pub mod repositories;
 pub mod tokens;
 pub mod uploads;
