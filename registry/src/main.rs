@@ -37,6 +37,16 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Make a registry of `blobs` blobs in a new data dir, for `cargo xtask bench`:
+    /// half of them linked to one repository and referenced by its images, half
+    /// referenced by nothing.
+    #[command(hide = true)]
+    BenchFill {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        blobs: usize,
+    },
 }
 
 #[derive(clap::Args)]
@@ -111,6 +121,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Gc(args) => collect_garbage(args),
+        Command::BenchFill { data, blobs } => bench_fill(&data, blobs),
         Command::User {
             command: UserCommand::Add { name, data },
         } => add_user(&name, &data),
@@ -280,6 +291,87 @@ fn collect_garbage(args: GcArgs) -> Result<(), String> {
             report.failure_count
         ));
     }
+    Ok(())
+}
+
+fn bench_fill(data: &std::path::Path, count: usize) -> Result<(), String> {
+    use berth_model::oci::Digest;
+    use berth_registry::storage::sqlite::fixtures::BulkImage;
+    use sha2::Digest as _;
+
+    const BLOBS_PER_IMAGE: usize = 10;
+    if data.join(sqlite::DATABASE_FILE).exists() {
+        return Err(format!("{}: already holds a registry", data.display()));
+    }
+    std::fs::create_dir_all(data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let metadata = SqliteMetadata::open(data).map_err(|e| e.to_string())?;
+    let files = BlobFiles::open(data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let mut blobs = Vec::with_capacity(count);
+    for i in 0..count {
+        let content = format!("berth garbage collection benchmark, blob {i:012}\n");
+        let digest = Digest::from_sha256(&sha2::Sha256::digest(content.as_bytes()));
+        let path = files.blob_path(&digest);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        }
+        std::fs::write(&path, &content).map_err(|e| format!("{}: {e}", path.display()))?;
+        blobs.push((digest, content.len() as u64));
+    }
+    let referenced = count / 2;
+    let descriptor = |(digest, size): &(Digest, u64)| {
+        serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest.as_str(), "size": size})
+    };
+    let images: Vec<BulkImage> = blobs[..referenced]
+        .chunks(BLOBS_PER_IMAGE)
+        .map(|group| {
+            let content = serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": descriptor(&group[0]),
+                "layers": group[1..].iter().map(descriptor).collect::<Vec<_>>(),
+            })
+            .to_string()
+            .into_bytes();
+            BulkImage {
+                digest: Digest::from_sha256(&sha2::Sha256::digest(&content)),
+                content,
+                blobs: group.iter().map(|(d, _)| d.clone()).collect(),
+            }
+        })
+        .collect();
+    let image_count = images.len();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let record = berth_registry::storage::RepositoryRecord {
+            id: 0,
+            policy: None,
+            name: "bench/gc".into(),
+            created_at: berth_registry::clock::now_epoch_seconds(),
+            image_tag_mutability: berth_model::ecr::TAG_MUTABLE.into(),
+            scan_on_push: false,
+            encryption_type: berth_model::ecr::ENCRYPTION_AES256.into(),
+            kms_key: None,
+        };
+        let repository = metadata
+            .insert_repository(&record, &[])
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the repository exists")?;
+        // Recorded a minute ago, as if pushed before the collection starts.
+        let recorded_at = berth_registry::clock::now_epoch_seconds() - 60.0;
+        metadata
+            .record_in_bulk(repository, blobs, referenced, images, recorded_at)
+            .await
+            .map_err(|e| e.to_string())
+    })?;
+    println!(
+        "{}",
+        serde_json::json!({"blobs": count, "referenced": referenced, "images": image_count})
+    );
     Ok(())
 }
 

@@ -18,6 +18,7 @@ use super::{
 };
 
 pub mod blobs;
+pub mod fixtures;
 pub mod identity;
 pub mod images;
 pub mod repositories;
