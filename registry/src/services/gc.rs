@@ -599,6 +599,26 @@ mod tests {
             .is_some());
     }
 
+    /// Another process expired the session between the request's session check and
+    /// its file access: the client hears the session is gone, not a disk failure.
+    #[tokio::test]
+    async fn a_session_expired_under_its_client_is_reported_gone() {
+        let r = registry().await;
+        let id = r.session(b"12345", HOUR, HOUR).await;
+        let digest = Digest::from_sha256(&[0; 32]);
+        std::fs::remove_file(r.upload_path(&id)).unwrap();
+        let body = futures_util::stream::iter([Ok(Bytes::from_static(b"6"))]).boxed();
+        let gone = |e| matches!(e, crate::storage::BlobError::UnknownUpload(_));
+        assert!(gone(r.blobs.append(&id, Some(5), body).await.unwrap_err()));
+        assert!(gone(r.blobs.publish_upload(&id, &digest).await.unwrap_err()));
+
+        let other = r.session(b"12345", HOUR, HOUR).await;
+        use sha2::Digest as _;
+        let digest = Digest::from_sha256(&sha2::Sha256::digest(b"12345"));
+        std::fs::remove_file(r.upload_path(&other)).unwrap();
+        assert!(gone(r.blobs.verify_upload(&other, &digest).await.unwrap_err()));
+    }
+
     #[tokio::test]
     async fn stored_blobs_are_listed_in_digest_order_a_page_at_a_time() {
         let r = registry().await;

@@ -137,7 +137,8 @@ impl Blobs for BlobFiles {
         let file = tokio::fs::OpenOptions::new()
             .append(true)
             .open(self.upload_path(id))
-            .await?;
+            .await
+            .map_err(|e| gone_upload(id, e))?;
         // tokio hands every write to a blocking thread: write in 1 MiB batches, not per frame.
         let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
         let result: Result<(), BlobError> = async {
@@ -191,7 +192,11 @@ impl Blobs for BlobFiles {
                 actual: actual.to_string(),
             });
         }
-        tokio::fs::File::open(&upload).await?.sync_all().await?;
+        tokio::fs::File::open(&upload)
+            .await
+            .map_err(|e| gone_upload(id, e))?
+            .sync_all()
+            .await?;
         Ok(state.size)
     }
 
@@ -202,12 +207,9 @@ impl Blobs for BlobFiles {
         let target = self.blob_path(digest);
         let parent = target.parent().map(Path::to_path_buf).unwrap_or_default();
         tokio::fs::create_dir_all(&parent).await?;
-        let renamed = match tokio::fs::rename(self.upload_path(id), &target).await {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(BlobError::UnknownUpload(id.to_string()))
-            }
-            other => other.map_err(BlobError::from),
-        };
+        let renamed = tokio::fs::rename(self.upload_path(id), &target)
+            .await
+            .map_err(|e| gone_upload(id, e));
         *guard = None;
         drop(guard);
         self.forget(id);
@@ -334,6 +336,16 @@ impl Blobs for BlobFiles {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
             _ => Ok(()),
         }
+    }
+}
+
+/// An upload file that vanished (expired by garbage collection, perhaps in another
+/// process) means the session is gone, not that the disk failed.
+fn gone_upload(id: &str, error: std::io::Error) -> BlobError {
+    if error.kind() == std::io::ErrorKind::NotFound {
+        BlobError::UnknownUpload(id.to_string())
+    } else {
+        error.into()
     }
 }
 
