@@ -28,7 +28,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the registry.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Collect garbage now: free blobs nothing references, expire abandoned uploads,
     /// remove crash leftovers. Safe while `serve` runs on the same data dir.
     Gc(GcArgs),
@@ -119,7 +119,7 @@ enum UserCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Gc(args) => collect_garbage(args),
         Command::BenchFill { data, blobs } => bench_fill(&data, blobs),
         Command::User {
@@ -260,9 +260,8 @@ fn collect_garbage(args: GcArgs) -> Result<(), String> {
     }
     let metadata: Arc<dyn Metadata> =
         Arc::new(SqliteMetadata::open(&args.data).map_err(|e| e.to_string())?);
-    let blobs: Arc<dyn Blobs> = Arc::new(
-        BlobFiles::open(&args.data).map_err(|e| format!("{}: {e}", args.data.display()))?,
-    );
+    let blobs: Arc<dyn Blobs> =
+        Arc::new(BlobFiles::open(&args.data).map_err(|e| format!("{}: {e}", args.data.display()))?);
     let options = gc::Options {
         upload_expiry: args.upload_expiry,
         dry_run: args.dry_run,
@@ -318,9 +317,7 @@ fn bench_fill(data: &std::path::Path, count: usize) -> Result<(), String> {
         blobs.push((digest, content.len() as u64));
     }
     let referenced = count / 2;
-    let descriptor = |(digest, size): &(Digest, u64)| {
-        serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest.as_str(), "size": size})
-    };
+    let descriptor = |(digest, size): &(Digest, u64)| serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest.as_str(), "size": size});
     let images: Vec<BulkImage> = blobs[..referenced]
         .chunks(BLOBS_PER_IMAGE)
         .map(|group| {

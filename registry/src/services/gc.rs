@@ -251,11 +251,7 @@ impl Run<'_> {
         loop {
             let page = self
                 .metadata
-                .unreferenced_blobs(
-                    report.started_at,
-                    after.as_ref().map(Digest::as_str),
-                    PAGE,
-                )
+                .unreferenced_blobs(report.started_at, after.as_ref().map(Digest::as_str), PAGE)
                 .await?;
             let Some((last, _)) = page.last() else {
                 break;
@@ -456,7 +452,12 @@ mod tests {
         }
 
         /// An upload session with `content` received, started and last written `age` ago.
-        async fn session(&self, content: &'static [u8], started: Duration, written: Duration) -> String {
+        async fn session(
+            &self,
+            content: &'static [u8],
+            started: Duration,
+            written: Duration,
+        ) -> String {
             let id = uuid::Uuid::new_v4().to_string();
             let now = now_epoch_seconds();
             self.metadata
@@ -479,7 +480,10 @@ mod tests {
             let mut found = Vec::new();
             for shard in std::fs::read_dir(self.dir.join("blobs/sha256")).unwrap() {
                 for file in std::fs::read_dir(shard.unwrap().path()).unwrap() {
-                    found.push(format!("sha256:{}", file.unwrap().file_name().to_string_lossy()));
+                    found.push(format!(
+                        "sha256:{}",
+                        file.unwrap().file_name().to_string_lossy()
+                    ));
                 }
             }
             found.sort();
@@ -544,7 +548,11 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!((r.blob_files(), r.upload_files()), files_before);
-        assert!(status(r.metadata.as_ref()).await.unwrap().last_run.is_none());
+        assert!(status(r.metadata.as_ref())
+            .await
+            .unwrap()
+            .last_run
+            .is_none());
 
         let report = run(&r.metadata, &r.blobs, &options(false))
             .await
@@ -591,7 +599,10 @@ mod tests {
         let other = SqliteMetadata::open(&r.dir).unwrap();
         let lease = other.lock_job(Job::GarbageCollection, false).await.unwrap();
         assert!(lease.is_some());
-        assert_eq!(run(&r.metadata, &r.blobs, &options(false)).await.unwrap(), None);
+        assert_eq!(
+            run(&r.metadata, &r.blobs, &options(false)).await.unwrap(),
+            None
+        );
         drop(lease);
         assert!(run(&r.metadata, &r.blobs, &options(false))
             .await
@@ -610,13 +621,17 @@ mod tests {
         let body = futures_util::stream::iter([Ok(Bytes::from_static(b"6"))]).boxed();
         let gone = |e| matches!(e, crate::storage::BlobError::UnknownUpload(_));
         assert!(gone(r.blobs.append(&id, Some(5), body).await.unwrap_err()));
-        assert!(gone(r.blobs.publish_upload(&id, &digest).await.unwrap_err()));
+        assert!(gone(
+            r.blobs.publish_upload(&id, &digest).await.unwrap_err()
+        ));
 
         let other = r.session(b"12345", HOUR, HOUR).await;
         use sha2::Digest as _;
         let digest = Digest::from_sha256(&sha2::Sha256::digest(b"12345"));
         std::fs::remove_file(r.upload_path(&other)).unwrap();
-        assert!(gone(r.blobs.verify_upload(&other, &digest).await.unwrap_err()));
+        assert!(gone(
+            r.blobs.verify_upload(&other, &digest).await.unwrap_err()
+        ));
     }
 
     #[tokio::test]
@@ -637,7 +652,10 @@ mod tests {
             after = Some(last.digest.clone());
             listed.extend(page.into_iter().map(|b| (b.digest, b.size)));
         }
-        assert_eq!(listed, pushed.into_iter().map(|d| (d, 1)).collect::<Vec<_>>());
+        assert_eq!(
+            listed,
+            pushed.into_iter().map(|d| (d, 1)).collect::<Vec<_>>()
+        );
         r.files.delete_blob(&listed[0].0).await.unwrap();
         // Deleting bytes already gone is not an error.
         r.files.delete_blob(&listed[0].0).await.unwrap();

@@ -48,7 +48,8 @@ impl Throttle {
         }
         if self.written.len() >= REMEMBERED {
             let interval = self.interval;
-            self.written.retain(|_, at| now.duration_since(*at) < interval);
+            self.written
+                .retain(|_, at| now.duration_since(*at) < interval);
             if self.written.len() >= REMEMBERED {
                 self.written.clear();
             }

@@ -55,10 +55,9 @@ pub fn unreferenced_blobs(
         "SELECT b.digest, b.size FROM blobs b WHERE b.digest > ?2 AND {SWEEPABLE}
          ORDER BY b.digest LIMIT ?3"
     ))?;
-    let rows = statement.query_map(
-        params![before, after.unwrap_or(""), limit as i64],
-        |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
-    )?;
+    let rows = statement.query_map(params![before, after.unwrap_or(""), limit as i64], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+    })?;
     let mut found = Vec::new();
     for row in rows {
         let (digest, size) = row?;
@@ -70,7 +69,10 @@ pub fn unreferenced_blobs(
     Ok(found)
 }
 
-pub fn unrecorded_blobs(conn: &Connection, digests: &[Digest]) -> Result<Vec<Digest>, StorageError> {
+pub fn unrecorded_blobs(
+    conn: &Connection,
+    digests: &[Digest],
+) -> Result<Vec<Digest>, StorageError> {
     let mut statement =
         conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE digest = ?1)")?;
     let mut missing = Vec::new();
@@ -202,7 +204,11 @@ mod tests {
             encryption_type: berth_model::ecr::ENCRYPTION_AES256.into(),
             kms_key: None,
         };
-        store.insert_repository(&record, &[]).await.unwrap().unwrap()
+        store
+            .insert_repository(&record, &[])
+            .await
+            .unwrap()
+            .unwrap()
     }
 
     /// Bytes as files named by digest in `dir`, so a test sees what a sweep removed.
@@ -233,9 +239,7 @@ mod tests {
     }
 
     fn manifest_referencing(blobs: &[&Digest]) -> NewManifest {
-        let layer = |d: &Digest| {
-            serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d.as_str(), "size": 5})
-        };
+        let layer = |d: &Digest| serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d.as_str(), "size": 5});
         let content = serde_json::json!({
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -277,8 +281,7 @@ mod tests {
             Some(5)
         );
 
-        let failing: BlobStep =
-            Box::pin(async { Err(BlobError::UnknownUpload("gone".into())) });
+        let failing: BlobStep = Box::pin(async { Err(BlobError::UnknownUpload("gone".into())) });
         assert!(store
             .publish_blob(repo, &digest(2), 5, 10.0, failing)
             .await
@@ -322,7 +325,11 @@ mod tests {
         let removed = Arc::new(Mutex::new(Vec::new()));
         // Recorded at 10.0: a run that started at 10.0 leaves it alone.
         let outcome = store
-            .sweep_blobs(&[unlinked.clone()], 10.0, remover(&dir, &removed))
+            .sweep_blobs(
+                std::slice::from_ref(&unlinked),
+                10.0,
+                remover(&dir, &removed),
+            )
             .await
             .unwrap();
         assert!(outcome.swept.is_empty());
@@ -364,7 +371,11 @@ mod tests {
         );
         let removed = Arc::new(Mutex::new(Vec::new()));
         let outcome = store
-            .sweep_blobs(&[leftover.clone()], 0.0, remover(&dir, &removed))
+            .sweep_blobs(
+                std::slice::from_ref(&leftover),
+                0.0,
+                remover(&dir, &removed),
+            )
             .await
             .unwrap();
         assert_eq!(outcome.swept, vec![leftover.clone()]);
@@ -378,9 +389,8 @@ mod tests {
         let repo = repository(&store, "app").await;
         publish(&store, &dir, repo, &digest(1), 10.0).await;
         store.unlink_blob(repo, digest(1).as_str()).await.unwrap();
-        let refuse: RemoveBytes = Arc::new(|_| {
-            Box::pin(async { Err(std::io::Error::other("read-only disk").into()) })
-        });
+        let refuse: RemoveBytes =
+            Arc::new(|_| Box::pin(async { Err(std::io::Error::other("read-only disk").into()) }));
         let outcome = store.sweep_blobs(&[digest(1)], 20.0, refuse).await.unwrap();
         assert!(outcome.swept.is_empty());
         assert_eq!(outcome.failures.len(), 1);
@@ -491,7 +501,10 @@ mod tests {
             .unwrap();
 
         let reopened = SqliteMetadata::open(&dir).unwrap();
-        assert_eq!(reopened.unreferenced_blobs(20.0, None, 10).await.unwrap(), []);
+        assert_eq!(
+            reopened.unreferenced_blobs(20.0, None, 10).await.unwrap(),
+            []
+        );
     }
 
     #[tokio::test]
