@@ -3,28 +3,26 @@
 //! behind, while pushes and pulls go on. Why a concurrent push is never hurt:
 //! README, "Architecture notes: garbage collection".
 
+mod report;
+mod schedule;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use berth_model::oci::Digest;
-use serde::{Deserialize, Serialize};
+
+pub use report::{status, Report, Schedule, Status, LAST_RUN_SETTING, SCHEDULE_SETTING};
+pub use schedule::run_on_schedule;
 
 use super::error::Result;
 use crate::clock::now_epoch_seconds;
 use crate::storage::{Blobs, Job, Metadata, RemoveBytes, StoredUpload};
 
-/// The setting that holds the last run's [`Report`].
-pub const LAST_RUN_SETTING: &str = "gc_last_run";
-/// The setting that holds the schedule of `serve`'s runs ([`Schedule`]).
-pub const SCHEDULE_SETTING: &str = "gc_schedule";
-
 /// Blobs read per query: bounds memory whatever the registry's size.
 const PAGE: usize = 1000;
 /// Blobs deleted per write transaction: bounds how long a push may wait on a sweep.
 const SWEEP_BATCH: usize = 250;
-/// Failures kept in a report; the rest are counted only.
-const MAX_FAILURES: usize = 20;
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -34,120 +32,6 @@ pub struct Options {
     pub dry_run: bool,
     /// Wait for a run in another process to finish instead of skipping this one.
     pub wait: bool,
-}
-
-/// What one run freed (or, in a dry run, would free).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Report {
-    /// When the run started, in epoch seconds: only blobs recorded before it are swept.
-    pub started_at: f64,
-    pub seconds: f64,
-    pub dry_run: bool,
-    /// Recorded blobs nothing linked or referenced.
-    pub blobs_deleted: u64,
-    pub blob_bytes_freed: u64,
-    /// Blob files without a record: a crash between publishing and recording.
-    pub leftover_blobs_deleted: u64,
-    pub leftover_blob_bytes_freed: u64,
-    /// Upload sessions idle past the expiry, with their partial files.
-    pub uploads_expired: u64,
-    /// Partial upload files without a session.
-    pub leftover_uploads_deleted: u64,
-    pub upload_bytes_freed: u64,
-    /// Everything freed, in bytes.
-    pub bytes_freed: u64,
-    /// What could not be deleted, and why (the first few).
-    pub failures: Vec<String>,
-    pub failure_count: u64,
-}
-
-impl Report {
-    fn fail(&mut self, what: impl std::fmt::Display, why: impl std::fmt::Display) {
-        self.failure_count += 1;
-        if self.failures.len() < MAX_FAILURES {
-            self.failures.push(format!("{what}: {why}"));
-        }
-    }
-
-    /// One line for logs and the command line.
-    pub fn summary(&self) -> String {
-        let verb = if self.dry_run {
-            "garbage collection (dry run) would free"
-        } else {
-            "garbage collection freed"
-        };
-        let mut line = format!(
-            "{verb} {} ({}): {} unreferenced blobs ({}), {} leftover blob files ({}), \
-             {} expired upload sessions and {} leftover upload files ({}) in {:.2} s",
-            plural(
-                self.blobs_deleted + self.leftover_blobs_deleted,
-                "blob",
-                "blobs"
-            ),
-            human_bytes(self.bytes_freed),
-            self.blobs_deleted,
-            human_bytes(self.blob_bytes_freed),
-            self.leftover_blobs_deleted,
-            human_bytes(self.leftover_blob_bytes_freed),
-            self.uploads_expired,
-            self.leftover_uploads_deleted,
-            human_bytes(self.upload_bytes_freed),
-            self.seconds,
-        );
-        if self.failure_count > 0 {
-            line.push_str(&format!(
-                "; {} could not be deleted: {}",
-                plural(self.failure_count, "item", "items"),
-                self.failures.join("; ")
-            ));
-        }
-        line
-    }
-}
-
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
-/// When `serve` collects: written each time it schedules a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Schedule {
-    pub interval_seconds: f64,
-    pub next_run_at: f64,
-}
-
-/// What a status page shows: the last run and the next.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Status {
-    pub last_run: Option<Report>,
-    pub schedule: Option<Schedule>,
-}
-
-pub async fn status(metadata: &dyn Metadata) -> Result<Status> {
-    fn read<T: serde::de::DeserializeOwned>(value: Option<String>) -> Option<T> {
-        value.and_then(|v| serde_json::from_str(&v).ok())
-    }
-    Ok(Status {
-        last_run: read(metadata.get_setting(LAST_RUN_SETTING).await?),
-        schedule: read(metadata.get_setting(SCHEDULE_SETTING).await?),
-    })
 }
 
 /// One garbage collection; `None` when another process holds the job and
@@ -320,57 +204,6 @@ impl Run<'_> {
     }
 }
 
-/// `serve`'s collector: runs every `interval`, counted from the last run in any
-/// process (so several `serve` processes on one store do not each collect), and
-/// skips a turn while another process holds the job.
-pub async fn run_on_schedule(
-    metadata: Arc<dyn Metadata>,
-    blobs: Arc<dyn Blobs>,
-    interval: Duration,
-    upload_expiry: Duration,
-) {
-    let options = Options {
-        upload_expiry,
-        dry_run: false,
-        wait: false,
-    };
-    let interval_seconds = interval.as_secs_f64();
-    let last_finished = |status: Status| status.last_run.map(|r| r.started_at + r.seconds);
-    let mut next = match status(metadata.as_ref()).await.map(last_finished) {
-        Ok(Some(finished)) => (finished + interval_seconds).max(now_epoch_seconds()),
-        _ => now_epoch_seconds() + interval_seconds,
-    };
-    loop {
-        let schedule = Schedule {
-            interval_seconds,
-            next_run_at: next,
-        };
-        if let Err(e) = metadata
-            .put_setting(
-                SCHEDULE_SETTING,
-                &serde_json::to_string(&schedule).unwrap_or_default(),
-            )
-            .await
-        {
-            eprintln!("garbage collection: cannot record the schedule: {e}");
-        }
-        let wait = (next - now_epoch_seconds()).max(0.0);
-        tokio::time::sleep(Duration::from_secs_f64(wait)).await;
-        if let Ok(Some(finished)) = status(metadata.as_ref()).await.map(last_finished) {
-            if finished + interval_seconds > now_epoch_seconds() + 1.0 {
-                next = finished + interval_seconds;
-                continue;
-            }
-        }
-        match run(&metadata, &blobs, &options).await {
-            Ok(Some(report)) => println!("{}", report.summary()),
-            Ok(None) => println!("garbage collection: another process is collecting; skipped"),
-            Err(e) => eprintln!("garbage collection failed: {e}"),
-        }
-        next = now_epoch_seconds() + interval_seconds;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
@@ -382,14 +215,6 @@ mod tests {
     use crate::storage::files::BlobFiles;
     use crate::storage::sqlite::SqliteMetadata;
     use crate::storage::{BlobStep, RepositoryRecord};
-
-    #[test]
-    fn sizes_read_as_people_write_them() {
-        assert_eq!(human_bytes(0), "0 B");
-        assert_eq!(human_bytes(1023), "1023 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(5 * 1024 * 1024 * 1024), "5.0 GiB");
-    }
 
     struct Registry {
         dir: PathBuf,
