@@ -326,8 +326,12 @@ def test_serve_collects_on_its_interval_and_records_the_result(tmp_path):
 
         wait_until(lambda: not (pushed & set(blob_files(registry))) and not upload_files(registry),
                    what="serve's collector to free the deleted repository's blobs and the idle session")
-        freed = [int(n) for n in re.findall(r"garbage collection freed .*?: (\d+) unreferenced blobs", registry.output())]
-        assert sum(freed) == len(pushed)
+        # The summary is printed once the run has finished, a moment after the files went.
+        def freed():
+            return sum(int(n) for n in re.findall(r"garbage collection freed .*?: (\d+) unreferenced blobs",
+                                                  registry.output()))
+        wait_until(lambda: freed() >= len(pushed), what="the runs' summaries in serve's output")
+        assert freed() == len(pushed)
 
         def recorded():
             db = sqlite3.connect(registry.data / "berth.db")
