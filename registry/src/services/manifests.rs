@@ -4,7 +4,6 @@ use berth_model::oci;
 
 use super::error::{Error, Result};
 use super::layers::parse_digest;
-use crate::clock::now_epoch_seconds;
 use crate::storage::{ManifestRecord, RepositoryRecord};
 use crate::AppState;
 
@@ -53,17 +52,14 @@ pub async fn find(
     found.ok_or_else(|| not_found(repository, reference))
 }
 
-/// A pull: the manifest, with its pull time recorded.
+/// A pull: the manifest; its pull time is recorded off the request's path.
 pub async fn pull(
     state: &AppState,
     repository: &RepositoryRecord,
     reference: &str,
 ) -> Result<ManifestRecord> {
     let record = find(state, repository, reference).await?;
-    state
-        .metadata
-        .record_pull(repository.id, &record.digest, now_epoch_seconds())
-        .await?;
+    state.pulls.record(repository.id, &record.digest);
     Ok(record)
 }
 
