@@ -56,6 +56,9 @@ struct ServeArgs {
     /// Serve a built console (trunk's dist/) at / on this registry's own address.
     #[arg(long)]
     console: Option<PathBuf>,
+    /// Append every ECR API exchange to this file as JSON lines (a test aid).
+    #[arg(long, hide = true)]
+    record_api: Option<PathBuf>,
     #[arg(long, env = "BERTH_ADMIN_ACCESS_KEY_ID", hide_env_values = true)]
     admin_access_key_id: Option<String>,
     #[arg(long, env = "BERTH_ADMIN_SECRET_ACCESS_KEY", hide_env_values = true)]
@@ -162,7 +165,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             "  admin credentials file:  {}",
             admin.credentials_file.display()
         );
-        axum::serve(listener, berth_registry::app(state))
+        let mut app = berth_registry::app(state);
+        if let Some(path) = &args.record_api {
+            let recorder = berth_registry::routes::record::Recorder::open(path)
+                .map_err(|e| format!("--record-api {}: {e}", path.display()))?;
+            app = app.layer(axum::middleware::from_fn_with_state(
+                recorder,
+                berth_registry::routes::record::record,
+            ));
+        }
+        axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(|e| e.to_string())
