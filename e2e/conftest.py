@@ -85,7 +85,12 @@ class Registry:
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         wait_for_port(self.port, self.proc, what="berth-registry")
         if not self.preset_admin:
-            creds = json.loads((self.data / "admin-credentials.json").read_text())
+            # The port opens before the first start has written the generated key.
+            credentials = self.data / "admin-credentials.json"
+            deadline = time.monotonic() + 30
+            while not credentials.exists() and time.monotonic() < deadline and self.proc.poll() is None:
+                time.sleep(0.05)
+            creds = json.loads(credentials.read_text())
             self.access_key_id, self.secret_access_key = creds["accessKeyId"], creds["secretAccessKey"]
 
     def stop(self, sig=None):
