@@ -51,12 +51,13 @@ pub async fn record(State(recorder): State<Recorder>, request: Request, next: Ne
     };
     let (target, origin) = (header("x-amz-target"), header("origin"));
     let Ok(request_bytes) = to_bytes(body, usize::MAX).await else {
-        return next
-            .run(Request::from_parts(parts, Body::empty()))
-            .await;
+        return next.run(Request::from_parts(parts, Body::empty())).await;
     };
     let response = next
-        .run(Request::from_parts(parts, Body::from(request_bytes.clone())))
+        .run(Request::from_parts(
+            parts,
+            Body::from(request_bytes.clone()),
+        ))
         .await;
     let (response_parts, response_body) = response.into_parts();
     let Ok(response_bytes) = to_bytes(response_body, usize::MAX).await else {

@@ -256,4 +256,11 @@ pub trait Blobs: Send + Sync + 'static {
     async fn stat(&self, digest: &Digest) -> Result<Option<u64>, BlobError>;
     /// The blob's bytes.
     async fn read(&self, digest: &Digest) -> Result<BlobRead, BlobError>;
+    /// Bytes `start..=end` of the blob (a `Range` request); `end` is within the blob.
+    async fn read_range(
+        &self,
+        digest: &Digest,
+        start: u64,
+        end: u64,
+    ) -> Result<BlobRead, BlobError>;
 }
