@@ -242,7 +242,7 @@ pub fn ecr(error: Error, config: &Config) -> EcrError {
         Error::RepositoryNotEmpty { name, images } => (
             ErrorType::RepositoryNotEmpty,
             format!(
-                "The repository with name '{name}' in registry with id '{registry}' cannot be deleted because it still contains {images} image{}: delete them first, or use force",
+                "The repository with name '{name}' in registry with id '{registry}' cannot be deleted because it still contains images. It holds {images} image{}: delete them first, or delete with force",
                 if images == 1 { "" } else { "s" }
             ),
         ),
