@@ -116,10 +116,18 @@ pub fn ensure_apt(packages: &[(&str, &str)]) -> Result<(), String> {
     }
     println!("Installing Debian packages: {}", missing.join(" "));
     let mut update_result = Ok(());
-    APT_UPDATE.call_once(|| update_result = run(Command::new("apt-get").args(["update", "-q"])));
+    // Another apt-get (an unattended upgrade, a second xtask) may hold the dpkg lock:
+    // wait for it rather than fail.
+    let lock_wait = ["-o", "DPkg::Lock::Timeout=300"];
+    APT_UPDATE.call_once(|| {
+        update_result = run(Command::new("apt-get")
+            .args(lock_wait)
+            .args(["update", "-q"]))
+    });
     update_result?;
     run(Command::new("apt-get")
         .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(lock_wait)
         .args(["install", "-y", "-q", "--no-install-recommends"])
         .args(&missing))
 }
