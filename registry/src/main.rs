@@ -99,6 +99,9 @@ struct ServeArgs {
     /// Record an image's last pull time at most once per this long.
     #[arg(long, default_value = "60s", value_parser = config::parse_duration)]
     pull_record_interval: Duration,
+    /// Append every ECR API exchange to this file as JSON lines (a test aid).
+    #[arg(long, hide = true)]
+    record_api: Option<PathBuf>,
     #[arg(long, env = "BERTH_ADMIN_ACCESS_KEY_ID", hide_env_values = true)]
     admin_access_key_id: Option<String>,
     #[arg(long, env = "BERTH_ADMIN_SECRET_ACCESS_KEY", hide_env_values = true)]
@@ -223,7 +226,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 config.upload_expiry,
             ));
         }
-        axum::serve(listener, berth_registry::app(state))
+        let mut app = berth_registry::app(state);
+        if let Some(path) = &args.record_api {
+            let recorder = berth_registry::routes::record::Recorder::open(path)
+                .map_err(|e| format!("--record-api {}: {e}", path.display()))?;
+            app = app.layer(axum::middleware::from_fn_with_state(
+                recorder,
+                berth_registry::routes::record::record,
+            ));
+        }
+        axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(|e| e.to_string())

@@ -35,13 +35,23 @@ fn not_found(repository: &RepositoryRecord, reference: &str) -> Error {
     }
 }
 
+/// A reference to look up: a tag that could never be pushed names no manifest,
+/// so it is not found (the spec: "If the manifest is not found in the repository,
+/// the response code MUST be 404"), while a malformed digest stays an error.
+fn lookup(repository: &RepositoryRecord, reference: &str) -> Result<Reference> {
+    match Reference::parse(reference) {
+        Err(Error::InvalidTag(_)) => Err(not_found(repository, reference)),
+        other => other,
+    }
+}
+
 /// The stored manifest `reference` names.
 pub async fn find(
     state: &AppState,
     repository: &RepositoryRecord,
     reference: &str,
 ) -> Result<ManifestRecord> {
-    let digest = match Reference::parse(reference)? {
+    let digest = match lookup(repository, reference)? {
         Reference::Digest(digest) => Some(digest),
         Reference::Tag(tag) => state.metadata.resolve_tag(repository.id, &tag).await?,
     };
@@ -69,7 +79,7 @@ pub async fn delete(
     repository: &RepositoryRecord,
     reference: &str,
 ) -> Result<()> {
-    let deleted = match Reference::parse(reference)? {
+    let deleted = match lookup(repository, reference)? {
         Reference::Digest(digest) => {
             state
                 .metadata

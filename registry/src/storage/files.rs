@@ -269,50 +269,35 @@ impl Blobs for BlobFiles {
         }
     }
 
-    /// The blob's bytes as a stream of large chunks. A blocking thread reads the file
-    /// straight into each chunk's buffer (tokio's `File` would read into its own
-    /// buffer and copy again), at most two chunks ahead of the socket.
+    /// The blob's bytes as a stream of large chunks.
     async fn read(&self, digest: &Digest) -> Result<BlobRead, BlobError> {
-        use std::io::Read;
-        let path = self.blob_path(digest);
-        let mut file = match std::fs::File::open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(BlobError::NotFound(digest.to_string()))
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let file = self.open_blob(digest)?;
         let size = file.metadata()?.len();
-        let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
-        tokio::task::spawn_blocking(move || loop {
-            let mut chunk = vec![0u8; READ_CHUNK];
-            let mut filled = 0;
-            while filled < chunk.len() {
-                match file.read(&mut chunk[filled..]) {
-                    Ok(0) => break,
-                    Ok(n) => filled += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        let _ = sender.blocking_send(Err(e));
-                        return;
-                    }
-                }
-            }
-            if filled == 0 {
-                return;
-            }
-            chunk.truncate(filled);
-            // A closed channel means the client went away: stop reading.
-            if sender.blocking_send(Ok(Bytes::from(chunk))).is_err() || filled < READ_CHUNK {
-                return;
-            }
-        });
-        let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
-            receiver.recv().await.map(|item| (item, receiver))
-        });
         Ok(BlobRead {
             size,
-            stream: stream.boxed(),
+            stream: stream_file(file, size),
+        })
+    }
+
+    async fn read_range(
+        &self,
+        digest: &Digest,
+        start: u64,
+        end: u64,
+    ) -> Result<BlobRead, BlobError> {
+        use std::io::{Seek, SeekFrom};
+        let mut file = self.open_blob(digest)?;
+        let size = file.metadata()?.len();
+        if start > end || end >= size {
+            return Err(BlobError::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("range {start}-{end} is outside the blob's {size} bytes"),
+            )));
+        }
+        file.seek(SeekFrom::Start(start))?;
+        Ok(BlobRead {
+            size,
+            stream: stream_file(file, end - start + 1),
         })
     }
 
@@ -337,6 +322,58 @@ impl Blobs for BlobFiles {
             _ => Ok(()),
         }
     }
+}
+
+impl BlobFiles {
+    fn open_blob(&self, digest: &Digest) -> Result<std::fs::File, BlobError> {
+        match std::fs::File::open(self.blob_path(digest)) {
+            Ok(file) => Ok(file),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(BlobError::NotFound(digest.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// `length` bytes from the file's position as a stream of large chunks. A blocking
+/// thread reads the file straight into each chunk's buffer (tokio's `File` would
+/// read into its own buffer and copy again), at most two chunks ahead of the socket.
+fn stream_file(mut file: std::fs::File, length: u64) -> ByteStream {
+    use std::io::Read;
+    let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
+    tokio::task::spawn_blocking(move || {
+        let mut left = length;
+        while left > 0 {
+            let want = left.min(READ_CHUNK as u64) as usize;
+            let mut chunk = vec![0u8; want];
+            let mut filled = 0;
+            while filled < want {
+                match file.read(&mut chunk[filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        let _ = sender.blocking_send(Err(e));
+                        return;
+                    }
+                }
+            }
+            if filled == 0 {
+                return;
+            }
+            chunk.truncate(filled);
+            left -= filled as u64;
+            // A closed channel means the client went away: stop reading.
+            if sender.blocking_send(Ok(Bytes::from(chunk))).is_err() || filled < want {
+                return;
+            }
+        }
+    });
+    futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    })
+    .boxed()
 }
 
 /// An upload file that vanished (expired by garbage collection, perhaps in another

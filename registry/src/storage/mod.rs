@@ -375,4 +375,11 @@ pub trait Blobs: Send + Sync + 'static {
     /// Removes a blob's bytes; bytes already gone are not an error. Only
     /// [`Metadata::sweep_blobs`] calls it, under its lock.
     async fn delete_blob(&self, digest: &Digest) -> Result<(), BlobError>;
+    /// Bytes `start..=end` of the blob (a `Range` request); `end` is within the blob.
+    async fn read_range(
+        &self,
+        digest: &Digest,
+        start: u64,
+        end: u64,
+    ) -> Result<BlobRead, BlobError>;
 }
