@@ -21,11 +21,12 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::config::{BlobStore, Config, Database};
+use crate::services::pulls::PullRecorder;
 use crate::storage::files::BlobFiles;
 use crate::storage::postgres::PostgresMetadata;
 use crate::storage::s3::S3Blobs;
 use crate::storage::sqlite::SqliteMetadata;
-use crate::storage::{AccessKey, Blobs, Metadata, StorageError};
+use crate::storage::{AccessKey, Blobs, Job, Metadata, StorageError};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -34,6 +35,7 @@ pub struct AppState {
     pub blobs: Arc<dyn Blobs>,
     /// Signs GetDownloadUrlForLayer URLs; kept in the database so URLs survive restarts.
     pub url_signing_key: Arc<Vec<u8>>,
+    pub pulls: Arc<PullRecorder>,
 }
 
 /// The whole HTTP app; tests and `main` build the same one.
@@ -124,10 +126,12 @@ pub enum BootstrapError {
 
 /// Opens the metadata store and the blob store the configuration names.
 pub async fn open_storage(
-    config: &Config,
+    data: Option<&std::path::Path>,
+    database: &Database,
+    blob_store: &BlobStore,
 ) -> Result<(Arc<dyn Metadata>, Arc<dyn Blobs>), BootstrapError> {
     let data_dir = || {
-        config.data_dir.as_deref().ok_or_else(|| {
+        data.ok_or_else(|| {
             BootstrapError::Setup("the embedded stores need a data dir (--data)".into())
         })
     };
@@ -135,16 +139,16 @@ pub async fn open_storage(
         let path = path.display().to_string();
         move |source| BootstrapError::Io { path, source }
     };
-    if let Some(dir) = &config.data_dir {
+    if let Some(dir) = data {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
     }
-    let metadata: Arc<dyn Metadata> = match &config.database {
+    let metadata: Arc<dyn Metadata> = match database {
         Database::Embedded => Arc::new(SqliteMetadata::open(data_dir()?)?),
         Database::Postgres { url, pool_size } => {
             Arc::new(PostgresMetadata::connect(url, *pool_size).await?)
         }
     };
-    let blobs: Arc<dyn Blobs> = match &config.blob_store {
+    let blobs: Arc<dyn Blobs> = match blob_store {
         BlobStore::Files => {
             let dir = data_dir()?;
             Arc::new(BlobFiles::open(dir).map_err(io(dir))?)
@@ -170,8 +174,16 @@ pub async fn bootstrap(
     config: Config,
     preset: Option<AccessKey>,
 ) -> Result<(AppState, AdminKey), BootstrapError> {
-    let (metadata, blobs) = open_storage(&config).await?;
-    let bootstrap_lock = metadata.lock_job("bootstrap").await?;
+    let (metadata, blobs) = open_storage(
+        config.data_dir.as_deref(),
+        &config.database,
+        &config.blob_store,
+    )
+    .await?;
+    let bootstrap_lock = metadata
+        .lock_job(Job::Bootstrap, true)
+        .await?
+        .ok_or_else(|| BootstrapError::Setup("the bootstrap lock was not granted".into()))?;
     metadata
         .put_setting("account_id", &config.account_id)
         .await?;
@@ -220,11 +232,16 @@ pub async fn bootstrap(
         }
         None => None,
     };
+    let pulls = Arc::new(PullRecorder::start(
+        metadata.clone(),
+        config.pull_record_interval,
+    ));
     let state = AppState {
         config: Arc::new(config),
         metadata,
         blobs,
         url_signing_key: Arc::new(url_signing_key),
+        pulls,
     };
     Ok((
         state,

@@ -7,6 +7,7 @@
 //! that was interrupted (or run again after more pushes) picks up where it stopped.
 //! The embedded registry's own schema is brought up to date first, as `serve` would.
 
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -19,7 +20,9 @@ use crate::storage::files::BlobFiles;
 use crate::storage::postgres::PostgresMetadata;
 use crate::storage::s3::S3Blobs;
 use crate::storage::sqlite::SqliteMetadata;
-use crate::storage::{Blobs, Metadata, NewManifest, RepositoryChange, StorageError};
+use crate::storage::{
+    BlobError, BlobStep, Blobs, Job, Metadata, NewManifest, RepositoryChange, StorageError,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
@@ -91,11 +94,13 @@ pub async fn run(
     let source = SqliteMetadata::open(data)?;
     let files = BlobFiles::open(data).map_err(|e| MigrateError::Setup(e.to_string()))?;
     let target = Arc::new(PostgresMetadata::connect(database, 4).await?);
-    let blobs = S3Blobs::open(location, credentials, target.clone())
-        .await
-        .map_err(MigrateError::Setup)?;
+    let blobs = Arc::new(
+        S3Blobs::open(location, credentials, target.clone())
+            .await
+            .map_err(MigrateError::Setup)?,
+    );
     // One migration at a time per target; serving processes may run meanwhile.
-    let _lock = target.lock_job("migrate").await?;
+    let _lock = target.lock_job(Job::Migrate, true).await?;
     let mut report = Report::default();
 
     for (key, value) in source.export_settings().await? {
@@ -121,83 +126,130 @@ pub async fn run(
         report.users, report.access_keys
     ));
 
-    let all_blobs = source.export_blobs().await?;
-    progress(format!("copying {} blobs…", all_blobs.len()));
-    let mut created = std::collections::HashMap::new();
-    for (digest, size, created_at) in all_blobs {
-        copy_blob(&files, &blobs, &digest, size, &mut report).await?;
-        created.insert(digest, (size, created_at));
-    }
-    progress(format!(
-        "blobs: {} copied, {} already there",
-        report.blobs_copied, report.blobs_present
-    ));
-
+    let copier = BlobCopier {
+        files,
+        blobs,
+        target: target.clone(),
+        recorded: source
+            .export_blobs()
+            .await?
+            .into_iter()
+            .map(|(digest, size, created_at)| (digest, (size, created_at)))
+            .collect(),
+        done: HashSet::new(),
+    };
+    let mut copier = copier;
     let mut after: Option<String> = None;
     loop {
         let page = source.list_repositories(after.as_deref(), PAGE).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.name.clone());
         for repository in page {
-            copy_repository(&source, target.as_ref(), &repository, &created, &mut report).await?;
+            copy_repository(
+                &source,
+                target.as_ref(),
+                &mut copier,
+                &repository,
+                &mut report,
+            )
+            .await?;
             progress(format!("repository {} copied", repository.name));
         }
     }
     Ok(report)
 }
 
-async fn copy_blob(
-    files: &BlobFiles,
-    blobs: &S3Blobs,
-    digest: &str,
-    size: u64,
-    report: &mut Report,
-) -> Result<(), MigrateError> {
-    let failed = |message: String| MigrateError::Blob {
-        digest: digest.to_string(),
-        message,
-    };
-    let parsed = Digest::parse(digest).map_err(|e| failed(e.to_string()))?;
-    match blobs
-        .stat(&parsed)
-        .await
-        .map_err(|e| failed(e.to_string()))?
-    {
-        Some(stored) if stored == size => {
-            report.blobs_present += 1;
-            return Ok(());
-        }
-        Some(stored) => {
-            return Err(failed(format!(
-                "the bucket holds {stored} bytes under this digest, the registry {size}"
-            )))
-        }
-        None => {}
+/// Copies blobs into the bucket and publishes them to repositories, each blob's
+/// bytes once however many repositories hold it.
+struct BlobCopier {
+    files: BlobFiles,
+    blobs: Arc<S3Blobs>,
+    target: Arc<PostgresMetadata>,
+    /// The embedded registry's blob records: size and when each was first stored.
+    recorded: HashMap<String, (u64, f64)>,
+    /// Digests this run has counted already.
+    done: HashSet<String>,
+}
+
+impl BlobCopier {
+    /// Publishes `digest` to `repository_id`: its bytes are copied (and verified)
+    /// unless the bucket has them, then recorded and linked under the lock that
+    /// orders publication against garbage collection.
+    async fn publish(
+        &mut self,
+        repository_id: i64,
+        digest: &str,
+        report: &mut Report,
+    ) -> Result<(), MigrateError> {
+        let failed = |message: String| MigrateError::Blob {
+            digest: digest.to_string(),
+            message,
+        };
+        let parsed = Digest::parse(digest).map_err(|e| failed(e.to_string()))?;
+        let &(size, created_at) = self
+            .recorded
+            .get(digest)
+            .ok_or_else(|| failed("the registry has no record of it".into()))?;
+        let first = self.done.insert(digest.to_string());
+        let stored = self
+            .blobs
+            .stat(&parsed)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        let put_bytes: BlobStep = match stored {
+            Some(stored) if stored == size => {
+                if first {
+                    report.blobs_present += 1;
+                }
+                // Still there under the lock, or the publication fails (run again).
+                let (blobs, parsed) = (self.blobs.clone(), parsed.clone());
+                Box::pin(async move {
+                    match blobs.stat(&parsed).await? {
+                        Some(_) => Ok(()),
+                        None => Err(BlobError::NotFound(parsed.to_string())),
+                    }
+                })
+            }
+            Some(stored) => {
+                return Err(failed(format!(
+                    "the bucket holds {stored} bytes under this digest, the registry {size}"
+                )))
+            }
+            None => {
+                let read = self
+                    .files
+                    .read(&parsed)
+                    .await
+                    .map_err(|e| failed(e.to_string()))?;
+                if read.size != size {
+                    return Err(failed(format!(
+                        "the file has {} bytes, the registry recorded {size}",
+                        read.size
+                    )));
+                }
+                let (staged, copied) = self
+                    .blobs
+                    .stage_blob(&parsed, read.stream.boxed())
+                    .await
+                    .map_err(|e| failed(e.to_string()))?;
+                report.blobs_copied += 1;
+                report.bytes_copied += copied;
+                let (blobs, parsed) = (self.blobs.clone(), parsed.clone());
+                Box::pin(async move { blobs.publish_upload(&staged, &parsed).await })
+            }
+        };
+        self.target
+            .publish_blob(repository_id, &parsed, size, created_at, put_bytes)
+            .await
+            .map_err(|e| failed(e.to_string()))
     }
-    let read = files
-        .read(&parsed)
-        .await
-        .map_err(|e| failed(e.to_string()))?;
-    if read.size != size {
-        return Err(failed(format!(
-            "the file has {} bytes, the registry recorded {size}",
-            read.size
-        )));
-    }
-    let copied = blobs
-        .store_blob(&parsed, read.stream.boxed())
-        .await
-        .map_err(|e| failed(e.to_string()))?;
-    report.blobs_copied += 1;
-    report.bytes_copied += copied;
-    Ok(())
 }
 
 async fn copy_repository(
     source: &SqliteMetadata,
     target: &PostgresMetadata,
+    copier: &mut BlobCopier,
     repository: &crate::storage::RepositoryRecord,
-    blobs: &std::collections::HashMap<String, (u64, f64)>,
     report: &mut Report,
 ) -> Result<(), MigrateError> {
     let name = &repository.name;
@@ -228,14 +280,21 @@ async fn copy_repository(
     target
         .update_repository(id, RepositoryChange::Policy(repository.policy.clone()))
         .await?;
-    for digest in source.export_repository_blobs(repository.id).await? {
-        let Some(&(size, created_at)) = blobs.get(&digest) else {
-            return Err(MigrateError::Repository {
-                repository: name.clone(),
-                message: format!("links blob {digest}, which the registry does not have"),
-            });
-        };
-        target.link_blob(id, &digest, size, created_at).await?;
+    // What its manifests reference is linked too (a blob unlinked after its image
+    // was pushed is linked again), so that every image pulls whole and garbage
+    // collection in the target knows every reference.
+    let mut references: HashMap<String, Vec<String>> = HashMap::new();
+    for (manifest, blob) in source.export_manifest_blobs(repository.id).await? {
+        references.entry(manifest).or_default().push(blob);
+    }
+    let mut linked: BTreeSet<String> = source
+        .export_repository_blobs(repository.id)
+        .await?
+        .into_iter()
+        .collect();
+    linked.extend(references.values().flatten().cloned());
+    for digest in &linked {
+        copier.publish(id, digest, report).await?;
     }
     for (record, tags) in source.export_manifests(repository.id).await? {
         let actual = Digest::from_sha256(&<sha2::Sha256 as sha2::Digest>::digest(&record.content));
@@ -248,11 +307,11 @@ async fn copy_repository(
         }
         let last_pulled_at = record.last_pulled_at;
         let digest = record.digest.clone();
-        // References were checked when the image was pushed; copying them as they
-        // are also keeps an index independent of the order its children arrive in.
+        // Child manifests are not checked: an index is copied whatever order its
+        // children arrive in (they were checked when it was pushed).
         let mut manifest = NewManifest {
+            blobs: references.remove(&digest).unwrap_or_default(),
             record,
-            blobs: Vec::new(),
             children: Vec::new(),
             tag: None,
             tag_immutable: false,

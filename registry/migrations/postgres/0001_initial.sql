@@ -61,6 +61,16 @@ CREATE TABLE tags (
 );
 -- "The tags of this image, in order", and the foreign key's cascade.
 CREATE INDEX tags_by_image ON tags (repository_id, digest, tag);
+-- The config and layer blobs each manifest references, so that garbage collection
+-- keeps them without parsing every manifest, and cannot delete their records.
+CREATE TABLE manifest_blobs (
+    repository_id   BIGINT NOT NULL,
+    manifest_digest TEXT COLLATE "C" NOT NULL,
+    blob_digest     TEXT COLLATE "C" NOT NULL REFERENCES blobs(digest),
+    PRIMARY KEY (repository_id, manifest_digest, blob_digest),
+    FOREIGN KEY (repository_id, manifest_digest) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE
+);
+CREATE INDEX manifest_blobs_by_blob ON manifest_blobs (blob_digest);
 CREATE TABLE uploads (
     id            TEXT PRIMARY KEY,
     repository_id BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,

@@ -30,6 +30,7 @@ macro_rules! migration {
 pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 1, "0001_initial"),
     migration!("sqlite", 2, "0002_upload_parts"),
+    migration!("sqlite", 3, "0003_manifest_blobs"),
 ];
 
 pub const POSTGRES: &[Migration] = &[

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use berth_model::oci::Digest;
-use berth_registry::storage::{BlobError, Blobs, ByteStream, Metadata};
+use berth_registry::storage::{BlobError, BlobStep, Blobs, ByteStream, Metadata, PublishError};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use sha2::Digest as _;
@@ -60,16 +60,35 @@ async fn start(b: &Backend, id: &str) {
     b.blobs.start_upload(id).await.unwrap();
 }
 
-/// Verifies and stores, then forgets the session, as the services do.
+/// Verifies, publishes under the metadata store's lock, then forgets the session,
+/// as the services do.
 async fn finish(
     metadata: &Arc<dyn Metadata>,
     blobs: &Arc<dyn Blobs>,
     id: &str,
     expected: &Digest,
 ) -> Result<u64, BlobError> {
-    let result = blobs.finish_upload(id, expected).await;
+    let repository = metadata.find_upload(id).await.unwrap().expect("a session");
+    let published = async {
+        let size = blobs.verify_upload(id, expected).await?;
+        let (store, upload, target) = (blobs.clone(), id.to_string(), expected.clone());
+        let put_bytes: BlobStep =
+            Box::pin(async move { store.publish_upload(&upload, &target).await });
+        match metadata
+            .publish_blob(repository, expected, size, 1.0, put_bytes)
+            .await
+        {
+            Ok(()) => Ok(size),
+            Err(PublishError::Blob(e)) => Err(e),
+            Err(PublishError::Storage(e)) => panic!("metadata store failed: {e}"),
+        }
+    }
+    .await;
+    if published.is_err() {
+        blobs.cancel_upload(id).await;
+    }
     metadata.delete_upload(id).await.unwrap();
-    result
+    published
 }
 
 async fn read_all(blobs: &Arc<dyn Blobs>, digest: &Digest) -> Vec<u8> {
@@ -366,6 +385,82 @@ pub async fn presigned_urls_serve_the_bytes_where_the_store_has_them(b: Backend)
             .unwrap();
         assert_eq!(fetched, data);
     }
+}
+
+pub async fn stored_blobs_list_in_digest_order_and_read_in_ranges(b: Backend) {
+    let mut stored = Vec::new();
+    for seed in 20..25 {
+        let data = content(1000 + seed as usize, seed);
+        let id = format!("u{seed}");
+        start(&b, &id).await;
+        b.blobs.append(&id, None, body(&data, 300)).await.unwrap();
+        let digest = digest_of(&data);
+        finish(&b.metadata, &b.blobs, &id, &digest).await.unwrap();
+        stored.push((digest, data));
+    }
+    stored.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    let listed = b.blobs.list_blobs(None, 100).await.unwrap();
+    let expected: Vec<(String, u64)> = stored
+        .iter()
+        .map(|(d, data)| (d.to_string(), data.len() as u64))
+        .collect();
+    let got: Vec<(String, u64)> = listed
+        .iter()
+        .map(|s| (s.digest.to_string(), s.size))
+        .collect();
+    assert_eq!(got, expected);
+    let page = b.blobs.list_blobs(Some(&stored[1].0), 2).await.unwrap();
+    assert_eq!(
+        page.iter().map(|s| s.digest.clone()).collect::<Vec<_>>(),
+        vec![stored[2].0.clone(), stored[3].0.clone()]
+    );
+    let (digest, data) = &stored[0];
+    let part = b.blobs.read_range(digest, 10, 99).await.unwrap();
+    assert_eq!(part.size, data.len() as u64, "the whole blob's size");
+    let mut bytes = Vec::new();
+    let mut stream = part.stream;
+    while let Some(chunk) = stream.next().await {
+        bytes.extend_from_slice(&chunk.unwrap());
+    }
+    assert_eq!(bytes, data[10..100]);
+    assert!(b
+        .blobs
+        .read_range(digest, 0, data.len() as u64)
+        .await
+        .is_err());
+    b.blobs.delete_blob(digest).await.unwrap();
+    b.blobs.delete_blob(digest).await.unwrap();
+    assert_eq!(b.blobs.stat(digest).await.unwrap(), None);
+}
+
+pub async fn upload_sessions_with_bytes_are_listed_until_cancelled(b: Backend) {
+    start(&b, &uuid(1)).await;
+    start(&b, &uuid(2)).await;
+    b.blobs
+        .append(&uuid(1), None, body(&content(500, 30), 100))
+        .await
+        .unwrap();
+    b.blobs
+        .append(&uuid(1), None, body(&content(250, 31), 100))
+        .await
+        .unwrap();
+    let before = berth_registry::clock::now_epoch_seconds() - 60.0;
+    let listed = b.blobs.list_uploads().await.unwrap();
+    let one = listed.iter().find(|u| u.id == uuid(1)).expect("listed");
+    assert_eq!(one.size, 750);
+    assert!(one.modified > before);
+    b.blobs.cancel_upload(&uuid(1)).await;
+    assert!(b
+        .blobs
+        .list_uploads()
+        .await
+        .unwrap()
+        .iter()
+        .all(|u| u.id != uuid(1)));
+}
+
+fn uuid(n: u8) -> String {
+    format!("00000000-0000-4000-8000-{:012}", n)
 }
 
 /// A plain HTTP/1.1 GET, as a client given the URL (and no credentials) does.

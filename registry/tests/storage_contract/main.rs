@@ -39,6 +39,8 @@ const CASES: &[(&str, Case)] = cases![
     metadata::images_list_by_tag_status_with_referrers_and_sizes,
     metadata::upload_parts_are_recorded_only_where_the_upload_ends,
     metadata::job_locks_admit_one_holder_until_dropped,
+    metadata::unreferenced_blobs_are_found_and_swept_only_while_unreferenced,
+    metadata::uploads_started_before_a_time_are_listed,
     metadata::migrations_run_once_when_processes_start_together,
     blobs::chunks_append_in_order_and_finish_verified,
     blobs::a_chunk_at_the_wrong_offset_changes_nothing,
@@ -52,6 +54,8 @@ const CASES: &[(&str, Case)] = cases![
     blobs::an_upload_continues_on_another_process,
     blobs::two_processes_appending_at_one_offset_cannot_both_win,
     blobs::presigned_urls_serve_the_bytes_where_the_store_has_them,
+    blobs::stored_blobs_list_in_digest_order_and_read_in_ranges,
+    blobs::upload_sessions_with_bytes_are_listed_until_cancelled,
     metadata::postgres_announces_changes_at_commit,
 ];
 

@@ -27,31 +27,6 @@ pub async fn repository_blob(
         .map(|row| row.get::<_, i64>(0) as u64))
 }
 
-/// Records a verified blob (its bytes already stored) and links it to the repository.
-pub async fn link_blob(
-    client: &mut Client,
-    repository_id: i64,
-    digest: &str,
-    size: u64,
-    now: f64,
-) -> Result<()> {
-    let tx = client.transaction().await?;
-    let blob = tx
-        .prepare_cached(
-            "INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        )
-        .await?;
-    tx.execute(&blob, &[&digest, &(size as i64), &now]).await?;
-    let link = tx
-        .prepare_cached(
-            "INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .await?;
-    tx.execute(&link, &[&repository_id, &digest]).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
 /// Links a blob from another repository (cross-repository mount); `None` if `from` lacks it.
 pub async fn mount_blob(
     client: &impl GenericClient,
@@ -209,6 +184,16 @@ pub async fn put_manifest(
         ],
     )
     .await?;
+    if !blobs.is_empty() {
+        let references = tx
+            .prepare_cached(
+                "INSERT INTO manifest_blobs (repository_id, manifest_digest, blob_digest)
+                 SELECT $1, $2, unnest($3::TEXT[]) ON CONFLICT DO NOTHING",
+            )
+            .await?;
+        tx.execute(&references, &[&repository_id, &record.digest, blobs])
+            .await?;
+    }
     if let Some(tag) = tag {
         if *tag_immutable {
             // Insert-or-keep, then compare: two processes racing to create the same
@@ -331,7 +316,9 @@ pub async fn record_pull(
 ) -> Result<()> {
     let statement = client
         .prepare_cached(
-            "UPDATE manifests SET last_pulled_at = $3 WHERE repository_id = $1 AND digest = $2",
+            // Several processes record pulls: never move the time backwards.
+            "UPDATE manifests SET last_pulled_at = GREATEST(COALESCE(last_pulled_at, 0), $3)
+             WHERE repository_id = $1 AND digest = $2",
         )
         .await?;
     client

@@ -7,8 +7,13 @@ use crate::storage::migrations::{self, Migration};
 use crate::storage::{Result, StorageError};
 
 pub async fn migrate(metadata: &PostgresMetadata) -> Result<()> {
-    // The lock is held by its own connection and released when `_lock` drops.
-    let _lock = super::locks::lock(metadata.dedicated_connection().await?, "migrations").await?;
+    // Held by its own connection (a session advisory lock), released when it drops.
+    let lock = metadata.dedicated_connection().await?;
+    lock.execute(
+        "SELECT pg_advisory_lock(hashtextextended('berth:schema-migrations', 0))",
+        &[],
+    )
+    .await?;
     let mut client = metadata.client().await?;
     client
         .batch_execute(

@@ -12,18 +12,21 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use berth_model::oci::Digest;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 use super::{
-    AccessKey, JobLock, ManifestRecord, Metadata, NewManifest, PutManifestError, RepositoryChange,
-    RepositoryRecord, Result, StorageError, TagStatus, TokenRecord, UploadPart,
+    AccessKey, BlobStep, Job, JobLease, ManifestRecord, Metadata, NewManifest, PublishError,
+    PutManifestError, RemoveBytes, RepositoryChange, RepositoryRecord, Result, StorageError,
+    SweepOutcome, TagStatus, TokenRecord, UploadPart, UploadRecord,
 };
 
+mod blobs;
 mod identity;
 mod images;
 mod import;
-pub mod locks;
+mod locks;
 mod migrate;
 mod repositories;
 mod uploads;
@@ -229,8 +232,16 @@ impl Metadata for PostgresMetadata {
         images::repository_blob(&self.client().await?, repository_id, digest).await
     }
 
-    async fn link_blob(&self, repository_id: i64, digest: &str, size: u64, now: f64) -> Result<()> {
-        images::link_blob(&mut self.client().await?, repository_id, digest, size, now).await
+    async fn publish_blob(
+        &self,
+        repository_id: i64,
+        digest: &Digest,
+        size: u64,
+        now: f64,
+        put_bytes: BlobStep,
+    ) -> std::result::Result<(), PublishError> {
+        let mut client = self.client().await?;
+        blobs::publish_blob(&mut client, repository_id, digest, size, now, put_bytes).await
     }
 
     async fn mount_blob(&self, to: i64, from: i64, digest: &str) -> Result<Option<u64>> {
@@ -324,12 +335,36 @@ impl Metadata for PostgresMetadata {
         uploads::add_upload_part(&mut self.client().await?, id, part).await
     }
 
-    async fn try_lock_job(&self, job: &str) -> Result<Option<JobLock>> {
-        locks::try_lock(self.dedicated_connection().await?, job).await
+    async fn uploads_started_before(&self, before: f64) -> Result<Vec<UploadRecord>> {
+        blobs::uploads_started_before(&self.client().await?, before).await
     }
 
-    async fn lock_job(&self, job: &str) -> Result<JobLock> {
-        locks::lock(self.dedicated_connection().await?, job).await
+    async fn unreferenced_blobs(
+        &self,
+        before: f64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(Digest, u64)>> {
+        blobs::unreferenced_blobs(&self.client().await?, before, after, limit).await
+    }
+
+    async fn unrecorded_blobs(&self, digests: &[Digest]) -> Result<Vec<Digest>> {
+        blobs::unrecorded_blobs(&self.client().await?, digests).await
+    }
+
+    async fn sweep_blobs(
+        &self,
+        digests: &[Digest],
+        before: f64,
+        remove_bytes: RemoveBytes,
+    ) -> Result<SweepOutcome> {
+        blobs::sweep_blobs(&mut self.client().await?, digests, before, &remove_bytes).await
+    }
+
+    /// A session advisory lock on a connection of its own (outside the pool), held
+    /// as long as the lease.
+    async fn lock_job(&self, job: Job, wait: bool) -> Result<Option<JobLease>> {
+        locks::lock(self.dedicated_connection().await?, job, wait).await
     }
 }
 

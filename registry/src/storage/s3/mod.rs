@@ -2,18 +2,20 @@
 //! by every registry process of a deployment.
 //!
 //! - A blob is one object, `PREFIX/blobs/sha256/<hex>`, written only once its bytes
-//!   are verified: by a server-side copy or by completing a multipart upload, both
-//!   atomic in S3, so no reader ever sees half a blob under that key.
+//!   are verified: by a server-side copy (atomic in S3), so no reader ever sees half
+//!   a blob under that key.
 //! - Objects cannot be appended to, so each chunk of an upload (of any size, also
 //!   below S3's 5 MiB multipart minimum) is stored whole as its own object under
 //!   `PREFIX/uploads/<id>/` and recorded as an [`UploadPart`] in the metadata
 //!   store, which checks offsets: any process can take the next chunk.
-//! - Completing reads the parts once, in order, hashing as it writes the blob; a
-//!   single-part upload is checked against the digest taken as it arrived and
-//!   copied inside the store.
+//! - Verifying an upload reads its parts once, in order, hashing as it writes them
+//!   to one object under the upload's prefix (a multipart upload, completed only
+//!   if the digest matches); a single-part upload is checked against the digest
+//!   taken as it arrived. Publishing, under the metadata store's lock, is then one
+//!   server-side copy to the blob's key.
 
-use std::collections::VecDeque;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -22,31 +24,39 @@ use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
 use object_store::signer::Signer;
-use object_store::{ClientOptions, MultipartUpload, ObjectStore, PutPayload, PutPayloadMut};
+use object_store::{ClientOptions, GetOptions, GetRange, ObjectStore, PutPayload};
 use sha2::{Digest as _, Sha256};
 
-use super::{BlobError, BlobRead, Blobs, ByteStream, Metadata, UploadPart};
+use super::{
+    BlobError, BlobRead, Blobs, ByteStream, Metadata, StoredBlob, StoredUpload, UploadPart,
+};
 
 mod location;
+mod writer;
 
 pub use location::{credentials, Credentials, S3Location, StaticCredentials};
 
-/// Parts of the multipart uploads this store writes: S3 wants at least 5 MiB (but
-/// the last), allows 10,000 parts, so blobs up to 78 GiB at this size; larger ones
-/// get larger parts.
-const PART_SIZE: usize = 8 << 20;
-const MAX_PARTS: u64 = 10_000;
-/// Parts in flight per upload: enough to keep the connection busy while the next
-/// part arrives, few enough to bound memory (about 3 × PART_SIZE per upload).
-const PARTS_IN_FLIGHT: usize = 2;
 /// The largest object S3 copies in one request.
 const MAX_COPY: u64 = 5 << 30;
+/// Where a verified multi-part upload's bytes wait to be published.
+const VERIFIED: &str = "verified";
+
+/// Verified bytes waiting for [`Blobs::publish_upload`].
+#[derive(Debug, Clone)]
+enum Verified {
+    Empty,
+    At { key: Path, size: u64 },
+}
 
 pub struct S3Blobs {
     store: Arc<AmazonS3>,
     prefix: Path,
     /// Where upload parts are recorded, shared by every process.
     metadata: Arc<dyn Metadata>,
+    /// Uploads this process verified, by session id: a publication follows its
+    /// verification in the same process (the services run them back to back), and
+    /// must not ask the metadata store, whose lock it runs under.
+    verified: Mutex<HashMap<String, Verified>>,
 }
 
 fn store_error(error: object_store::Error) -> BlobError {
@@ -55,6 +65,10 @@ fn store_error(error: object_store::Error) -> BlobError {
 
 fn io_error(error: object_store::Error) -> std::io::Error {
     std::io::Error::other(format!("object store: {error}"))
+}
+
+fn metadata_error(error: super::StorageError) -> BlobError {
+    BlobError::Io(std::io::Error::other(error.0))
 }
 
 impl S3Blobs {
@@ -109,6 +123,7 @@ impl S3Blobs {
             store: Arc::new(store),
             prefix: Path::from(location.prefix.as_str()),
             metadata,
+            verified: Mutex::new(HashMap::new()),
         };
         blobs
             .store
@@ -125,8 +140,12 @@ impl S3Blobs {
             .child(digest.hex())
     }
 
+    fn uploads(&self) -> Path {
+        self.prefix.child("uploads")
+    }
+
     fn upload_prefix(&self, id: &str) -> Path {
-        self.prefix.child("uploads").child(id)
+        self.uploads().child(id)
     }
 
     async fn exists(&self, key: &Path) -> Result<Option<u64>, BlobError> {
@@ -137,133 +156,21 @@ impl S3Blobs {
         }
     }
 
-    /// Stores a body under `key`, hashing it: one PUT when it is small, a multipart
-    /// upload (aborted if the body fails) when it is not. Returns its size and digest.
-    async fn write_object(
-        &self,
-        key: &Path,
-        mut body: ByteStream,
-    ) -> Result<(u64, Digest), BlobError> {
-        let mut hasher = Sha256::new();
-        let mut size = 0u64;
-        let mut pending = PutPayloadMut::new();
-        let mut writer: Option<PartWriter> = None;
-        let result: Result<(), BlobError> = async {
-            while let Some(chunk) = body.next().await {
-                let chunk = chunk.map_err(|e| BlobError::Body(e.to_string()))?;
-                hasher.update(&chunk);
-                size += chunk.len() as u64;
-                pending.push(chunk);
-                if pending.content_length() >= PART_SIZE {
-                    let part = std::mem::take(&mut pending).freeze();
-                    match &mut writer {
-                        Some(writer) => writer.put(part).await?,
-                        None => {
-                            let mut started = PartWriter::start(&self.store, key).await?;
-                            started.put(part).await?;
-                            writer = Some(started);
-                        }
-                    }
-                }
-            }
-            Ok(())
-        }
-        .await;
-        match (result, writer) {
-            (Ok(()), None) => {
-                self.store
-                    .put(key, pending.freeze())
-                    .await
-                    .map_err(store_error)?;
-            }
-            (Ok(()), Some(mut writer)) => {
-                if pending.content_length() > 0 {
-                    writer.put(pending.freeze()).await?;
-                }
-                writer.complete().await?;
-            }
-            (Err(error), writer) => {
-                if let Some(writer) = writer {
-                    writer.abort().await;
-                }
-                return Err(error);
-            }
-        }
-        Ok((size, Digest::from_sha256(&hasher.finalize())))
-    }
-
-    /// Writes the concatenated parts to the blob's key, verifying their digest
-    /// before the multipart upload completes; a mismatch aborts it. With `verify_only`
-    /// (the blob is already stored) the parts are only hashed.
-    async fn assemble(
-        &self,
-        parts: &[UploadPart],
-        expected: &Digest,
-        verify_only: bool,
-    ) -> Result<(), BlobError> {
-        let total: u64 = parts.iter().map(|p| p.size).sum();
-        let part_size = (PART_SIZE as u64).max(total.div_ceil(MAX_PARTS)) as usize;
-        let target = self.blob_key(expected);
-        let mut writer = if verify_only {
-            None
-        } else {
-            Some(PartWriter::start(&self.store, &target).await?)
-        };
-        let mut hasher = Sha256::new();
-        let mut pending = PutPayloadMut::new();
-        let result: Result<(), BlobError> = async {
-            for part in parts {
-                let mut stream = self
-                    .store
-                    .get(&Path::from(part.key.as_str()))
-                    .await
-                    .map_err(store_error)?
-                    .into_stream();
-                while let Some(chunk) = stream.next().await {
-                    let chunk = chunk.map_err(store_error)?;
-                    hasher.update(&chunk);
-                    if let Some(writer) = &mut writer {
-                        pending.push(chunk);
-                        if pending.content_length() >= part_size {
-                            writer.put(std::mem::take(&mut pending).freeze()).await?;
-                        }
-                    }
-                }
-            }
-            Ok(())
-        }
-        .await;
-        let actual = Digest::from_sha256(&hasher.finalize());
-        let result = result.and_then(|()| {
-            if &actual == expected {
-                Ok(())
-            } else {
-                Err(BlobError::DigestMismatch {
-                    expected: expected.to_string(),
-                    actual: actual.to_string(),
-                })
-            }
-        });
-        match (result, writer) {
-            (Ok(()), None) => Ok(()),
-            (Ok(()), Some(mut writer)) => {
-                if pending.content_length() > 0 {
-                    writer.put(pending.freeze()).await?;
-                }
-                writer.complete().await
-            }
-            (Err(error), writer) => {
-                if let Some(writer) = writer {
-                    writer.abort().await;
-                }
-                Err(error)
-            }
-        }
+    async fn parts(&self, id: &str) -> Result<Vec<UploadPart>, BlobError> {
+        self.metadata
+            .upload_parts(id)
+            .await
+            .map_err(metadata_error)?
+            .ok_or_else(|| BlobError::UnknownUpload(id.to_string()))
     }
 
     /// Deletes every object of an upload, recorded or not (a process that died
     /// between storing a chunk and recording it leaves one behind).
     async fn discard(&self, id: &str) {
+        self.verified
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
         let prefix = self.upload_prefix(id);
         let keys = self
             .store
@@ -272,59 +179,105 @@ impl S3Blobs {
             .boxed();
         let _ = self.store.delete_stream(keys).try_collect::<Vec<_>>().await;
     }
-}
 
-/// A multipart upload with a bounded number of parts in flight. Parts upload on
-/// their own tasks (object_store's part futures only progress when polled), so the
-/// next part is received while the previous ones are sent.
-struct PartWriter {
-    upload: Box<dyn MultipartUpload>,
-    in_flight: VecDeque<tokio::task::JoinHandle<object_store::Result<()>>>,
-}
-
-impl PartWriter {
-    async fn start(store: &AmazonS3, key: &Path) -> Result<PartWriter, BlobError> {
-        Ok(PartWriter {
-            upload: store.put_multipart(key).await.map_err(store_error)?,
-            in_flight: VecDeque::new(),
-        })
-    }
-
-    async fn put(&mut self, part: PutPayload) -> Result<(), BlobError> {
-        self.in_flight
-            .push_back(tokio::spawn(self.upload.put_part(part)));
-        while self.in_flight.len() > PARTS_IN_FLIGHT {
-            if let Some(oldest) = self.in_flight.pop_front() {
-                join_part(oldest).await?;
+    /// Checks the parts against `expected`, leaving one object to publish from.
+    async fn verify_parts(
+        &self,
+        id: &str,
+        parts: &[UploadPart],
+        expected: &Digest,
+    ) -> Result<Verified, BlobError> {
+        let mismatch = |actual: String| BlobError::DigestMismatch {
+            expected: expected.to_string(),
+            actual,
+        };
+        match parts {
+            [] => {
+                let empty = Digest::from_sha256(&Sha256::digest([]));
+                if &empty == expected {
+                    Ok(Verified::Empty)
+                } else {
+                    Err(mismatch(empty.to_string()))
+                }
+            }
+            [only] if only.size <= MAX_COPY => {
+                if only.digest == expected.as_str() {
+                    Ok(Verified::At {
+                        key: Path::from(only.key.as_str()),
+                        size: only.size,
+                    })
+                } else {
+                    Err(mismatch(only.digest.clone()))
+                }
+            }
+            _ => {
+                let key = self.upload_prefix(id).child(VERIFIED);
+                writer::concatenate(&self.store, parts, &key, Some(expected)).await?;
+                Ok(Verified::At {
+                    key,
+                    size: parts.iter().map(|p| p.size).sum(),
+                })
             }
         }
-        Ok(())
     }
 
-    async fn complete(&mut self) -> Result<(), BlobError> {
-        while let Some(part) = self.in_flight.pop_front() {
-            join_part(part).await?;
+    /// Puts verified bytes under the blob's key, unless they are there already.
+    async fn put_in_place(&self, verified: &Verified, digest: &Digest) -> Result<(), BlobError> {
+        let target = self.blob_key(digest);
+        if self.exists(&target).await?.is_some() {
+            return Ok(());
         }
-        self.upload.complete().await.map_err(store_error)?;
-        Ok(())
-    }
-
-    async fn abort(mut self) {
-        for part in self.in_flight.drain(..) {
-            part.abort();
+        match verified {
+            Verified::Empty => self
+                .store
+                .put(&target, PutPayload::default())
+                .await
+                .map(|_| ())
+                .map_err(store_error),
+            Verified::At { key, size } if *size <= MAX_COPY => {
+                self.store.copy(key, &target).await.map_err(store_error)
+            }
+            Verified::At { key, size } => {
+                let whole = UploadPart {
+                    offset: 0,
+                    size: *size,
+                    key: key.to_string(),
+                    digest: digest.to_string(),
+                };
+                writer::concatenate(&self.store, &[whole], &target, None).await
+            }
         }
-        let _ = self.upload.abort().await;
     }
-}
 
-async fn join_part(
-    part: tokio::task::JoinHandle<object_store::Result<()>>,
-) -> Result<(), BlobError> {
-    match part.await {
-        Ok(result) => result.map_err(store_error),
-        Err(e) => Err(BlobError::Io(std::io::Error::other(format!(
-            "a part upload stopped: {e}"
-        )))),
+    /// Stores a whole blob from a stream (`berth-registry migrate`), verified against
+    /// `expected` as an upload is; returns the staging id and size to publish with
+    /// [`Blobs::publish_upload`].
+    pub async fn stage_blob(
+        &self,
+        expected: &Digest,
+        body: ByteStream,
+    ) -> Result<(String, u64), BlobError> {
+        let id = format!("import-{}", uuid::Uuid::new_v4());
+        let key = self.upload_prefix(&id).child(VERIFIED);
+        let (size, actual) = match writer::write_object(&self.store, &key, body).await {
+            Ok(written) => written,
+            Err(error) => {
+                self.discard(&id).await;
+                return Err(error);
+            }
+        };
+        if &actual != expected {
+            self.discard(&id).await;
+            return Err(BlobError::DigestMismatch {
+                expected: expected.to_string(),
+                actual: actual.to_string(),
+            });
+        }
+        self.verified
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.clone(), Verified::At { key, size });
+        Ok((id, size))
     }
 }
 
@@ -341,12 +294,7 @@ impl Blobs for S3Blobs {
         start: Option<u64>,
         body: ByteStream,
     ) -> Result<u64, BlobError> {
-        let parts = self
-            .metadata
-            .upload_parts(id)
-            .await
-            .map_err(|e| BlobError::Io(std::io::Error::other(e.0)))?
-            .ok_or_else(|| BlobError::UnknownUpload(id.to_string()))?;
+        let parts = self.parts(id).await?;
         let size = parts.last().map(|p| p.offset + p.size).unwrap_or(0);
         if let Some(start) = start {
             if start != size {
@@ -356,7 +304,7 @@ impl Blobs for S3Blobs {
         let key = self
             .upload_prefix(id)
             .child(uuid::Uuid::new_v4().to_string());
-        let (written, digest) = self.write_object(&key, body).await?;
+        let (written, digest) = writer::write_object(&self.store, &key, body).await?;
         if written == 0 {
             let _ = self.store.delete(&key).await;
             return Ok(size);
@@ -371,7 +319,7 @@ impl Blobs for S3Blobs {
             .metadata
             .add_upload_part(id, &part)
             .await
-            .map_err(|e| BlobError::Io(std::io::Error::other(e.0)));
+            .map_err(metadata_error);
         if recorded.as_ref().is_ok_and(|&recorded| recorded) {
             return Ok(size + written);
         }
@@ -388,66 +336,75 @@ impl Blobs for S3Blobs {
     }
 
     async fn upload_size(&self, id: &str) -> Result<u64, BlobError> {
-        let parts = self
-            .metadata
-            .upload_parts(id)
-            .await
-            .map_err(|e| BlobError::Io(std::io::Error::other(e.0)))?
-            .ok_or_else(|| BlobError::UnknownUpload(id.to_string()))?;
+        let parts = self.parts(id).await?;
         Ok(parts.last().map(|p| p.offset + p.size).unwrap_or(0))
     }
 
-    async fn finish_upload(&self, id: &str, expected: &Digest) -> Result<u64, BlobError> {
-        let parts = self
-            .metadata
-            .upload_parts(id)
-            .await
-            .map_err(|e| BlobError::Io(std::io::Error::other(e.0)))?
+    async fn verify_upload(&self, id: &str, expected: &Digest) -> Result<u64, BlobError> {
+        let parts = self.parts(id).await?;
+        match self.verify_parts(id, &parts, expected).await {
+            Ok(verified) => {
+                self.verified
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(id.to_string(), verified);
+                Ok(parts.iter().map(|p| p.size).sum())
+            }
+            Err(error) => {
+                self.discard(id).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// One server-side copy (or nothing, when the blob is stored already), then the
+    /// upload's objects go.
+    async fn publish_upload(&self, id: &str, digest: &Digest) -> Result<(), BlobError> {
+        let verified = self
+            .verified
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
             .ok_or_else(|| BlobError::UnknownUpload(id.to_string()))?;
-        let size: u64 = parts.iter().map(|p| p.size).sum();
-        let target = self.blob_key(expected);
-        let stored = self.exists(&target).await?.is_some();
-        let result = match parts.as_slice() {
-            [] => {
-                let actual = Digest::from_sha256(&Sha256::digest([]));
-                if &actual != expected {
-                    Err(BlobError::DigestMismatch {
-                        expected: expected.to_string(),
-                        actual: actual.to_string(),
-                    })
-                } else if stored {
-                    Ok(())
-                } else {
-                    self.store
-                        .put(&target, PutPayload::default())
-                        .await
-                        .map(|_| ())
-                        .map_err(store_error)
-                }
-            }
-            [only] if only.size <= MAX_COPY => {
-                if only.digest != expected.as_str() {
-                    Err(BlobError::DigestMismatch {
-                        expected: expected.to_string(),
-                        actual: only.digest.clone(),
-                    })
-                } else if stored {
-                    Ok(())
-                } else {
-                    self.store
-                        .copy(&Path::from(only.key.as_str()), &target)
-                        .await
-                        .map_err(store_error)
-                }
-            }
-            _ => self.assemble(&parts, expected, stored).await,
-        };
+        self.put_in_place(&verified, digest).await?;
         self.discard(id).await;
-        result.map(|()| size)
+        Ok(())
     }
 
     async fn cancel_upload(&self, id: &str) {
         self.discard(id).await;
+    }
+
+    /// Sessions with objects under `uploads/`, by their newest object. Only session
+    /// ids (UUIDs) are listed: `migrate`'s staging is not garbage collection's to expire.
+    async fn list_uploads(&self) -> Result<Vec<StoredUpload>, BlobError> {
+        let root = self.uploads();
+        let mut objects = self.store.list(Some(&root));
+        let mut found: HashMap<String, StoredUpload> = HashMap::new();
+        while let Some(meta) = objects.next().await {
+            let meta = meta.map_err(store_error)?;
+            let Some(id) = meta
+                .location
+                .prefix_match(&root)
+                .and_then(|mut parts| parts.next())
+                .map(|part| part.as_ref().to_string())
+            else {
+                continue;
+            };
+            if uuid::Uuid::parse_str(&id).is_err() {
+                continue;
+            }
+            let modified = meta.last_modified.timestamp_millis() as f64 / 1000.0;
+            let entry = found.entry(id.clone()).or_insert(StoredUpload {
+                id,
+                size: 0,
+                modified,
+            });
+            entry.size += meta.size;
+            entry.modified = entry.modified.max(modified);
+        }
+        Ok(found.into_values().collect())
     }
 
     async fn stat(&self, digest: &Digest) -> Result<Option<u64>, BlobError> {
@@ -467,6 +424,80 @@ impl Blobs for S3Blobs {
         }
     }
 
+    /// A ranged GET of the object; `size` is the whole blob's.
+    async fn read_range(
+        &self,
+        digest: &Digest,
+        start: u64,
+        end: u64,
+    ) -> Result<BlobRead, BlobError> {
+        let key = self.blob_key(digest);
+        let Some(size) = self.exists(&key).await? else {
+            return Err(BlobError::NotFound(digest.to_string()));
+        };
+        if start > end || end >= size {
+            return Err(BlobError::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("range {start}-{end} is outside the blob's {size} bytes"),
+            )));
+        }
+        let options = GetOptions {
+            range: Some(GetRange::Bounded(start..end + 1)),
+            ..GetOptions::default()
+        };
+        match self.store.get_opts(&key, options).await {
+            Ok(result) => Ok(BlobRead {
+                size,
+                stream: result.into_stream().map_err(io_error).boxed(),
+            }),
+            Err(object_store::Error::NotFound { .. }) => {
+                Err(BlobError::NotFound(digest.to_string()))
+            }
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    /// Keys list in byte order, which for lower-case hex names is digest order.
+    async fn list_blobs(
+        &self,
+        after: Option<&Digest>,
+        limit: usize,
+    ) -> Result<Vec<StoredBlob>, BlobError> {
+        let root = self.prefix.child("blobs").child("sha256");
+        let mut objects = match after {
+            Some(after) => self
+                .store
+                .list_with_offset(Some(&root), &root.child(after.hex())),
+            None => self.store.list(Some(&root)),
+        };
+        let mut found = Vec::new();
+        while let Some(meta) = objects.next().await {
+            let meta = meta.map_err(store_error)?;
+            let Some(name) = meta.location.filename() else {
+                continue;
+            };
+            // Anything not named by a digest is not a blob; skip it.
+            let Ok(digest) = Digest::parse(&format!("sha256:{name}")) else {
+                continue;
+            };
+            found.push(StoredBlob {
+                digest,
+                size: meta.size,
+            });
+            if found.len() == limit {
+                break;
+            }
+        }
+        Ok(found)
+    }
+
+    async fn delete_blob(&self, digest: &Digest) -> Result<(), BlobError> {
+        match self.store.delete(&self.blob_key(digest)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
     async fn presigned_url(
         &self,
         digest: &Digest,
@@ -478,42 +509,5 @@ impl Blobs for S3Blobs {
             .await
             .map_err(store_error)?;
         Ok(Some(url.to_string()))
-    }
-}
-
-impl S3Blobs {
-    /// Stores a whole blob from a stream (`berth-registry migrate`), verified
-    /// against `expected` on the way as an upload is: written under a scratch key,
-    /// hashed, and only then copied to the blob's key.
-    pub async fn store_blob(&self, expected: &Digest, body: ByteStream) -> Result<u64, BlobError> {
-        let id = format!("import-{}", uuid::Uuid::new_v4());
-        let key = self.upload_prefix(&id).child("whole");
-        let result = async {
-            let (size, actual) = self.write_object(&key, body).await?;
-            if &actual != expected {
-                return Err(BlobError::DigestMismatch {
-                    expected: expected.to_string(),
-                    actual: actual.to_string(),
-                });
-            }
-            let part = UploadPart {
-                offset: 0,
-                size,
-                key: key.to_string(),
-                digest: actual.to_string(),
-            };
-            if size <= MAX_COPY {
-                self.store
-                    .copy(&key, &self.blob_key(expected))
-                    .await
-                    .map_err(store_error)?;
-            } else {
-                self.assemble(&[part], expected, false).await?;
-            }
-            Ok(size)
-        }
-        .await;
-        self.discard(&id).await;
-        result
     }
 }

@@ -112,6 +112,20 @@ impl SqliteMetadata {
         .await
     }
 
+    /// The blobs each of a repository's manifests references: (manifest, blob).
+    pub async fn export_manifest_blobs(&self, repository_id: i64) -> Result<Vec<(String, String)>> {
+        self.call(move |c| {
+            all(
+                c,
+                "SELECT manifest_digest, blob_digest FROM manifest_blobs WHERE repository_id = ?1
+                 ORDER BY manifest_digest, blob_digest",
+                [repository_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
+        .await
+    }
+
     /// A repository's manifests, content included, each with its tags.
     pub async fn export_manifests(
         &self,

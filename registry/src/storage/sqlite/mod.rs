@@ -9,23 +9,25 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use rusqlite::Connection;
+use berth_model::oci::Digest;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::migrations::{self, Migration};
 use super::{
-    locks, AccessKey, JobLock, ManifestRecord, Metadata, NewManifest, PutManifestError,
-    RepositoryChange, RepositoryRecord, Result, StorageError, TagStatus, TokenRecord, UploadPart,
+    AccessKey, BlobStep, Job, JobLease, ManifestRecord, Metadata, NewManifest, PublishError,
+    PutManifestError, RemoveBytes, RepositoryChange, RepositoryRecord, Result, StorageError,
+    SweepOutcome, TagStatus, TokenRecord, UploadPart, UploadRecord,
 };
 
+pub mod blobs;
 mod export;
+pub mod fixtures;
 pub mod identity;
 pub mod images;
 pub mod repositories;
 pub mod uploads;
 
 pub const DATABASE_FILE: &str = "berth.db";
-/// Where job locks live, beside the database.
-const LOCKS_DIR: &str = "locks";
 
 impl From<rusqlite::Error> for StorageError {
     fn from(error: rusqlite::Error) -> Self {
@@ -39,11 +41,41 @@ impl From<rusqlite::Error> for PutManifestError {
     }
 }
 
+/// A transaction that takes SQLite's write lock at once (`BEGIN IMMEDIATE`), waiting
+/// out other writers, in this process or another, for the busy timeout. A deferred
+/// transaction that reads before it writes would instead fail at once with
+/// `SQLITE_BUSY` when another process (`berth-registry gc`, say) commits in between.
+pub(crate) fn write_transaction(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+}
+
+/// Applies the migrations newer than the database's `user_version`, all in one
+/// write transaction that also records the version: one fsync, and a second process
+/// opening the same file waits, then sees the version the first one reached.
+fn migrate(connection: &mut Connection, known: &[Migration]) -> Result<()> {
+    let tx = write_transaction(connection)?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if let Some(message) = migrations::too_new(found, known) {
+        return Err(StorageError(message));
+    }
+    for migration in known.iter().filter(|m| m.version > found) {
+        tx.execute_batch(migration.sql)
+            .map_err(|e| StorageError(format!("migration {} failed: {e}", migration.name)))?;
+        if migration.name == "0003_manifest_blobs" {
+            // What each stored manifest references: the registry parses them.
+            blobs::backfill_manifest_blobs(&tx)?;
+        }
+        tx.pragma_update(None, "user_version", migration.version)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 /// A handle to the metadata database; cheap to clone.
 #[derive(Clone)]
 pub struct SqliteMetadata {
     connection: Arc<Mutex<Connection>>,
-    locks: PathBuf,
+    data_dir: PathBuf,
 }
 
 impl SqliteMetadata {
@@ -67,14 +99,35 @@ impl SqliteMetadata {
         let mut connection = connection;
         migrate(&mut connection, migrations::SQLITE).map_err(|e| {
             StorageError(format!(
-                "cannot migrate the metadata database {}: {e}",
-                path.display()
+                "cannot migrate the metadata database {}: {}",
+                path.display(),
+                e.0
             ))
         })?;
         Ok(SqliteMetadata {
             connection: Arc::new(Mutex::new(connection)),
-            locks: data_dir.join(LOCKS_DIR),
+            data_dir: data_dir.to_path_buf(),
         })
+    }
+
+    /// Runs `f` inside a write transaction (see [`write_transaction`]) on a blocking
+    /// thread; `f` gets a runtime handle to drive the blob step it runs under the lock.
+    async fn call_locked<T, E, F>(&self, f: F) -> std::result::Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        F: FnOnce(&Transaction<'_>, &tokio::runtime::Handle) -> std::result::Result<T, E>
+            + Send
+            + 'static,
+    {
+        let handle = tokio::runtime::Handle::current();
+        self.call(move |c| {
+            let tx = write_transaction(c).map_err(StorageError::from)?;
+            let out = f(&tx, &handle)?;
+            tx.commit().map_err(StorageError::from)?;
+            Ok(out)
+        })
+        .await
     }
 
     /// Runs `f` with the connection on a blocking thread, off the async runtime.
@@ -94,24 +147,6 @@ impl SqliteMetadata {
         .await
         .unwrap_or_else(|join_error| std::panic::resume_unwind(join_error.into_panic()))
     }
-}
-
-/// Applies the migrations newer than the database's `user_version`, each in a
-/// transaction that also records its version. `BEGIN IMMEDIATE` makes a second
-/// process opening the same file wait, then see the version the first one reached.
-fn migrate(connection: &mut Connection, known: &[Migration]) -> Result<()> {
-    let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    if let Some(message) = migrations::too_new(found, known) {
-        return Err(StorageError(message));
-    }
-    for migration in known.iter().filter(|m| m.version > found) {
-        tx.execute_batch(migration.sql)
-            .map_err(|e| StorageError(format!("migration {} failed: {e}", migration.name)))?;
-        tx.pragma_update(None, "user_version", migration.version)?;
-    }
-    tx.commit()?;
-    Ok(())
 }
 
 #[async_trait]
@@ -220,10 +255,19 @@ impl Metadata for SqliteMetadata {
             .await
     }
 
-    async fn link_blob(&self, repository_id: i64, digest: &str, size: u64, now: f64) -> Result<()> {
+    async fn publish_blob(
+        &self,
+        repository_id: i64,
+        digest: &Digest,
+        size: u64,
+        now: f64,
+        put_bytes: BlobStep,
+    ) -> std::result::Result<(), PublishError> {
         let digest = digest.to_string();
-        self.call(move |c| images::link_blob(c, repository_id, &digest, size, now))
-            .await
+        self.call_locked(move |tx, handle| {
+            blobs::publish_blob(tx, handle, repository_id, &digest, size, now, put_bytes)
+        })
+        .await
     }
 
     async fn mount_blob(&self, to: i64, from: i64, digest: &str) -> Result<Option<u64>> {
@@ -349,12 +393,65 @@ impl Metadata for SqliteMetadata {
             .await
     }
 
-    async fn try_lock_job(&self, job: &str) -> Result<Option<JobLock>> {
-        locks::try_lock_file(&self.locks, job).await
+    async fn uploads_started_before(&self, before: f64) -> Result<Vec<UploadRecord>> {
+        self.call(move |c| blobs::uploads_started_before(c, before))
+            .await
     }
 
-    async fn lock_job(&self, job: &str) -> Result<JobLock> {
-        locks::lock_file(&self.locks, job).await
+    async fn unreferenced_blobs(
+        &self,
+        before: f64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(Digest, u64)>> {
+        let after = after.map(str::to_string);
+        self.call(move |c| blobs::unreferenced_blobs(c, before, after.as_deref(), limit))
+            .await
+    }
+
+    async fn unrecorded_blobs(&self, digests: &[Digest]) -> Result<Vec<Digest>> {
+        let digests = digests.to_vec();
+        self.call(move |c| blobs::unrecorded_blobs(c, &digests))
+            .await
+    }
+
+    async fn sweep_blobs(
+        &self,
+        digests: &[Digest],
+        before: f64,
+        remove_bytes: RemoveBytes,
+    ) -> Result<SweepOutcome> {
+        let digests = digests.to_vec();
+        self.call_locked(move |tx, handle| {
+            blobs::sweep_blobs(tx, handle, &digests, before, &remove_bytes)
+        })
+        .await
+    }
+
+    /// An exclusive `flock` on `DATA/<job>.lock`: held by the open file, so it ends
+    /// with the process however that ends.
+    async fn lock_job(&self, job: Job, wait: bool) -> Result<Option<JobLease>> {
+        let path = self.data_dir.join(format!("{}.lock", job.name()));
+        let locked = tokio::task::spawn_blocking(move || -> std::io::Result<Option<JobLease>> {
+            let mut options = std::fs::OpenOptions::new();
+            options.read(true).write(true).create(true).truncate(false);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let file = options.open(&path)?;
+            if wait {
+                file.lock()?;
+            } else {
+                match file.try_lock() {
+                    Ok(()) => {}
+                    Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+                    Err(std::fs::TryLockError::Error(e)) => return Err(e),
+                }
+            }
+            Ok(Some(Box::new(file)))
+        })
+        .await
+        .unwrap_or_else(|join_error| std::panic::resume_unwind(join_error.into_panic()));
+        locked.map_err(|e| StorageError(format!("cannot lock the {} job: {e}", job.name())))
     }
 }
 
