@@ -385,3 +385,92 @@ def test_migrate_an_embedded_registry_then_every_image_pulls_and_verifies(servic
 def test_the_readme_shows_the_tested_nginx_config():
     readme = (ROOT / "README.md").read_text()
     assert NGINX_CONF.read_text().strip() in readme, "README's nginx config is deploy/nginx.conf, verbatim"
+
+
+def gc_report(cluster, *args):
+    """One `berth-registry gc --json` against the cluster's database and bucket."""
+    result = subprocess.run([REGISTRY_BIN, "gc", "--database", cluster.database, "--blob-store", cluster.blob_store,
+                             "--json", *args], capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, **S3_KEYS))
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_garbage_collection_on_postgres_and_s3_never_hurts_pushes_on_either_process(services, tmp_path):
+    # Both processes collect every second (one at a time, by the advisory lock), and
+    # `berth-registry gc` runs back to back beside them, while both take pushes.
+    cluster = Cluster(tmp_path, services, extra_args=["--gc-interval", "1s"])
+    try:
+        ecr = cluster.ecr()
+        ecr.create_repository(repositoryName="keep")
+        clients = [client_for(cluster, p.url) for p in cluster.processes]
+        shared = [os.urandom(40_000 + i) for i in range(3)]
+        images, errors, reports = {}, [], []
+        stop = threading.Event()
+
+        def collect():
+            while not stop.is_set():
+                try:
+                    reports.append(gc_report(cluster))
+                except Exception as error:  # reported below
+                    errors.append(("gc", repr(error)))
+                    return
+
+        def pusher(k):
+            client = clients[k % 2]
+            try:
+                for i in range(6):
+                    layers = [shared[(k + i) % 3], os.urandom(9_000 + k * 100 + i)]
+                    if i % 2:
+                        # Pushed, then the repository goes: its unique layer is garbage,
+                        # while the other pushers upload the shared ones again.
+                        scratch = f"scratch/{k}-{i}"
+                        ecr.create_repository(repositoryName=scratch)
+                        client.push_image(scratch, "v1", layers)
+                        ecr.delete_repository(repositoryName=scratch, force=True)
+                    else:
+                        raw, digest = client.push_image("keep", f"p{k}-{i}", layers)
+                        images[f"p{k}-{i}"] = (raw, digest)
+            except Exception as error:  # reported below, with the pusher
+                errors.append((k, repr(error)))
+
+        collector = threading.Thread(target=collect)
+        collector.start()
+        pushers = [threading.Thread(target=pusher, args=(k,)) for k in range(4)]
+        for thread in pushers:
+            thread.start()
+        for thread in pushers:
+            thread.join(timeout=600)
+        stop.set()
+        collector.join(timeout=600)
+        assert errors == [], errors
+
+        # An upload abandoned mid-way expires with its chunk objects.
+        started = clients[0].request("POST", "/v2/keep/blobs/uploads/")
+        assert clients[0].request("PATCH", started.headers["location"], b"x" * 5000).status == 202
+        assert any("/uploads/" in key for key in cluster.objects("uploads/"))
+        idle_since = time.time()
+        while time.time() < idle_since + 2:
+            time.sleep(0.05)
+        final = gc_report(cluster, "--upload-expiry", "1s")
+        assert final["failureCount"] == 0 and final["uploadsExpired"] >= 1, final
+        assert cluster.objects("uploads/") == {}
+        assert cluster.sql("SELECT COUNT(*) FROM uploads") == [["0"]]
+        assert sum(r["blobsDeleted"] for r in reports + [final]) > 0, "scratch layers were freed"
+
+        # Exactly the referenced blobs remain, and every kept image pulls whole.
+        live = {row[0] for row in cluster.sql(
+            "SELECT digest FROM repository_blobs UNION SELECT blob_digest FROM manifest_blobs")}
+        recorded = {row[0] for row in cluster.sql("SELECT digest FROM blobs")}
+        assert recorded == live
+        stored = {"sha256:" + key.rsplit("/", 1)[1] for key in cluster.objects("blobs/sha256/")}
+        assert stored == live
+        lb = client_for(cluster, cluster.url)
+        for tag, (raw, digest) in images.items():
+            got = lb.request("GET", f"/v2/keep/manifests/{tag}", headers={"Accept": OCI_MANIFEST})
+            assert got.status == 200 and got.body == raw
+            for layer in json.loads(raw)["layers"]:
+                assert digest_of(lb.request("GET", f"/v2/keep/blobs/{layer['digest']}").body) == layer["digest"]
+        cluster.assert_consistent()
+    finally:
+        cluster.stop()
