@@ -213,6 +213,18 @@ def test_kill_9_mid_push_the_retry_succeeds_through_the_other_process(services, 
         digest = re.search(r"digest: (sha256:[0-9a-f]{64})", output).group(1)
         assert docker.pulled_digest(tag) == [digest]
         cluster.assert_consistent()
+        # What the killed process left (its session, its chunk's unfinished multipart
+        # upload) is the expiry's to remove, and it removes all of it.
+        assert cluster.multipart_uploads(), "the killed process left an unfinished multipart upload"
+        idle_since = time.time()
+        while time.time() < idle_since + 2:
+            time.sleep(0.05)
+        report = gc_report(cluster, "--upload-expiry", "1s")
+        assert report["uploadsExpired"] >= 1 and report["failureCount"] == 0, report
+        assert cluster.multipart_uploads() == []
+        assert cluster.objects("uploads/") == {}
+        assert cluster.sql("SELECT COUNT(*) FROM uploads") == [["0"]]
+        assert docker.pulled_digest(tag) == [digest]
     finally:
         cluster.stop()
 

@@ -165,13 +165,15 @@ impl S3Blobs {
     }
 
     /// Deletes every object of an upload, recorded or not (a process that died
-    /// between storing a chunk and recording it leaves one behind).
+    /// between storing a chunk and recording it leaves one behind), after aborting
+    /// the multipart uploads its markers name (one a process died in the middle of).
     async fn discard(&self, id: &str) {
         self.verified
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(id);
         let prefix = self.upload_prefix(id);
+        writer::abort_marked(&self.store, &prefix).await;
         let keys = self
             .store
             .list(Some(&prefix))
@@ -212,7 +214,14 @@ impl S3Blobs {
             }
             _ => {
                 let key = self.upload_prefix(id).child(VERIFIED);
-                writer::concatenate(&self.store, parts, &key, Some(expected)).await?;
+                writer::concatenate(
+                    &self.store,
+                    parts,
+                    &key,
+                    &self.upload_prefix(id),
+                    Some(expected),
+                )
+                .await?;
                 Ok(Verified::At {
                     key,
                     size: parts.iter().map(|p| p.size).sum(),
@@ -222,7 +231,12 @@ impl S3Blobs {
     }
 
     /// Puts verified bytes under the blob's key, unless they are there already.
-    async fn put_in_place(&self, verified: &Verified, digest: &Digest) -> Result<(), BlobError> {
+    async fn put_in_place(
+        &self,
+        id: &str,
+        verified: &Verified,
+        digest: &Digest,
+    ) -> Result<(), BlobError> {
         let target = self.blob_key(digest);
         if self.exists(&target).await?.is_some() {
             return Ok(());
@@ -244,7 +258,14 @@ impl S3Blobs {
                     key: key.to_string(),
                     digest: digest.to_string(),
                 };
-                writer::concatenate(&self.store, &[whole], &target, None).await
+                writer::concatenate(
+                    &self.store,
+                    &[whole],
+                    &target,
+                    &self.upload_prefix(id),
+                    None,
+                )
+                .await
             }
         }
     }
@@ -259,7 +280,8 @@ impl S3Blobs {
     ) -> Result<(String, u64), BlobError> {
         let id = format!("import-{}", uuid::Uuid::new_v4());
         let key = self.upload_prefix(&id).child(VERIFIED);
-        let (size, actual) = match writer::write_object(&self.store, &key, body).await {
+        let markers = self.upload_prefix(&id);
+        let (size, actual) = match writer::write_object(&self.store, &key, &markers, body).await {
             Ok(written) => written,
             Err(error) => {
                 self.discard(&id).await;
@@ -304,7 +326,8 @@ impl Blobs for S3Blobs {
         let key = self
             .upload_prefix(id)
             .child(uuid::Uuid::new_v4().to_string());
-        let (written, digest) = writer::write_object(&self.store, &key, body).await?;
+        let (written, digest) =
+            writer::write_object(&self.store, &key, &self.upload_prefix(id), body).await?;
         if written == 0 {
             let _ = self.store.delete(&key).await;
             return Ok(size);
@@ -367,7 +390,7 @@ impl Blobs for S3Blobs {
             .get(id)
             .cloned()
             .ok_or_else(|| BlobError::UnknownUpload(id.to_string()))?;
-        self.put_in_place(&verified, digest).await?;
+        self.put_in_place(id, &verified, digest).await?;
         self.discard(id).await;
         Ok(())
     }
