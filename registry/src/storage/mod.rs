@@ -11,6 +11,7 @@
 use std::io;
 
 use async_trait::async_trait;
+use berth_model::ecr::ImageTagMutabilityExclusionFilter;
 use berth_model::oci::Digest;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
@@ -59,6 +60,8 @@ pub struct RepositoryRecord {
     pub name: String,
     pub created_at: f64,
     pub image_tag_mutability: String,
+    /// In the order given; empty unless the mutability has exclusions.
+    pub image_tag_mutability_exclusion_filters: Vec<ImageTagMutabilityExclusionFilter>,
     pub scan_on_push: bool,
     pub encryption_type: String,
     pub kms_key: Option<String>,
@@ -67,7 +70,11 @@ pub struct RepositoryRecord {
 /// A change to one of a repository's settings.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RepositoryChange {
-    TagMutability(String),
+    /// The mutability with its exclusion filters, which replace the old ones.
+    TagMutability {
+        mutability: String,
+        exclusion_filters: Vec<ImageTagMutabilityExclusionFilter>,
+    },
     ScanOnPush(bool),
     Policy(Option<String>),
 }

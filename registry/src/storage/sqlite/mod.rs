@@ -46,6 +46,14 @@ CREATE TABLE IF NOT EXISTS repositories (
     encryption_type      TEXT NOT NULL,
     kms_key              TEXT
 );
+-- A repository's tag mutability exclusion filters, in the order they were given.
+CREATE TABLE IF NOT EXISTS tag_mutability_exclusion_filters (
+    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    position      INTEGER NOT NULL,
+    filter_type   TEXT NOT NULL,
+    filter        TEXT NOT NULL,
+    PRIMARY KEY (repository_id, position)
+);
 CREATE TABLE IF NOT EXISTS blobs (
     digest     TEXT PRIMARY KEY,
     size       INTEGER NOT NULL,
@@ -402,6 +410,7 @@ mod tests {
             name: name.into(),
             created_at: 1.5,
             image_tag_mutability: berth_model::ecr::TAG_MUTABLE.into(),
+            image_tag_mutability_exclusion_filters: Vec::new(),
             scan_on_push: true,
             encryption_type: berth_model::ecr::ENCRYPTION_AES256.into(),
             kms_key: None,
