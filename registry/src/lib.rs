@@ -187,6 +187,51 @@ pub async fn bootstrap(
     ))
 }
 
+/// The state of the registry whose data dir is `data_dir`, for work beside a
+/// running `serve` (`berth-registry lifecycle run`): its stores and its account,
+/// leaving keys and credentials as they are.
+pub async fn open_existing(data_dir: &std::path::Path) -> Result<AppState, BootstrapError> {
+    let io = |source| BootstrapError::Io {
+        path: data_dir.display().to_string(),
+        source,
+    };
+    let database = data_dir.join(storage::sqlite::DATABASE_FILE);
+    if !database.is_file() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!(
+                "no registry data here (no {})",
+                storage::sqlite::DATABASE_FILE
+            ),
+        )));
+    }
+    let metadata: Arc<dyn Metadata> = Arc::new(SqliteMetadata::open(data_dir)?);
+    let blobs: Arc<dyn Blobs> = Arc::new(BlobFiles::open(data_dir).map_err(io)?);
+    let account_id = metadata
+        .get_setting("account_id")
+        .await?
+        .unwrap_or_else(|| config::DEFAULT_ACCOUNT_ID.to_string());
+    let listen: std::net::SocketAddr = config::DEFAULT_LISTEN
+        .parse()
+        .map_err(|e| io(std::io::Error::other(e)))?;
+    let config = Config {
+        listen,
+        data_dir: data_dir.to_path_buf(),
+        public_url: format!("http://{listen}"),
+        region: config::DEFAULT_REGION.to_string(),
+        account_id,
+        cors_origins: Vec::new(),
+        console_dir: None,
+        lifecycle_interval: None,
+    };
+    Ok(AppState {
+        config: Arc::new(config),
+        metadata,
+        blobs,
+        url_signing_key: Arc::new(Vec::new()),
+    })
+}
+
 fn write_private_file(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     #[cfg(unix)]

@@ -1,11 +1,13 @@
-//! `berth-registry`: run the registry, or manage its users.
+//! `berth-registry`: run the registry, apply its lifecycle policies, or manage its users.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use berth_registry::auth;
 use berth_registry::config::{self, Config};
+use berth_registry::services::lifecycle::run as lifecycle;
 use berth_registry::storage::sqlite::SqliteMetadata;
 use berth_registry::storage::{AccessKey, Metadata};
 use clap::{Parser, Subcommand};
@@ -29,6 +31,29 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Apply the repositories' lifecycle policies.
+    Lifecycle {
+        #[command(subcommand)]
+        command: LifecycleCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LifecycleCommand {
+    /// Evaluate every repository's lifecycle policy now and delete the images it
+    /// expires. Safe while `serve` runs on the same data dir; waits for a run in
+    /// progress elsewhere to finish.
+    Run {
+        /// Data directory of the registry.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Report what would expire, and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON instead of a sentence.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -56,6 +81,10 @@ struct ServeArgs {
     /// Serve a built console (trunk's dist/) at / on this registry's own address.
     #[arg(long)]
     console: Option<PathBuf>,
+    /// How often to apply lifecycle policies (e.g. 30m, 1h, 1d); 0 applies them only
+    /// on demand (`berth-registry lifecycle run`).
+    #[arg(long, default_value = "1h", value_parser = config::parse_duration)]
+    lifecycle_interval: Duration,
     #[arg(long, env = "BERTH_ADMIN_ACCESS_KEY_ID", hide_env_values = true)]
     admin_access_key_id: Option<String>,
     #[arg(long, env = "BERTH_ADMIN_SECRET_ACCESS_KEY", hide_env_values = true)]
@@ -80,6 +109,14 @@ fn main() -> ExitCode {
         Command::User {
             command: UserCommand::Add { name, data },
         } => add_user(&name, &data),
+        Command::Lifecycle {
+            command:
+                LifecycleCommand::Run {
+                    data,
+                    dry_run,
+                    json,
+                },
+        } => run_lifecycle(&data, dry_run, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -141,6 +178,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 args.cors_origins
             },
             console_dir: args.console,
+            lifecycle_interval: Some(args.lifecycle_interval).filter(|i| !i.is_zero()),
         };
         let (state, admin) = berth_registry::bootstrap(config, preset)
             .await
@@ -162,6 +200,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             "  admin credentials file:  {}",
             admin.credentials_file.display()
         );
+        if let Some(interval) = config.lifecycle_interval {
+            println!("  lifecycle policies applied every {}s", interval.as_secs());
+            tokio::spawn(lifecycle::run_on_schedule(state.clone(), interval));
+        }
         axum::serve(listener, berth_registry::app(state))
             .with_graceful_shutdown(shutdown_signal())
             .await
@@ -187,6 +229,48 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
+}
+
+fn run_lifecycle(data: &std::path::Path, dry_run: bool, json: bool) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let report = runtime.block_on(async {
+        let state = berth_registry::open_existing(data)
+            .await
+            .map_err(|e| e.to_string())?;
+        let options = lifecycle::Options {
+            dry_run,
+            wait: true,
+        };
+        lifecycle::run(&state, options)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "the lifecycle run did not start".to_string())
+    })?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!("{}", report.summary());
+        for image in &report.expired {
+            println!(
+                "  {} {}@{} (rulePriority {})",
+                if dry_run { "would expire" } else { "expired" },
+                image.repository_name,
+                image.image_digest,
+                image.applied_rule_priority
+            );
+        }
+    }
+    if report.failure_count > 0 {
+        return Err(format!("{} lifecycle actions failed", report.failure_count));
+    }
+    Ok(())
 }
 
 fn validate_user_name(name: &str) -> Result<(), String> {

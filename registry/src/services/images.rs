@@ -15,7 +15,7 @@ use crate::clock::now_epoch_seconds;
 use crate::storage::{ManifestRecord, NewManifest, PutManifestError, RepositoryRecord, TagStatus};
 use crate::AppState;
 
-fn tag_status(filter: Option<&ecr::ImageFilter>) -> Result<TagStatus> {
+pub(crate) fn tag_status(filter: Option<&ecr::ImageFilter>) -> Result<TagStatus> {
     match filter.and_then(|f| f.tag_status.as_deref()) {
         None | Some(ecr::TAG_STATUS_ANY) => Ok(TagStatus::Any),
         Some(ecr::TAG_STATUS_TAGGED) => Ok(TagStatus::Tagged),

@@ -4,6 +4,7 @@
 pub mod error;
 pub mod images;
 pub mod layers;
+pub mod lifecycle;
 pub mod manifests;
 pub mod paging;
 pub mod repositories;

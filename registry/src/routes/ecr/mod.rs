@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::error::{self, EcrError};
 use crate::auth::{access, sigv4};
-use crate::services::{self, images, layers, repositories, tokens};
+use crate::services::{self, images, layers, lifecycle, repositories, tokens};
 use crate::storage::RepositoryRecord;
 use crate::AppState;
 
@@ -286,6 +286,49 @@ async fn dispatch(
             let request = parse(body)?;
             json_body(
                 &repositories::put_tag_mutability(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::PutLifecyclePolicy => {
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &lifecycle::put_policy(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::GetLifecyclePolicy => {
+            let repository = named().await?;
+            json_body(
+                &lifecycle::get_policy(state, &repository)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::DeleteLifecyclePolicy => {
+            let repository = named().await?;
+            json_body(
+                &lifecycle::delete_policy(state, &repository)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::StartLifecyclePolicyPreview => {
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &lifecycle::preview::start(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::GetLifecyclePolicyPreview => {
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &lifecycle::preview::get(state, &repository, request)
                     .await
                     .map_err(wire)?,
             )

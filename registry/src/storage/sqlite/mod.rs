@@ -4,19 +4,21 @@
 //! database while `serve` runs; keys are read per request, so a new key works at once.
 //! Each trait method runs its statements on a blocking thread, off the async runtime.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use rusqlite::Connection;
 
 use super::{
-    AccessKey, ManifestRecord, Metadata, NewManifest, PutManifestError, RepositoryChange,
-    RepositoryRecord, Result, StorageError, TagStatus, TokenRecord,
+    AccessKey, Job, JobLease, LifecyclePolicyRecord, LifecyclePreviewRecord, ManifestRecord,
+    Metadata, NewManifest, PreviewState, PutManifestError, RepositoryChange, RepositoryRecord,
+    Result, StorageError, TagStatus, TokenRecord,
 };
 
 pub mod identity;
 pub mod images;
+pub mod lifecycle;
 pub mod repositories;
 
 pub const DATABASE_FILE: &str = "berth.db";
@@ -105,6 +107,19 @@ CREATE TABLE IF NOT EXISTS repository_policies (
     repository_id INTEGER PRIMARY KEY REFERENCES repositories(id) ON DELETE CASCADE,
     policy_text   TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS lifecycle_policies (
+    repository_id     INTEGER PRIMARY KEY REFERENCES repositories(id) ON DELETE CASCADE,
+    policy_text       TEXT NOT NULL,
+    last_evaluated_at REAL
+);
+-- Each repository's latest lifecycle policy preview; `result` once it is complete.
+CREATE TABLE IF NOT EXISTS lifecycle_previews (
+    repository_id INTEGER PRIMARY KEY REFERENCES repositories(id) ON DELETE CASCADE,
+    policy_text   TEXT NOT NULL,
+    started_at    REAL NOT NULL,
+    state         TEXT NOT NULL,
+    result        TEXT
+);
 CREATE TABLE IF NOT EXISTS repository_tags (
     repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
     key           TEXT NOT NULL,
@@ -129,6 +144,7 @@ impl From<rusqlite::Error> for PutManifestError {
 #[derive(Clone)]
 pub struct SqliteMetadata {
     connection: Arc<Mutex<Connection>>,
+    data_dir: PathBuf,
 }
 
 impl SqliteMetadata {
@@ -152,6 +168,7 @@ impl SqliteMetadata {
         connection.execute_batch(SCHEMA).map_err(open_error)?;
         Ok(SqliteMetadata {
             connection: Arc::new(Mutex::new(connection)),
+            data_dir: data_dir.to_path_buf(),
         })
     }
 
@@ -382,6 +399,76 @@ impl Metadata for SqliteMetadata {
             .await
     }
 
+    async fn lifecycle_policy(&self, repository_id: i64) -> Result<Option<LifecyclePolicyRecord>> {
+        self.call(move |c| lifecycle::policy(c, repository_id))
+            .await
+    }
+
+    async fn put_lifecycle_policy(&self, repository_id: i64, text: &str) -> Result<()> {
+        let text = text.to_string();
+        self.call(move |c| lifecycle::put_policy(c, repository_id, &text))
+            .await
+    }
+
+    async fn delete_lifecycle_policy(
+        &self,
+        repository_id: i64,
+    ) -> Result<Option<LifecyclePolicyRecord>> {
+        self.call(move |c| lifecycle::delete_policy(c, repository_id))
+            .await
+    }
+
+    async fn record_lifecycle_evaluation(
+        &self,
+        repository_id: i64,
+        text: &str,
+        at: f64,
+    ) -> Result<()> {
+        let text = text.to_string();
+        self.call(move |c| lifecycle::record_evaluation(c, repository_id, &text, at))
+            .await
+    }
+
+    async fn lifecycle_policies(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(RepositoryRecord, LifecyclePolicyRecord)>> {
+        let after = after.map(str::to_string);
+        self.call(move |c| lifecycle::policies(c, after.as_deref(), limit))
+            .await
+    }
+
+    async fn start_lifecycle_preview(
+        &self,
+        repository_id: i64,
+        policy_text: &str,
+        now: f64,
+        running_since: f64,
+    ) -> Result<bool> {
+        let text = policy_text.to_string();
+        self.call(move |c| lifecycle::start_preview(c, repository_id, &text, now, running_since))
+            .await
+    }
+
+    async fn finish_lifecycle_preview(
+        &self,
+        repository_id: i64,
+        started_at: f64,
+        state: PreviewState,
+    ) -> Result<()> {
+        self.call(move |c| lifecycle::finish_preview(c, repository_id, started_at, &state))
+            .await
+    }
+
+    async fn lifecycle_preview(
+        &self,
+        repository_id: i64,
+    ) -> Result<Option<LifecyclePreviewRecord>> {
+        self.call(move |c| lifecycle::preview(c, repository_id))
+            .await
+    }
+
     async fn create_upload(&self, id: &str, repository_id: i64, now: f64) -> Result<()> {
         let id = id.to_string();
         self.call(move |c| images::create_upload(c, &id, repository_id, now))
@@ -396,6 +483,32 @@ impl Metadata for SqliteMetadata {
     async fn delete_upload(&self, id: &str) -> Result<bool> {
         let id = id.to_string();
         self.call(move |c| images::delete_upload(c, &id)).await
+    }
+
+    /// An exclusive `flock` on `DATA/<job>.lock`: held by the open file, so it ends
+    /// with the process however that ends.
+    async fn lock_job(&self, job: Job, wait: bool) -> Result<Option<JobLease>> {
+        let path = self.data_dir.join(format!("{}.lock", job.name()));
+        let locked = tokio::task::spawn_blocking(move || -> std::io::Result<Option<JobLease>> {
+            let mut options = std::fs::OpenOptions::new();
+            options.read(true).write(true).create(true).truncate(false);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let file = options.open(&path)?;
+            if wait {
+                file.lock()?;
+            } else {
+                match file.try_lock() {
+                    Ok(()) => {}
+                    Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+                    Err(std::fs::TryLockError::Error(e)) => return Err(e),
+                }
+            }
+            Ok(Some(Box::new(file)))
+        })
+        .await
+        .unwrap_or_else(|join_error| std::panic::resume_unwind(join_error.into_panic()));
+        locked.map_err(|e| StorageError(format!("cannot lock the {} job: {e}", job.name())))
     }
 }
 
