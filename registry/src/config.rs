@@ -22,6 +22,12 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// A built console (trunk's `dist/`) to serve at `/`.
     pub console_dir: Option<PathBuf>,
+    /// How often garbage collection runs; `None` when it only runs on demand.
+    pub gc_interval: Option<Duration>,
+    /// How long an upload session may sit idle before garbage collection expires it.
+    pub upload_expiry: Duration,
+    /// At most one `lastRecordedPullTime` write per image per this long.
+    pub pull_record_interval: Duration,
     /// How often lifecycle policies run; `None` when they only run on demand.
     pub lifecycle_interval: Option<Duration>,
 }
@@ -90,6 +96,9 @@ mod tests {
             account_id: DEFAULT_ACCOUNT_ID.into(),
             cors_origins: vec![],
             console_dir: None,
+            gc_interval: None,
+            upload_expiry: Duration::from_secs(1),
+            pull_record_interval: Duration::from_secs(1),
             lifecycle_interval: None,
         }
     }

@@ -20,6 +20,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::config::Config;
+use crate::services::pulls::PullRecorder;
 use crate::storage::files::BlobFiles;
 use crate::storage::sqlite::SqliteMetadata;
 use crate::storage::{AccessKey, Blobs, Metadata, StorageError};
@@ -31,6 +32,7 @@ pub struct AppState {
     pub blobs: Arc<dyn Blobs>,
     /// Signs GetDownloadUrlForLayer URLs; kept in the database so URLs survive restarts.
     pub url_signing_key: Arc<Vec<u8>>,
+    pub pulls: Arc<PullRecorder>,
 }
 
 /// The whole HTTP app; tests and `main` build the same one.
@@ -171,11 +173,16 @@ pub async fn bootstrap(
         &serde_json::to_vec_pretty(&json).unwrap_or_default(),
     )
     .map_err(io(&credentials_file))?;
+    let pulls = Arc::new(PullRecorder::start(
+        metadata.clone(),
+        config.pull_record_interval,
+    ));
     let state = AppState {
         config: Arc::new(config),
         metadata,
         blobs,
         url_signing_key: Arc::new(url_signing_key),
+        pulls,
     };
     Ok((
         state,
@@ -222,13 +229,21 @@ pub async fn open_existing(data_dir: &std::path::Path) -> Result<AppState, Boots
         account_id,
         cors_origins: Vec::new(),
         console_dir: None,
+        gc_interval: None,
+        upload_expiry: std::time::Duration::from_secs(24 * 60 * 60),
+        pull_record_interval: std::time::Duration::from_secs(60),
         lifecycle_interval: None,
     };
+    let pulls = Arc::new(PullRecorder::start(
+        metadata.clone(),
+        config.pull_record_interval,
+    ));
     Ok(AppState {
         config: Arc::new(config),
         metadata,
         blobs,
         url_signing_key: Arc::new(Vec::new()),
+        pulls,
     })
 }
 

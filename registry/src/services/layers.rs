@@ -165,3 +165,23 @@ pub async fn unlink(state: &AppState, repository: &RepositoryRecord, digest: &st
     }
     Ok(())
 }
+
+/// Bytes `start..=end` of a blob the repository may serve.
+pub async fn read_range(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    digest: &str,
+    start: u64,
+    end: u64,
+) -> Result<BlobRead> {
+    let parsed = parse_digest(digest)?;
+    size(state, repository, digest).await?;
+    state
+        .blobs
+        .read_range(&parsed, start, end)
+        .await
+        .map_err(|e| match e {
+            BlobError::NotFound(_) => blob_not_found(repository, digest),
+            other => other.into(),
+        })
+}

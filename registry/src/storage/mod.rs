@@ -8,7 +8,10 @@
 //! The embedded default is SQLite ([`sqlite`]) plus files ([`files`]). Services
 //! depend only on the traits; nothing here knows HTTP or the ECR/OCI wire errors.
 
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use berth_model::ecr::ImageTagMutabilityExclusionFilter;
@@ -125,15 +128,49 @@ pub enum PutManifestError {
     Storage(#[from] StorageError),
 }
 
+/// A step on blob bytes that a [`Metadata`] method runs while it holds the lock that
+/// orders blob publication against garbage collection (see README, "Architecture
+/// notes: garbage collection"). It must not call back into the metadata store.
+pub type BlobStep = Pin<Box<dyn Future<Output = Result<(), BlobError>> + Send>>;
+
+/// Removes one blob's bytes; [`Metadata::sweep_blobs`] calls it under its lock.
+pub type RemoveBytes = Arc<dyn Fn(Digest) -> BlobStep + Send + Sync>;
+
+/// Why a blob could not be published.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// What a sweep did: the blobs it deleted, and why others it meant to delete are left.
+#[derive(Debug, Default)]
+pub struct SweepOutcome {
+    pub swept: Vec<Digest>,
+    pub failures: Vec<(Digest, String)>,
+}
+
+/// An upload session as the metadata store knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadRecord {
+    pub id: String,
+    pub repository_id: i64,
+    pub started_at: f64,
+}
+
 /// Work that at most one process runs at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
+    GarbageCollection,
     Lifecycle,
 }
 
 impl Job {
     pub fn name(self) -> &'static str {
         match self {
+            Job::GarbageCollection => "gc",
             Job::Lifecycle => "lifecycle",
         }
     }
@@ -213,8 +250,18 @@ pub trait Metadata: Send + Sync + 'static {
 
     /// The size of a blob the repository may serve.
     async fn repository_blob(&self, repository_id: i64, digest: &str) -> Result<Option<u64>>;
-    /// Records a verified blob (its bytes already stored) and links it to the repository.
-    async fn link_blob(&self, repository_id: i64, digest: &str, size: u64, now: f64) -> Result<()>;
+    /// Publishes a verified blob: runs `put_bytes` (which moves its bytes into place),
+    /// records the blob and links it to the repository, all under the lock that
+    /// [`Metadata::sweep_blobs`] takes, so a sweep never sees the bytes without the
+    /// record. When `put_bytes` fails nothing is recorded.
+    async fn publish_blob(
+        &self,
+        repository_id: i64,
+        digest: &Digest,
+        size: u64,
+        now: f64,
+        put_bytes: BlobStep,
+    ) -> Result<(), PublishError>;
     /// Links a blob of `from` to `to` (cross-repository mount); its size, or `None`
     /// when `from` does not have it.
     async fn mount_blob(&self, to: i64, from: i64, digest: &str) -> Result<Option<u64>>;
@@ -304,6 +351,29 @@ pub trait Metadata: Send + Sync + 'static {
     /// The repository an upload session belongs to.
     async fn find_upload(&self, id: &str) -> Result<Option<i64>>;
     async fn delete_upload(&self, id: &str) -> Result<bool>;
+    /// Upload sessions started before `before`.
+    async fn uploads_started_before(&self, before: f64) -> Result<Vec<UploadRecord>>;
+
+    /// Up to `limit` blobs, in digest order after `after`, that no repository links,
+    /// no manifest references, and that were recorded before `before`; with their sizes.
+    /// A snapshot: [`Metadata::sweep_blobs`] checks again under its lock.
+    async fn unreferenced_blobs(
+        &self,
+        before: f64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(Digest, u64)>>;
+    /// Which of `digests` have no blob record.
+    async fn unrecorded_blobs(&self, digests: &[Digest]) -> Result<Vec<Digest>>;
+    /// Deletes each of `digests` that is, under the publication lock, either
+    /// unrecorded (bytes a crash left behind) or recorded before `before` and neither
+    /// linked nor referenced: `remove_bytes` first, then its record.
+    async fn sweep_blobs(
+        &self,
+        digests: &[Digest],
+        before: f64,
+        remove_bytes: RemoveBytes,
+    ) -> Result<SweepOutcome>;
 
     /// Takes `job` for this process: `None` when another holds it and `wait` is false.
     async fn lock_job(&self, job: Job, wait: bool) -> Result<Option<JobLease>>;
@@ -332,6 +402,22 @@ pub struct BlobRead {
     pub stream: ByteStream,
 }
 
+/// Bytes stored under a digest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredBlob {
+    pub digest: Digest,
+    pub size: u64,
+}
+
+/// An upload session's bytes so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredUpload {
+    pub id: String,
+    pub size: u64,
+    /// When bytes last arrived, in epoch seconds.
+    pub modified: f64,
+}
+
 /// Blob bytes: written once under their digest, after verification.
 #[async_trait]
 pub trait Blobs: Send + Sync + 'static {
@@ -347,12 +433,33 @@ pub trait Blobs: Send + Sync + 'static {
     ) -> Result<u64, BlobError>;
     /// Bytes received so far.
     async fn upload_size(&self, id: &str) -> Result<u64, BlobError>;
-    /// Verifies the upload against `expected` and stores it under that digest;
-    /// on a mismatch the upload is discarded. Returns the blob's size.
-    async fn finish_upload(&self, id: &str, expected: &Digest) -> Result<u64, BlobError>;
+    /// Verifies the upload against `expected` and makes its bytes durable, without
+    /// publishing them; on a mismatch the upload is discarded. Returns the blob's size.
+    async fn verify_upload(&self, id: &str, expected: &Digest) -> Result<u64, BlobError>;
+    /// Moves a verified upload's bytes into place under `digest` (replacing identical
+    /// bytes already there). Only [`Metadata::publish_blob`] calls it, under its lock.
+    async fn publish_upload(&self, id: &str, digest: &Digest) -> Result<(), BlobError>;
     async fn cancel_upload(&self, id: &str);
+    /// Upload sessions that have bytes stored, in no particular order.
+    async fn list_uploads(&self) -> Result<Vec<StoredUpload>, BlobError>;
     /// The stored blob's size, or `None` when its bytes are missing.
     async fn stat(&self, digest: &Digest) -> Result<Option<u64>, BlobError>;
     /// The blob's bytes.
     async fn read(&self, digest: &Digest) -> Result<BlobRead, BlobError>;
+    /// Up to `limit` stored blobs in digest order after `after`.
+    async fn list_blobs(
+        &self,
+        after: Option<&Digest>,
+        limit: usize,
+    ) -> Result<Vec<StoredBlob>, BlobError>;
+    /// Removes a blob's bytes; bytes already gone are not an error. Only
+    /// [`Metadata::sweep_blobs`] calls it, under its lock.
+    async fn delete_blob(&self, digest: &Digest) -> Result<(), BlobError>;
+    /// Bytes `start..=end` of the blob (a `Range` request); `end` is within the blob.
+    async fn read_range(
+        &self,
+        digest: &Digest,
+        start: u64,
+        end: u64,
+    ) -> Result<BlobRead, BlobError>;
 }

@@ -101,6 +101,7 @@ async fn dispatch(
             format!("Unknown operation: '{target}' is not an ECR action this registry supports."),
         )
     })?;
+    check_registry(state, &principal, action, body).map_err(wire)?;
     let allow = |repository: Option<&RepositoryRecord>| {
         access::authorize(
             &state.config,
@@ -114,13 +115,9 @@ async fn dispatch(
     // tagging actions), which is looked up and authorized before the action runs.
     let named = async || -> Result<RepositoryRecord, EcrError> {
         let named: RepositoryRequest = parse(body)?;
-        let repository = repositories::require_repository(
-            state,
-            named.registry_id.as_deref(),
-            &named.repository_name,
-        )
-        .await
-        .map_err(wire)?;
+        let repository = repositories::find(state, &named.repository_name)
+            .await
+            .map_err(wire)?;
         allow(Some(&repository))?;
         Ok(repository)
     };
@@ -343,6 +340,31 @@ async fn dispatch(
             )
         }
     })
+}
+
+/// Every action's `registryId` (and GetAuthorizationToken's `registryIds`), checked
+/// once before the action: see [`repositories::check_registry_id`].
+fn check_registry(
+    state: &AppState,
+    principal: &crate::auth::Principal,
+    action: Action,
+    body: &[u8],
+) -> services::Result<()> {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(body) else {
+        // Not an object: the action's own parse says what is wrong with it.
+        return Ok(());
+    };
+    let repository = fields.get("repositoryName").and_then(|v| v.as_str());
+    let action_name = format!("ecr:{}", action.name());
+    let ids: Vec<&str> = match (fields.get("registryId"), fields.get("registryIds")) {
+        (Some(serde_json::Value::String(id)), _) => vec![id],
+        (_, Some(serde_json::Value::Array(ids))) => ids.iter().filter_map(|v| v.as_str()).collect(),
+        _ => Vec::new(),
+    };
+    for id in ids {
+        repositories::check_registry_id(state, principal, &action_name, Some(id), repository)?;
+    }
+    Ok(())
 }
 
 #[derive(serde::Deserialize)]

@@ -8,14 +8,18 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use rusqlite::Connection;
+use berth_model::oci::Digest;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::{
-    AccessKey, Job, JobLease, LifecyclePolicyRecord, LifecyclePreviewRecord, ManifestRecord,
-    Metadata, NewManifest, PreviewState, PutManifestError, RepositoryChange, RepositoryRecord,
-    Result, StorageError, TagStatus, TokenRecord,
+    AccessKey, BlobStep, Job, JobLease, LifecyclePolicyRecord, LifecyclePreviewRecord,
+    ManifestRecord, Metadata, NewManifest, PreviewState, PublishError, PutManifestError,
+    RemoveBytes, RepositoryChange, RepositoryRecord, Result, StorageError, SweepOutcome, TagStatus,
+    TokenRecord, UploadRecord,
 };
 
+pub mod blobs;
+pub mod fixtures;
 pub mod identity;
 pub mod images;
 pub mod lifecycle;
@@ -67,6 +71,8 @@ CREATE TABLE IF NOT EXISTS repository_blobs (
     digest        TEXT NOT NULL REFERENCES blobs(digest),
     PRIMARY KEY (repository_id, digest)
 );
+-- Garbage collection asks "does anything link this blob?" per blob.
+CREATE INDEX IF NOT EXISTS repository_blobs_by_digest ON repository_blobs (digest);
 CREATE TABLE IF NOT EXISTS manifests (
     repository_id  INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
     digest         TEXT NOT NULL,
@@ -91,6 +97,16 @@ CREATE TABLE IF NOT EXISTS tags (
 -- every tag of the repository per image (200 ms per DescribeImages page at 10,000 tags).
 DROP INDEX IF EXISTS tags_by_digest;
 CREATE INDEX IF NOT EXISTS tags_by_image ON tags (repository_id, digest, tag);
+-- The config and layer blobs each manifest references, so that garbage collection
+-- keeps them without parsing every manifest, and cannot delete their records.
+CREATE TABLE IF NOT EXISTS manifest_blobs (
+    repository_id   INTEGER NOT NULL,
+    manifest_digest TEXT NOT NULL,
+    blob_digest     TEXT NOT NULL REFERENCES blobs(digest),
+    PRIMARY KEY (repository_id, manifest_digest, blob_digest),
+    FOREIGN KEY (repository_id, manifest_digest) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS manifest_blobs_by_blob ON manifest_blobs (blob_digest);
 CREATE TABLE IF NOT EXISTS uploads (
     id            TEXT PRIMARY KEY,
     repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
@@ -140,6 +156,22 @@ impl From<rusqlite::Error> for PutManifestError {
     }
 }
 
+/// A transaction that takes SQLite's write lock at once (`BEGIN IMMEDIATE`), waiting
+/// out other writers, in this process or another, for the busy timeout. A deferred
+/// transaction that reads before it writes would instead fail at once with
+/// `SQLITE_BUSY` when another process (`berth-registry gc`, say) commits in between.
+pub(crate) fn write_transaction(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+}
+
+fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+        [name],
+        |row| row.get(0),
+    )
+}
+
 /// A handle to the metadata database; cheap to clone.
 #[derive(Clone)]
 pub struct SqliteMetadata {
@@ -165,11 +197,40 @@ impl SqliteMetadata {
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
             )
             .map_err(open_error)?;
-        connection.execute_batch(SCHEMA).map_err(open_error)?;
+        let mut connection = connection;
+        // One transaction: one fsync for the whole schema, and a data dir from before
+        // `manifest_blobs` existed gets the table and its rows together.
+        let tx = write_transaction(&mut connection).map_err(open_error)?;
+        let had_manifest_blobs = table_exists(&tx, "manifest_blobs").map_err(open_error)?;
+        tx.execute_batch(SCHEMA).map_err(open_error)?;
+        if !had_manifest_blobs {
+            blobs::backfill_manifest_blobs(&tx)?;
+        }
+        tx.commit().map_err(open_error)?;
         Ok(SqliteMetadata {
             connection: Arc::new(Mutex::new(connection)),
             data_dir: data_dir.to_path_buf(),
         })
+    }
+
+    /// Runs `f` inside a write transaction (see [`write_transaction`]) on a blocking
+    /// thread; `f` gets a runtime handle to drive the blob step it runs under the lock.
+    async fn call_locked<T, E, F>(&self, f: F) -> std::result::Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        F: FnOnce(&Transaction<'_>, &tokio::runtime::Handle) -> std::result::Result<T, E>
+            + Send
+            + 'static,
+    {
+        let handle = tokio::runtime::Handle::current();
+        self.call(move |c| {
+            let tx = write_transaction(c).map_err(StorageError::from)?;
+            let out = f(&tx, &handle)?;
+            tx.commit().map_err(StorageError::from)?;
+            Ok(out)
+        })
+        .await
     }
 
     /// Runs `f` with the connection on a blocking thread, off the async runtime.
@@ -297,10 +358,19 @@ impl Metadata for SqliteMetadata {
             .await
     }
 
-    async fn link_blob(&self, repository_id: i64, digest: &str, size: u64, now: f64) -> Result<()> {
+    async fn publish_blob(
+        &self,
+        repository_id: i64,
+        digest: &Digest,
+        size: u64,
+        now: f64,
+        put_bytes: BlobStep,
+    ) -> std::result::Result<(), PublishError> {
         let digest = digest.to_string();
-        self.call(move |c| images::link_blob(c, repository_id, &digest, size, now))
-            .await
+        self.call_locked(move |tx, handle| {
+            blobs::publish_blob(tx, handle, repository_id, &digest, size, now, put_bytes)
+        })
+        .await
     }
 
     async fn mount_blob(&self, to: i64, from: i64, digest: &str) -> Result<Option<u64>> {
@@ -483,6 +553,41 @@ impl Metadata for SqliteMetadata {
     async fn delete_upload(&self, id: &str) -> Result<bool> {
         let id = id.to_string();
         self.call(move |c| images::delete_upload(c, &id)).await
+    }
+
+    async fn uploads_started_before(&self, before: f64) -> Result<Vec<UploadRecord>> {
+        self.call(move |c| blobs::uploads_started_before(c, before))
+            .await
+    }
+
+    async fn unreferenced_blobs(
+        &self,
+        before: f64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(Digest, u64)>> {
+        let after = after.map(str::to_string);
+        self.call(move |c| blobs::unreferenced_blobs(c, before, after.as_deref(), limit))
+            .await
+    }
+
+    async fn unrecorded_blobs(&self, digests: &[Digest]) -> Result<Vec<Digest>> {
+        let digests = digests.to_vec();
+        self.call(move |c| blobs::unrecorded_blobs(c, &digests))
+            .await
+    }
+
+    async fn sweep_blobs(
+        &self,
+        digests: &[Digest],
+        before: f64,
+        remove_bytes: RemoveBytes,
+    ) -> Result<SweepOutcome> {
+        let digests = digests.to_vec();
+        self.call_locked(move |tx, handle| {
+            blobs::sweep_blobs(tx, handle, &digests, before, &remove_bytes)
+        })
+        .await
     }
 
     /// An exclusive `flock` on `DATA/<job>.lock`: held by the open file, so it ends
