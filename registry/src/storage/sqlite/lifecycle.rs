@@ -3,6 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::repositories::{repository_from_row, REPOSITORY_COLUMNS};
+use super::write_transaction;
 use crate::storage::{
     LifecyclePolicyRecord, LifecyclePreviewRecord, PreviewState, RepositoryRecord, StorageError,
 };
@@ -43,7 +44,7 @@ pub fn delete_policy(
     conn: &mut Connection,
     repository_id: i64,
 ) -> Result<Option<LifecyclePolicyRecord>, StorageError> {
-    let tx = conn.transaction()?;
+    let tx = write_transaction(conn)?;
     let existing = policy(&tx, repository_id)?;
     tx.execute(
         "DELETE FROM lifecycle_policies WHERE repository_id = ?1",
@@ -96,7 +97,7 @@ pub fn start_preview(
     now: f64,
     running_since: f64,
 ) -> Result<bool, StorageError> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = write_transaction(conn)?;
     let running: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM lifecycle_previews
                         WHERE repository_id = ?1 AND state = ?2 AND started_at >= ?3)",

@@ -175,7 +175,7 @@ pub fn update_repository(
             mutability,
             exclusion_filters,
         } => {
-            let tx = conn.transaction()?;
+            let tx = super::write_transaction(conn)?;
             tx.execute(
                 "UPDATE repositories SET image_tag_mutability = ?2 WHERE id = ?1",
                 params![id, mutability],
