@@ -77,7 +77,12 @@ class Registry:
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         wait_for_port(self.port, self.proc, what="berth-registry")
         if not self.preset_admin:
-            creds = json.loads((self.data / "admin-credentials.json").read_text())
+            # The port opens before the first start has written the file: wait for it.
+            creds_file = self.data / "admin-credentials.json"
+            deadline = time.monotonic() + 30
+            while not creds_file.is_file() and time.monotonic() < deadline and self.proc.poll() is None:
+                time.sleep(0.05)
+            creds = json.loads(creds_file.read_text())
             self.access_key_id, self.secret_access_key = creds["accessKeyId"], creds["secretAccessKey"]
 
     def stop(self, sig=None):
@@ -139,9 +144,14 @@ class Registry:
         )
 
     def add_user(self, name):
-        result = subprocess.run([REGISTRY_BIN, "user", "add", name, "--data", str(self.data)], capture_output=True, text=True, timeout=30)
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
+        return json.loads(self.cli("user", "add", name).stdout)
+
+    def cli(self, *args, check=True):
+        """A `berth-registry` subcommand on this registry's data dir (while it serves)."""
+        result = subprocess.run([REGISTRY_BIN, *args, "--data", str(self.data)], capture_output=True, text=True, timeout=120)
+        if check:
+            assert result.returncode == 0, f"berth-registry {' '.join(args)}: {result.stderr}"
+        return result
 
 
 @pytest.fixture

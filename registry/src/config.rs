@@ -35,12 +35,16 @@ impl Config {
     }
 
     pub fn root_arn(&self) -> String {
-        format!("arn:aws:iam::{}:root", self.account_id)
+        root_arn(&self.account_id)
     }
 
     pub fn user_arn(&self, user_name: &str) -> String {
         user_arn(&self.account_id, user_name)
     }
+}
+
+pub fn root_arn(account_id: &str) -> String {
+    format!("arn:aws:iam::{account_id}:root")
 }
 
 pub fn user_arn(account_id: &str, user_name: &str) -> String {

@@ -6,6 +6,8 @@
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod credentials;
+pub mod data_dir;
 pub mod routes;
 pub mod services;
 pub mod storage;
@@ -102,8 +104,6 @@ pub struct AdminKey {
     pub credentials_file: PathBuf,
 }
 
-pub const ADMIN_CREDENTIALS_FILE: &str = "admin-credentials.json";
-
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
     #[error(transparent)]
@@ -115,9 +115,10 @@ pub enum BootstrapError {
     },
 }
 
-/// Prepares the data dir and everything a running registry needs: database,
-/// blob storage, account id, URL-signing key, and the admin key (from `preset`,
-/// else the stored one, else a fresh one), written to `admin-credentials.json`.
+/// Prepares the data dir and everything a running registry needs: private modes on
+/// everything in it, database, blob storage, account id, URL-signing key, and the
+/// admin key (from `preset`, which replaces any other root key, else the stored one,
+/// else a fresh one), written to `admin-credentials.json`.
 pub async fn bootstrap(
     config: Config,
     preset: Option<AccessKey>,
@@ -126,7 +127,9 @@ pub async fn bootstrap(
         let path = path.display().to_string();
         move |source| BootstrapError::Io { path, source }
     };
-    std::fs::create_dir_all(&config.data_dir).map_err(io(&config.data_dir))?;
+    for fix in data_dir::secure(&config.data_dir).map_err(io(&config.data_dir))? {
+        eprintln!("berth-registry: made private: {fix}");
+    }
     let metadata: Arc<dyn Metadata> = Arc::new(SqliteMetadata::open(&config.data_dir)?);
     let blobs: Arc<dyn Blobs> =
         Arc::new(BlobFiles::open(&config.data_dir).map_err(io(&config.data_dir))?);
@@ -158,19 +161,14 @@ pub async fn bootstrap(
             (fresh, true)
         }
     };
-    let credentials_file = config.data_dir.join(ADMIN_CREDENTIALS_FILE);
-    let json = serde_json::json!({
-        "accessKeyId": key.access_key_id,
-        "secretAccessKey": key.secret_access_key,
-        "arn": config.root_arn(),
-        "region": config.region,
-        "endpointUrl": config.public_url,
-    });
-    write_private_file(
-        &credentials_file,
-        &serde_json::to_vec_pretty(&json).unwrap_or_default(),
-    )
-    .map_err(io(&credentials_file))?;
+    let endpoint = credentials::Endpoint {
+        region: config.region.clone(),
+        endpoint_url: config.public_url.clone(),
+    };
+    let credentials_file =
+        credentials::write_admin(&config.data_dir, &key, &config.root_arn(), &endpoint).map_err(
+            io(&config.data_dir.join(credentials::ADMIN_CREDENTIALS_FILE)),
+        )?;
     let state = AppState {
         config: Arc::new(config),
         metadata,
@@ -185,19 +183,4 @@ pub async fn bootstrap(
             credentials_file,
         },
     ))
-}
-
-fn write_private_file(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let temp = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    let mut file = options.open(&temp)?;
-    file.write_all(contents)?;
-    file.sync_all()?;
-    std::fs::rename(temp, path)
 }

@@ -1,13 +1,14 @@
-//! `berth-registry`: run the registry, or manage its users.
+//! `berth-registry`: run the registry, manage its users and keys, check its data.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use berth_registry::auth;
 use berth_registry::config::{self, Config};
-use berth_registry::storage::sqlite::SqliteMetadata;
-use berth_registry::storage::{AccessKey, Metadata};
+use berth_registry::services::users;
+use berth_registry::storage::sqlite::{SqliteMetadata, DATABASE_FILE};
+use berth_registry::storage::AccessKey;
+use berth_registry::{credentials, data_dir};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -29,6 +30,11 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Manage the admin (account root) key.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
     },
 }
 
@@ -62,24 +68,59 @@ struct ServeArgs {
     admin_secret_access_key: Option<String>,
 }
 
+/// Every command that changes keys works while `serve` runs on the same data dir:
+/// keys are read per request, so a change holds for the next request.
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Add a user and print its access key as JSON. Works while `serve` runs.
+    /// Add a user and print its access key as JSON.
     Add {
         /// User name (letters, digits and +=,.@_-, as in IAM).
         name: String,
         #[arg(long, default_value = "data")]
         data: PathBuf,
     },
+    /// List users with their access key ids, as JSON.
+    List {
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
+    /// Remove a user: its keys and registry tokens stop working at once.
+    Remove {
+        name: String,
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
+    /// Give a user a new access key, printed once as JSON; the old key and its
+    /// registry tokens stop working at once.
+    RotateKey {
+        name: String,
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Replace the admin key: the new one is printed once as JSON and written to
+    /// DATA/admin-credentials.json (0600); the old key and its tokens stop working at
+    /// once. A registry started with BERTH_ADMIN_ACCESS_KEY_ID set goes back to that
+    /// key when it restarts: rotate a preset key by changing the preset.
+    RotateKey {
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
+    // Before any file is made: everything the registry writes is private to its user.
+    data_dir::restrict_umask();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
-        Command::User {
-            command: UserCommand::Add { name, data },
-        } => add_user(&name, &data),
+        Command::User { command } => user(command),
+        Command::Admin {
+            command: AdminCommand::RotateKey { data },
+        } => rotate_admin_key(&data),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -189,54 +230,115 @@ async fn shutdown_signal() {
     }
 }
 
-fn validate_user_name(name: &str) -> Result<(), String> {
-    let ok = (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "invalid user name '{name}': use 1 to 64 letters, digits or +=,.@_-"
-        ))
+/// The metadata store of an existing data dir (or a new one, with `create`), its
+/// modes made private first.
+fn open_store(data: &Path, create: bool) -> Result<SqliteMetadata, String> {
+    if !create && !data.join(DATABASE_FILE).is_file() {
+        return Err(format!(
+            "{}: no registry data here ({DATABASE_FILE} is missing); pass --data DIR",
+            data.display()
+        ));
+    }
+    data_dir::secure_and_report(data)?;
+    SqliteMetadata::open(data).map_err(|e| e.to_string())
+}
+
+fn block_on<T>(future: impl std::future::Future<Output = Result<T, String>>) -> Result<T, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?
+        .block_on(future)
+}
+
+fn print_json(value: &serde_json::Value) -> Result<(), String> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+fn key_json(account_id: &str, name: &str, key: &AccessKey) -> serde_json::Value {
+    serde_json::json!({
+        "userName": name,
+        "arn": config::user_arn(account_id, name),
+        "accessKeyId": key.access_key_id,
+        "secretAccessKey": key.secret_access_key,
+    })
+}
+
+fn user(command: UserCommand) -> Result<(), String> {
+    let text = |e: berth_registry::services::Error| e.to_string();
+    match command {
+        UserCommand::Add { name, data } => {
+            users::validate_user_name(&name).map_err(text)?;
+            let store = open_store(&data, true)?;
+            block_on(async {
+                let key = users::add(&store, &name).await.map_err(text)?;
+                let account = users::account_id(&store).await.map_err(text)?;
+                print_json(&key_json(&account, &name, &key))
+            })
+        }
+        UserCommand::List { data } => {
+            let store = open_store(&data, false)?;
+            block_on(async {
+                let account = users::account_id(&store).await.map_err(text)?;
+                let list: Vec<serde_json::Value> = users::list(&store)
+                    .await
+                    .map_err(text)?
+                    .into_iter()
+                    .map(|u| {
+                        serde_json::json!({
+                            "userName": u.user_name,
+                            "arn": config::user_arn(&account, &u.user_name),
+                            "accessKeyIds": u.access_key_ids,
+                            "createdAt": u.created_at,
+                        })
+                    })
+                    .collect();
+                print_json(&serde_json::Value::Array(list))
+            })
+        }
+        UserCommand::Remove { name, data } => {
+            let store = open_store(&data, false)?;
+            block_on(async {
+                users::remove(&store, &name).await.map_err(text)?;
+                eprintln!(
+                    "berth-registry: removed user '{name}'; its keys and tokens no longer work"
+                );
+                Ok(())
+            })
+        }
+        UserCommand::RotateKey { name, data } => {
+            let store = open_store(&data, false)?;
+            block_on(async {
+                let key = users::rotate_key(&store, &name).await.map_err(text)?;
+                let account = users::account_id(&store).await.map_err(text)?;
+                print_json(&key_json(&account, &name, &key))
+            })
+        }
     }
 }
 
-fn add_user(name: &str, data: &std::path::Path) -> Result<(), String> {
-    validate_user_name(name)?;
-    std::fs::create_dir_all(data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
-    let metadata = SqliteMetadata::open(data).map_err(|e| e.to_string())?;
-    let key = auth::tokens::generate_access_key(Some(name));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let account_id = runtime.block_on(async {
-        if !metadata
-            .add_user(name, &key)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            return Err(format!("a user named '{name}' already exists"));
-        }
-        Ok::<_, String>(
-            metadata
-                .get_setting("account_id")
-                .await
-                .map_err(|e| e.to_string())?
-                .unwrap_or_else(|| config::DEFAULT_ACCOUNT_ID.to_string()),
-        )
-    })?;
-    let json = serde_json::json!({
-        "userName": name,
-        "arn": config::user_arn(&account_id, name),
-        "accessKeyId": key.access_key_id,
-        "secretAccessKey": key.secret_access_key,
-    });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?
-    );
-    Ok(())
+fn rotate_admin_key(data: &Path) -> Result<(), String> {
+    let text = |e: berth_registry::services::Error| e.to_string();
+    let store = open_store(data, false)?;
+    block_on(async {
+        let key = users::rotate_admin_key(&store).await.map_err(text)?;
+        let account = users::account_id(&store).await.map_err(text)?;
+        let endpoint = credentials::read_endpoint(data).unwrap_or_else(|| credentials::Endpoint {
+            region: config::DEFAULT_REGION.to_string(),
+            endpoint_url: format!("http://{}", config::DEFAULT_LISTEN),
+        });
+        let arn = config::root_arn(&account);
+        let file = credentials::write_admin(data, &key, &arn, &endpoint)
+            .map_err(|e| format!("{}: {e}", data.display()))?;
+        print_json(&serde_json::json!({
+            "arn": arn,
+            "accessKeyId": key.access_key_id,
+            "secretAccessKey": key.secret_access_key,
+            "credentialsFile": file,
+        }))
+    })
 }

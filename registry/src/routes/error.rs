@@ -259,6 +259,8 @@ pub fn ecr(error: Error, config: &Config) -> EcrError {
         | Error::UploadOutOfOrder { .. }
         | Error::BlobDigestMismatch { .. }
         | Error::Body(_)
+        | Error::UserNotFound { .. }
+        | Error::UserAlreadyExists { .. }
         | Error::Storage(_)) => (ErrorType::Server, other.to_string()),
     };
     EcrError::new(error_type, message)
@@ -320,6 +322,8 @@ pub fn oci(error: Error) -> OciError {
         | Error::RepositoryNotEmpty { .. }
         | Error::RepositoryPolicyNotFound { .. }
         | Error::ImageAlreadyExists { .. }
+        | Error::UserNotFound { .. }
+        | Error::UserAlreadyExists { .. }
         | Error::Storage(_)) => OciError::internal(other),
     }
 }

@@ -59,6 +59,10 @@ pub enum Error {
     BlobDigestMismatch { expected: String, actual: String },
     #[error("the request body could not be read: {0}")]
     Body(String),
+    #[error("there is no user named '{name}'")]
+    UserNotFound { name: String },
+    #[error("a user named '{name}' already exists")]
+    UserAlreadyExists { name: String },
     /// The caller may not do this; the message is AWS's wording.
     #[error("{0}")]
     AccessDenied(String),

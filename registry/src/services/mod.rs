@@ -9,5 +9,6 @@ pub mod paging;
 pub mod repositories;
 pub mod tokens;
 pub mod uploads;
+pub mod users;
 
 pub use error::{Error, Result};

@@ -131,6 +131,14 @@ pub trait Metadata: Send + Sync + 'static {
     async fn replace_root_access_key(&self, key: &AccessKey) -> Result<()>;
     /// Adds a user with its first key; false when the name is taken.
     async fn add_user(&self, user_name: &str, key: &AccessKey) -> Result<bool>;
+    /// Users in name order, each with its access key ids.
+    async fn list_users(&self) -> Result<Vec<UserRecord>>;
+    /// Removes a user, its keys and the registry tokens issued to them, at once;
+    /// false when there is no such user.
+    async fn remove_user(&self, user_name: &str) -> Result<bool>;
+    /// Makes `key` the user's only key: its old keys and their registry tokens stop
+    /// working at once. False when there is no such user.
+    async fn replace_user_key(&self, user_name: &str, key: &AccessKey) -> Result<bool>;
 
     /// Stores a token hash; expired tokens are forgotten on the way.
     async fn insert_token(&self, token_hash: &str, record: &TokenRecord, now: f64) -> Result<()>;

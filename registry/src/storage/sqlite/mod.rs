@@ -12,7 +12,7 @@ use rusqlite::Connection;
 
 use super::{
     AccessKey, ManifestRecord, Metadata, NewManifest, PutManifestError, RepositoryChange,
-    RepositoryRecord, Result, StorageError, TagStatus, TokenRecord,
+    RepositoryRecord, Result, StorageError, TagStatus, TokenRecord, UserRecord,
 };
 
 pub mod identity;
@@ -197,6 +197,21 @@ impl Metadata for SqliteMetadata {
     async fn add_user(&self, user_name: &str, key: &AccessKey) -> Result<bool> {
         let (name, key) = (user_name.to_string(), key.clone());
         self.call(move |c| identity::add_user(c, &name, &key)).await
+    }
+
+    async fn list_users(&self) -> Result<Vec<UserRecord>> {
+        self.call(|c| identity::list_users(c)).await
+    }
+
+    async fn remove_user(&self, user_name: &str) -> Result<bool> {
+        let name = user_name.to_string();
+        self.call(move |c| identity::remove_user(c, &name)).await
+    }
+
+    async fn replace_user_key(&self, user_name: &str, key: &AccessKey) -> Result<bool> {
+        let (name, key) = (user_name.to_string(), key.clone());
+        self.call(move |c| identity::replace_user_key(c, &name, &key))
+            .await
     }
 
     async fn insert_token(&self, token_hash: &str, record: &TokenRecord, now: f64) -> Result<()> {
@@ -455,6 +470,55 @@ mod tests {
         assert!(!store.add_user("ci", &key).await.unwrap());
         assert_eq!(store.find_access_key("AKIA1").await.unwrap(), Some(key));
         assert_eq!(store.find_access_key("nope").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn removed_and_rotated_user_keys_and_their_tokens_stop_working() {
+        let store = SqliteMetadata::open(&tempdir()).unwrap();
+        let key = |id: &str, user: &str| AccessKey {
+            access_key_id: id.into(),
+            secret_access_key: "s".into(),
+            user_name: Some(user.into()),
+        };
+        let token = |id: &str, user: &str| TokenRecord {
+            access_key_id: id.into(),
+            user_name: Some(user.into()),
+            expires_at: f64::MAX,
+        };
+        assert!(store.add_user("ci", &key("AKIACI1", "ci")).await.unwrap());
+        assert!(store
+            .add_user("viewer", &key("AKIAVIEW", "viewer"))
+            .await
+            .unwrap());
+        store
+            .insert_token("t-ci", &token("AKIACI1", "ci"), 0.0)
+            .await
+            .unwrap();
+        store
+            .insert_token("t-view", &token("AKIAVIEW", "viewer"), 0.0)
+            .await
+            .unwrap();
+
+        assert!(store
+            .replace_user_key("ci", &key("AKIACI2", "ci"))
+            .await
+            .unwrap());
+        assert_eq!(store.find_access_key("AKIACI1").await.unwrap(), None);
+        assert_eq!(store.find_token("t-ci").await.unwrap(), None);
+        assert!(store.find_access_key("AKIACI2").await.unwrap().is_some());
+        assert!(!store
+            .replace_user_key("nobody", &key("AKIAX", "nobody"))
+            .await
+            .unwrap());
+
+        assert!(store.remove_user("viewer").await.unwrap());
+        assert!(!store.remove_user("viewer").await.unwrap());
+        assert_eq!(store.find_access_key("AKIAVIEW").await.unwrap(), None);
+        assert_eq!(store.find_token("t-view").await.unwrap(), None);
+        let users = store.list_users().await.unwrap();
+        assert_eq!(users.len(), 1);
+        assert_eq!(users[0].user_name, "ci");
+        assert_eq!(users[0].access_key_ids, ["AKIACI2"]);
     }
 
     #[tokio::test]
