@@ -92,6 +92,9 @@ impl Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorType {
     InvalidParameter,
+    InvalidTagParameter,
+    TooManyTags,
+    LimitExceeded,
     ImageNotFound,
     ImageAlreadyExists,
     ImageTagAlreadyExists,
@@ -116,6 +119,9 @@ impl ErrorType {
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorType::InvalidParameter => "InvalidParameterException",
+            ErrorType::InvalidTagParameter => "InvalidTagParameterException",
+            ErrorType::TooManyTags => "TooManyTagsException",
+            ErrorType::LimitExceeded => "LimitExceededException",
             ErrorType::ImageNotFound => "ImageNotFoundException",
             ErrorType::ImageAlreadyExists => "ImageAlreadyExistsException",
             ErrorType::ImageTagAlreadyExists => "ImageTagAlreadyExistsException",

@@ -9,6 +9,7 @@ pub mod config;
 pub mod credentials;
 pub mod data_dir;
 pub mod routes;
+pub mod server;
 pub mod services;
 pub mod storage;
 
@@ -33,6 +34,9 @@ pub struct AppState {
     pub blobs: Arc<dyn Blobs>,
     /// Signs GetDownloadUrlForLayer URLs; kept in the database so URLs survive restarts.
     pub url_signing_key: Arc<Vec<u8>>,
+    /// Bytes of ECR API bodies that may be buffered before their signatures are
+    /// verified, all requests together (`Limits::unauthenticated_body_bytes`).
+    pub unauthenticated_bodies: Arc<tokio::sync::Semaphore>,
 }
 
 /// The whole HTTP app; tests and `main` build the same one.
@@ -47,7 +51,10 @@ pub fn app(state: AppState) -> Router {
         router = router
             .fallback_service(ServeDir::new(&dir).fallback(ServeFile::new(dir.join("index.html"))));
     }
-    router.layer(cors_layer(&state.config)).with_state(state)
+    router
+        .layer(cors_layer(&state.config))
+        .layer(axum::middleware::from_fn(routes::unread_body::finish))
+        .with_state(state)
 }
 
 fn cors_layer(config: &Config) -> CorsLayer {
@@ -170,6 +177,9 @@ pub async fn bootstrap(
             io(&config.data_dir.join(credentials::ADMIN_CREDENTIALS_FILE)),
         )?;
     let state = AppState {
+        unauthenticated_bodies: Arc::new(tokio::sync::Semaphore::new(
+            config.limits.unauthenticated_body_bytes,
+        )),
         config: Arc::new(config),
         metadata,
         blobs,

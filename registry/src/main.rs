@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use berth_registry::config::{self, Config};
+use berth_registry::config::{self, Config, Limits};
 use berth_registry::services::users;
 use berth_registry::storage::sqlite::{SqliteMetadata, DATABASE_FILE};
 use berth_registry::storage::AccessKey;
@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the registry.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage users (IAM-style principals with their own access keys).
     User {
         #[command(subcommand)]
@@ -62,6 +62,23 @@ struct ServeArgs {
     /// Serve a built console (trunk's dist/) at / on this registry's own address.
     #[arg(long)]
     console: Option<PathBuf>,
+    /// Seconds a client has to send a request's head, from the connection opening
+    /// or from the head's first byte.
+    #[arg(long, value_name = "SECONDS", default_value_t = config::DEFAULT_HEADER_READ_TIMEOUT_SECS)]
+    header_read_timeout: u64,
+    /// Seconds an idle connection is kept open between requests.
+    #[arg(long, value_name = "SECONDS", default_value_t = config::DEFAULT_KEEP_ALIVE_TIMEOUT_SECS)]
+    keep_alive_timeout: u64,
+    /// Seconds a request may go without a byte moving either way before it is cut off.
+    #[arg(long, value_name = "SECONDS", default_value_t = config::DEFAULT_STALL_TIMEOUT_SECS)]
+    stall_timeout: u64,
+    /// Connections served at once; more wait to be accepted.
+    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// Bytes of ECR API request bodies held in memory, all requests together, before
+    /// their signatures are verified.
+    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_UNAUTHENTICATED_BODY_BYTES)]
+    max_unauthenticated_body_bytes: usize,
     #[arg(long, env = "BERTH_ADMIN_ACCESS_KEY_ID", hide_env_values = true)]
     admin_access_key_id: Option<String>,
     #[arg(long, env = "BERTH_ADMIN_SECRET_ACCESS_KEY", hide_env_values = true)]
@@ -116,7 +133,7 @@ fn main() -> ExitCode {
     data_dir::restrict_umask();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::User { command } => user(command),
         Command::Admin {
             command: AdminCommand::RotateKey { data },
@@ -146,6 +163,23 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                     .into(),
             ),
         };
+    let seconds = std::time::Duration::from_secs;
+    let limits = Limits {
+        header_read_timeout: seconds(args.header_read_timeout),
+        keep_alive_timeout: seconds(args.keep_alive_timeout),
+        stall_timeout: seconds(args.stall_timeout),
+        max_connections: args.max_connections,
+        unauthenticated_body_bytes: args.max_unauthenticated_body_bytes,
+    };
+    if limits.max_connections == 0 {
+        return Err("--max-connections must be at least 1".into());
+    }
+    let largest = berth_registry::routes::ecr::body::PUT_IMAGE_LIMIT;
+    if limits.unauthenticated_body_bytes < largest {
+        return Err(format!(
+            "--max-unauthenticated-body-bytes must be at least {largest}, the largest legal ECR request"
+        ));
+    }
     if let Some(dir) = &args.console {
         if !dir.join("index.html").is_file() {
             return Err(format!(
@@ -182,6 +216,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 args.cors_origins
             },
             console_dir: args.console,
+            limits: limits.clone(),
         };
         let (state, admin) = berth_registry::bootstrap(config, preset)
             .await
@@ -203,10 +238,15 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             "  admin credentials file:  {}",
             admin.credentials_file.display()
         );
-        axum::serve(listener, berth_registry::app(state))
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(|e| e.to_string())
+        berth_registry::server::raise_open_file_limit();
+        berth_registry::server::serve(
+            listener,
+            berth_registry::app(state),
+            limits,
+            shutdown_signal(),
+        )
+        .await;
+        Ok(())
     })
 }
 

@@ -157,7 +157,7 @@ pub fn ensure_test_tools() -> Result<(), String> {
         ("podman", "/usr/bin/podman"),
         ("skopeo", "/usr/bin/skopeo"),
     ])?;
-    ensure_pip(&["awscli", "boto3", "pytest", "selenium", "moto"])
+    ensure_pip(&["awscli", "boto3", "pytest", "selenium", "moto", "requests"])
 }
 
 /// A docker engine this run started, stopped again when dropped.

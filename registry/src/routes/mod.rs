@@ -4,3 +4,4 @@
 pub mod ecr;
 pub mod error;
 pub mod oci;
+pub mod unread_body;
