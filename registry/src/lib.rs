@@ -34,6 +34,9 @@ pub struct AppState {
     pub blobs: Arc<dyn Blobs>,
     /// Signs GetDownloadUrlForLayer URLs; kept in the database so URLs survive restarts.
     pub url_signing_key: Arc<Vec<u8>>,
+    /// Seals the ECR API's page tokens; its key is kept in the database so tokens
+    /// survive restarts.
+    pub page_tokens: Arc<services::paging::PageTokens>,
     /// Bytes of ECR API bodies that may be buffered before their signatures are
     /// verified, all requests together (`Limits::unauthenticated_body_bytes`).
     pub unauthenticated_bodies: Arc<tokio::sync::Semaphore>,
@@ -143,19 +146,8 @@ pub async fn bootstrap(
     metadata
         .put_setting("account_id", &config.account_id)
         .await?;
-    let url_key = match metadata.get_setting("url_signing_key").await? {
-        Some(hex_key) => hex::decode(hex_key).unwrap_or_default(),
-        None => Vec::new(),
-    };
-    let url_signing_key = if url_key.len() == 32 {
-        url_key
-    } else {
-        let fresh: [u8; 32] = rand::random();
-        metadata
-            .put_setting("url_signing_key", &hex::encode(fresh))
-            .await?;
-        fresh.to_vec()
-    };
+    let url_signing_key = stored_key(metadata.as_ref(), "url_signing_key").await?;
+    let page_token_key = stored_key(metadata.as_ref(), "page_token_key").await?;
     let (key, created) = match (preset, metadata.root_access_key().await?) {
         (Some(preset), _) => {
             metadata.replace_root_access_key(&preset).await?;
@@ -183,7 +175,8 @@ pub async fn bootstrap(
         config: Arc::new(config),
         metadata,
         blobs,
-        url_signing_key: Arc::new(url_signing_key),
+        url_signing_key: Arc::new(url_signing_key.to_vec()),
+        page_tokens: Arc::new(services::paging::PageTokens::new(&page_token_key)),
     };
     Ok((
         state,
@@ -193,4 +186,19 @@ pub async fn bootstrap(
             credentials_file,
         },
     ))
+}
+
+/// A 32-byte secret kept in the settings table, generated on first use.
+async fn stored_key(metadata: &dyn Metadata, name: &str) -> Result<[u8; 32], StorageError> {
+    let stored = metadata
+        .get_setting(name)
+        .await?
+        .and_then(|hex_key| hex::decode(hex_key).ok())
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
+    if let Some(key) = stored {
+        return Ok(key);
+    }
+    let fresh: [u8; 32] = rand::random();
+    metadata.put_setting(name, &hex::encode(fresh)).await?;
+    Ok(fresh)
 }

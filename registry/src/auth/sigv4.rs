@@ -234,15 +234,7 @@ pub fn verify_body(
             "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
         ));
     }
-    let key = checked.key;
-    Ok(Principal {
-        arn: match &key.user_name {
-            Some(name) => config.user_arn(name),
-            None => config.root_arn(),
-        },
-        user_name: key.user_name,
-        access_key_id: key.access_key_id,
-    })
+    Ok(Principal::for_key(config, checked.key))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -33,16 +33,17 @@ async fn image_page(
     limit: usize,
     status: TagStatus,
 ) -> Result<(Vec<(ManifestRecord, Vec<String>)>, Option<String>)> {
+    let listing = paging::images(repository_id);
     let after = next_token
-        .map(|t| paging::decode(paging::IMAGES, t))
+        .map(|t| state.page_tokens.open(&listing, t))
         .transpose()?;
     let rows = state
         .metadata
         .list_images(repository_id, after.as_deref(), limit + 1, status)
         .await?;
-    Ok(paging::cut(rows, limit, paging::IMAGES, |(r, _)| {
-        r.digest.as_str()
-    }))
+    Ok(state
+        .page_tokens
+        .cut(rows, limit, &listing, |(r, _)| r.digest.as_str()))
 }
 
 fn detail(

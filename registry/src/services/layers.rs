@@ -9,6 +9,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::error::{Error, Result};
+use super::repositories;
+use crate::auth::Principal;
 use crate::clock::now_epoch_seconds;
 use crate::storage::{BlobError, BlobRead, RepositoryRecord};
 use crate::AppState;
@@ -57,34 +59,70 @@ pub async fn batch_check(
 /// How long a GetDownloadUrlForLayer URL works.
 pub const DOWNLOAD_URL_LIFETIME_SECONDS: u64 = 15 * 60;
 
-fn download_mac(key: &[u8], repository: &str, digest: &str, expires: u64) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any size");
-    mac.update(format!("GET\n{repository}\n{digest}\n{expires}").as_bytes());
-    mac
-}
-
-/// Whether a presigned download URL's parameters are genuine and unexpired.
-pub fn verify_download(
+fn download_mac(
     key: &[u8],
     repository: &str,
     digest: &str,
-    expires: &str,
-    signature: &str,
-) -> bool {
-    let Ok(expires) = expires.parse::<u64>() else {
-        return false;
-    };
-    let Ok(given) = hex::decode(signature) else {
-        return false;
-    };
-    expires >= now_epoch_seconds() as u64
-        && download_mac(key, repository, digest, expires)
-            .verify_slice(&given)
-            .is_ok()
+    expires: u64,
+    access_key_id: &str,
+) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any size");
+    mac.update(format!("GET\n{repository}\n{digest}\n{expires}\n{access_key_id}").as_bytes());
+    mac
 }
 
+/// The query parameters of a download URL.
+pub struct DownloadUrl<'a> {
+    pub expires: &'a str,
+    pub access_key_id: &'a str,
+    pub signature: &'a str,
+}
+
+/// The repository a download URL reads from, when the URL is genuine and unexpired,
+/// and the key that asked for it still exists and may still download from there: a
+/// removed key, or a Deny added since, stops its URLs at once.
+pub async fn check_download(
+    state: &AppState,
+    repository: &str,
+    digest: &str,
+    url: DownloadUrl<'_>,
+) -> Result<RepositoryRecord> {
+    let invalid = || {
+        Error::AccessDenied("the download URL is invalid or has expired: ask for a new one".into())
+    };
+    let expires = url.expires.parse::<u64>().map_err(|_| invalid())?;
+    let given = hex::decode(url.signature).map_err(|_| invalid())?;
+    if expires < now_epoch_seconds() as u64
+        || download_mac(
+            &state.url_signing_key,
+            repository,
+            digest,
+            expires,
+            url.access_key_id,
+        )
+        .verify_slice(&given)
+        .is_err()
+    {
+        return Err(invalid());
+    }
+    let key = state
+        .metadata
+        .find_access_key(url.access_key_id)
+        .await?
+        .ok_or_else(|| {
+            Error::AccessDenied(
+                "the access key that asked for this download URL no longer exists".into(),
+            )
+        })?;
+    let principal = Principal::for_key(&state.config, key);
+    repositories::authorized(state, &principal, "ecr:GetDownloadUrlForLayer", repository).await
+}
+
+/// A URL that downloads the layer without credentials for 15 minutes, as long as
+/// `principal` keeps its key and its permission.
 pub async fn download_url(
     state: &AppState,
+    principal: &Principal,
     repository: &RepositoryRecord,
     request: GetDownloadUrlForLayerRequest,
 ) -> Result<GetDownloadUrlForLayerResponse> {
@@ -109,14 +147,15 @@ pub async fn download_url(
             &repository.name,
             &request.layer_digest,
             expires,
+            &principal.access_key_id,
         )
         .finalize()
         .into_bytes(),
     );
     Ok(GetDownloadUrlForLayerResponse {
         download_url: format!(
-            "{}/v2/{}/blobs/{}?X-Berth-Expires={expires}&X-Berth-Signature={signature}",
-            state.config.public_url, repository.name, request.layer_digest
+            "{}/v2/{}/blobs/{}?X-Berth-Expires={expires}&X-Berth-Key={}&X-Berth-Signature={signature}",
+            state.config.public_url, repository.name, request.layer_digest, principal.access_key_id
         ),
         layer_digest: request.layer_digest,
     })

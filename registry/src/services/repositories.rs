@@ -47,14 +47,27 @@ pub fn check_registry_id(state: &AppState, registry_id: Option<&str>) -> Result<
     }
 }
 
-/// The named repository, or the errors AWS gives when it is not there.
-pub async fn require_repository(
+/// The named repository, once `principal` is allowed `action` on it. Whether it
+/// exists is told only to callers who could be allowed there
+/// ([`access::missing_repository`]); anyone else is denied alike for missing and
+/// existing repositories, as AWS authorizes before it looks up.
+pub async fn authorized(
     state: &AppState,
-    registry_id: Option<&str>,
+    principal: &Principal,
+    action: &str,
     name: &str,
 ) -> Result<RepositoryRecord> {
-    check_registry_id(state, registry_id)?;
-    find(state, name).await
+    let denied = |d: access::Denied| Error::AccessDenied(d.message);
+    match state.metadata.find_repository(name).await? {
+        Some(record) => {
+            access::authorize(&state.config, principal, action, Some(&record)).map_err(denied)?;
+            Ok(record)
+        }
+        None => {
+            access::missing_repository(&state.config, principal, action, name).map_err(denied)?;
+            Err(not_found(name))
+        }
+    }
 }
 
 /// The named repository, or RepositoryNotFound.
@@ -125,20 +138,16 @@ pub async fn create(
     })
 }
 
-/// Lists repositories; callers other than the root see those their policies let them describe.
+const DESCRIBE: &str = "ecr:DescribeRepositories";
+
+/// Lists repositories; callers other than the root see those their policies let them
+/// describe. A page is cut after that filtering, so it is full whenever more visible
+/// repositories follow, and its token names only a repository the caller saw.
 pub async fn describe(
     state: &AppState,
     principal: &Principal,
     request: DescribeRepositoriesRequest,
 ) -> Result<DescribeRepositoriesResponse> {
-    let visible = |record: &RepositoryRecord| {
-        access::authorize(
-            &state.config,
-            principal,
-            "ecr:DescribeRepositories",
-            Some(record),
-        )
-    };
     check_registry_id(state, request.registry_id.as_deref())?;
     let limit = check_max_results(request.max_results)?;
     if let Some(names) = request.repository_names {
@@ -149,8 +158,7 @@ pub async fn describe(
         }
         let mut repositories = Vec::with_capacity(names.len());
         for name in names {
-            let record = find(state, &name).await?;
-            visible(&record).map_err(|denied| Error::AccessDenied(denied.message))?;
+            let record = authorized(state, principal, DESCRIBE, &name).await?;
             repositories.push(to_wire(state, record));
         }
         return Ok(DescribeRepositoriesResponse {
@@ -161,21 +169,15 @@ pub async fn describe(
     let after = request
         .next_token
         .as_deref()
-        .map(|t| paging::decode(paging::REPOSITORIES, t))
+        .map(|t| state.page_tokens.open(paging::REPOSITORIES, t))
         .transpose()?;
-    // One extra row tells whether another page exists without a second query.
-    let records = state
-        .metadata
-        .list_repositories(after.as_deref(), limit + 1)
-        .await?;
-    let (records, next_token) =
-        paging::cut(records, limit, paging::REPOSITORIES, |r| r.name.as_str());
+    let (records, more) = visible_page(state, principal, after, limit).await?;
+    let next_token = match (more, records.last()) {
+        (true, Some(last)) => Some(state.page_tokens.seal(paging::REPOSITORIES, &last.name)),
+        _ => None,
+    };
     Ok(DescribeRepositoriesResponse {
-        repositories: records
-            .into_iter()
-            .filter(|r| visible(r).is_ok())
-            .map(|r| to_wire(state, r))
-            .collect(),
+        repositories: records.into_iter().map(|r| to_wire(state, r)).collect(),
         next_token,
     })
 }
@@ -188,35 +190,41 @@ pub async fn catalog(
     last: Option<&str>,
     n: usize,
 ) -> Result<(Vec<String>, bool)> {
-    const BATCH: usize = 500;
-    let mut after = last.map(str::to_string);
-    let mut names = Vec::new();
-    // Only repositories the caller may see are listed; keep reading until a page is full.
+    let (records, more) = visible_page(state, principal, last.map(str::to_string), n).await?;
+    Ok((records.into_iter().map(|r| r.name).collect(), more))
+}
+
+/// Up to `n` repositories after `after` that the caller may describe, in name order,
+/// and whether another one follows. Keeps reading until the page is full, in batches
+/// that grow while the caller sees few of what is read.
+async fn visible_page(
+    state: &AppState,
+    principal: &Principal,
+    mut after: Option<String>,
+    n: usize,
+) -> Result<(Vec<RepositoryRecord>, bool)> {
+    const LARGEST_BATCH: usize = 1000;
+    let mut batch = n.saturating_add(1).min(LARGEST_BATCH);
+    let mut page = Vec::new();
     loop {
-        let batch = state
+        let records = state
             .metadata
-            .list_repositories(after.as_deref(), BATCH)
+            .list_repositories(after.as_deref(), batch)
             .await?;
-        let exhausted = batch.len() < BATCH;
-        for record in batch {
+        let exhausted = records.len() < batch;
+        for record in records {
             after = Some(record.name.clone());
-            if access::authorize(
-                &state.config,
-                principal,
-                "ecr:DescribeRepositories",
-                Some(&record),
-            )
-            .is_ok()
-            {
-                if names.len() == n {
-                    return Ok((names, true));
+            if access::authorize(&state.config, principal, DESCRIBE, Some(&record)).is_ok() {
+                if page.len() == n {
+                    return Ok((page, true));
                 }
-                names.push(record.name);
+                page.push(record);
             }
         }
         if exhausted {
-            return Ok((names, false));
+            return Ok((page, false));
         }
+        batch = (batch * 4).min(LARGEST_BATCH);
     }
 }
 
@@ -351,15 +359,20 @@ pub async fn delete_policy(
     Ok(policy_response(state, repository, text))
 }
 
-/// The repository an ECR resource ARN names.
-pub async fn repository_for_arn(state: &AppState, arn: &str) -> Result<RepositoryRecord> {
+/// The repository an ECR resource ARN names, once `principal` is allowed `action` on it.
+pub async fn authorized_by_arn(
+    state: &AppState,
+    principal: &Principal,
+    action: &str,
+    arn: &str,
+) -> Result<RepositoryRecord> {
     let name = ecr::repository_name_from_arn(arn, &state.config.region, &state.config.account_id).ok_or_else(|| {
         Error::InvalidParameter(format!(
             "Invalid parameter at 'resourceArn': '{arn}' is not a repository ARN of this registry (arn:aws:ecr:{}:{}:repository/<name>)",
             state.config.region, state.config.account_id
         ))
     })?;
-    require_repository(state, None, name).await
+    authorized(state, principal, action, name).await
 }
 
 pub fn check_resource_tags(tags: Vec<Tag>) -> Result<Vec<(String, String)>> {

@@ -116,36 +116,26 @@ async fn dispatch(
     body: &[u8],
 ) -> Result<Response, EcrError> {
     let wire = |e: services::Error| error::ecr(e, &state.config);
+    let action_name = format!("ecr:{}", action.name());
     let allow = |repository: Option<&RepositoryRecord>| {
-        access::authorize(
-            &state.config,
-            principal,
-            &format!("ecr:{}", action.name()),
-            repository,
-        )
-        .map_err(|denied| EcrError::new(ErrorType::AccessDenied, denied.message))
+        access::authorize(&state.config, principal, &action_name, repository)
+            .map_err(|denied| EcrError::new(ErrorType::AccessDenied, denied.message))
     };
     // Every repository-level action names its repository (by name, or by ARN for the
-    // tagging actions), which is looked up and authorized before the action runs.
+    // tagging actions), which is authorized before the action runs: whether it
+    // exists is told only to callers who could be allowed there.
     let named = async || -> Result<RepositoryRecord, EcrError> {
         let named: RepositoryRequest = parse(body)?;
-        let repository = repositories::require_repository(
-            state,
-            named.registry_id.as_deref(),
-            &named.repository_name,
-        )
-        .await
-        .map_err(wire)?;
-        allow(Some(&repository))?;
-        Ok(repository)
+        repositories::check_registry_id(state, named.registry_id.as_deref()).map_err(wire)?;
+        repositories::authorized(state, principal, &action_name, &named.repository_name)
+            .await
+            .map_err(wire)
     };
     let by_arn = async || -> Result<RepositoryRecord, EcrError> {
         let arn: ResourceArn = parse(body)?;
-        let repository = repositories::repository_for_arn(state, &arn.resource_arn)
+        repositories::authorized_by_arn(state, principal, &action_name, &arn.resource_arn)
             .await
-            .map_err(wire)?;
-        allow(Some(&repository))?;
-        Ok(repository)
+            .map_err(wire)
     };
     let empty = || json_body(&serde_json::json!({}));
     Ok(match action {
@@ -270,7 +260,7 @@ async fn dispatch(
             let repository = named().await?;
             let request = parse(body)?;
             json_body(
-                &layers::download_url(state, &repository, request)
+                &layers::download_url(state, principal, &repository, request)
                     .await
                     .map_err(wire)?,
             )
