@@ -118,6 +118,8 @@ pub struct AdminKey {
 pub enum BootstrapError {
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error(transparent)]
+    Service(#[from] services::Error),
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -178,6 +180,10 @@ pub async fn bootstrap(
         url_signing_key: Arc::new(url_signing_key.to_vec()),
         page_tokens: Arc::new(services::paging::PageTokens::new(&page_token_key)),
     };
+    let recorded = services::images::record_missing_references(&state).await?;
+    if recorded > 0 {
+        eprintln!("berth-registry: recorded the references of {recorded} manifests stored by an older version");
+    }
     Ok((
         state,
         AdminKey {

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use berth_registry::config::{self, Config, Limits};
-use berth_registry::services::users;
+use berth_registry::services::{self, users};
+use berth_registry::storage::files::BlobFiles;
 use berth_registry::storage::sqlite::{SqliteMetadata, DATABASE_FILE};
 use berth_registry::storage::AccessKey;
 use berth_registry::{credentials, data_dir};
@@ -35,6 +36,17 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Check the data dir: re-hash every blob; report damaged, missing and orphaned
+    /// blob files and manifests that reference unlinked blobs, as JSON. Safe while
+    /// `serve` runs. Exits 1 when it finds something that needs an operator.
+    Fsck {
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Move damaged blobs to DATA/quarantine/: they then count as missing, and
+        /// the next push of them stores them anew.
+        #[arg(long)]
+        repair: bool,
     },
 }
 
@@ -138,6 +150,11 @@ fn main() -> ExitCode {
         Command::Admin {
             command: AdminCommand::RotateKey { data },
         } => rotate_admin_key(&data),
+        Command::Fsck { data, repair } => match fsck(&data, repair) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(message) => Err(message),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -309,7 +326,7 @@ fn key_json(account_id: &str, name: &str, key: &AccessKey) -> serde_json::Value 
 }
 
 fn user(command: UserCommand) -> Result<(), String> {
-    let text = |e: berth_registry::services::Error| e.to_string();
+    let text = |e: services::Error| e.to_string();
     match command {
         UserCommand::Add { name, data } => {
             users::validate_user_name(&name).map_err(text)?;
@@ -362,7 +379,7 @@ fn user(command: UserCommand) -> Result<(), String> {
 }
 
 fn rotate_admin_key(data: &Path) -> Result<(), String> {
-    let text = |e: berth_registry::services::Error| e.to_string();
+    let text = |e: services::Error| e.to_string();
     let store = open_store(data, false)?;
     block_on(async {
         let key = users::rotate_admin_key(&store).await.map_err(text)?;
@@ -380,5 +397,47 @@ fn rotate_admin_key(data: &Path) -> Result<(), String> {
             "secretAccessKey": key.secret_access_key,
             "credentialsFile": file,
         }))
+    })
+}
+
+/// Runs fsck and prints its report; whether the data dir is sound.
+fn fsck(data: &Path, repair: bool) -> Result<bool, String> {
+    let store = open_store(data, false)?;
+    let blobs = BlobFiles::open(data).map_err(|e| format!("{}: {e}", data.display()))?;
+    block_on(async {
+        let report = services::fsck::run(&store, &blobs, repair)
+            .await
+            .map_err(|e| e.to_string())?;
+        let damaged: Vec<serde_json::Value> = report
+            .damaged
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "digest": d.digest,
+                    "actualDigest": d.actual,
+                    "size": d.size,
+                    "quarantinedTo": d.quarantined,
+                })
+            })
+            .collect();
+        let dangling: Vec<serde_json::Value> = report
+            .dangling
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "repositoryName": d.repository,
+                    "imageDigest": d.manifest,
+                    "layerDigest": d.blob,
+                })
+            })
+            .collect();
+        print_json(&serde_json::json!({
+            "blobsChecked": report.blobs_checked,
+            "damaged": damaged,
+            "missing": report.missing,
+            "orphans": report.orphans,
+            "danglingReferences": dangling,
+        }))?;
+        Ok(!report.has_problems())
     })
 }

@@ -259,6 +259,8 @@ pub fn ecr(error: Error, config: &Config) -> EcrError {
         | Error::UploadOutOfOrder { .. }
         | Error::BlobDigestMismatch { .. }
         | Error::Body(_)
+        | Error::ImageReferencedByManifestList { .. }
+        | Error::BlobReferenced { .. }
         | Error::UserNotFound { .. }
         | Error::UserAlreadyExists { .. }
         | Error::Storage(_)) => (ErrorType::Server, other.to_string()),
@@ -312,6 +314,15 @@ pub fn oci(error: Error) -> OciError {
             format!("blob {digest} is not in repository '{repository}'"),
         ),
         Error::UploadNotFound { .. } => OciError::new(OciCode::BlobUploadUnknown, error.to_string()),
+        // ECR's own /v2 answers this with UNSUPPORTED and the same wording.
+        Error::ImageReferencedByManifestList { ref indexes, .. } => {
+            let detail = serde_json::json!({ "manifests": indexes });
+            OciError::new(OciCode::Unsupported, error.to_string()).with_detail(detail)
+        }
+        Error::BlobReferenced { ref manifests, .. } => {
+            let detail = serde_json::json!({ "manifests": manifests });
+            OciError::new(OciCode::Unsupported, error.to_string()).with_detail(detail)
+        }
         Error::InvalidDigest(message) => OciError::new(OciCode::DigestInvalid, message),
         Error::UploadOutOfOrder { .. } => OciError::new(OciCode::RangeInvalid, error.to_string()),
         Error::BlobDigestMismatch { .. } => OciError::new(OciCode::DigestInvalid, error.to_string()),

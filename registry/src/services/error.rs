@@ -49,6 +49,20 @@ pub enum Error {
         repository: String,
         reference: String,
     },
+    /// An index in the repository references the image, which must stay.
+    #[error("Requested image referenced by manifest list: [{}]", indexes.join(", "))]
+    ImageReferencedByManifestList {
+        repository: String,
+        digest: String,
+        indexes: Vec<String>,
+    },
+    /// Manifests in the repository reference the blob, which must stay.
+    #[error("blob {digest} is referenced by manifests [{}] in repository '{repository}': delete them first", manifests.join(", "))]
+    BlobReferenced {
+        repository: String,
+        digest: String,
+        manifests: Vec<String>,
+    },
     #[error("upload {id} is not in progress in repository '{repository}'")]
     UploadNotFound { repository: String, id: String },
     #[error("{0}")]

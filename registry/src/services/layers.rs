@@ -12,7 +12,7 @@ use super::error::{Error, Result};
 use super::repositories;
 use crate::auth::Principal;
 use crate::clock::now_epoch_seconds;
-use crate::storage::{BlobError, BlobRead, RepositoryRecord};
+use crate::storage::{BlobError, BlobRead, BlobUnlink, RepositoryRecord};
 use crate::AppState;
 
 pub async fn batch_check(
@@ -35,11 +35,7 @@ pub async fn batch_check(
             });
             continue;
         }
-        match state
-            .metadata
-            .repository_blob(repository.id, &digest)
-            .await?
-        {
+        match available(state, repository, &digest, true).await? {
             Some(size) => response.layers.push(Layer {
                 layer_digest: digest,
                 layer_availability: "AVAILABLE".into(),
@@ -132,9 +128,7 @@ pub async fn download_url(
             request.layer_digest
         ))
     })?;
-    if state
-        .metadata
-        .repository_blob(repository.id, &request.layer_digest)
+    if available(state, repository, &request.layer_digest, false)
         .await?
         .is_none()
     {
@@ -172,35 +166,72 @@ fn blob_not_found(repository: &RepositoryRecord, digest: &str) -> Error {
     }
 }
 
-/// A blob's size, if the repository may serve it.
+/// A blob's size, if the repository has it and its bytes are stored whole (a
+/// missing or damaged file counts as missing, so a push uploads it again). With
+/// `claim`, the check is a push's: the link counts as renewed.
+async fn available(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    digest: &str,
+    claim: bool,
+) -> Result<Option<u64>> {
+    let parsed = parse_digest(digest)?;
+    let recorded = if claim {
+        state
+            .metadata
+            .claim_blob(repository.id, digest, now_epoch_seconds())
+            .await?
+    } else {
+        state
+            .metadata
+            .repository_blob(repository.id, digest)
+            .await?
+    };
+    let Some(size) = recorded else {
+        return Ok(None);
+    };
+    Ok(match state.blobs.stat(&parsed).await? {
+        Some(stored) if stored == size => Some(size),
+        _ => None,
+    })
+}
+
+/// A blob's size for `/v2` HEAD, which pushes ask before uploading.
 pub async fn size(state: &AppState, repository: &RepositoryRecord, digest: &str) -> Result<u64> {
-    parse_digest(digest)?;
-    state
-        .metadata
-        .repository_blob(repository.id, digest)
+    available(state, repository, digest, true)
         .await?
         .ok_or_else(|| blob_not_found(repository, digest))
 }
 
-/// A blob's bytes, if the repository may serve it.
+/// A blob's bytes, if the repository may serve it, verified as they stream: a damaged
+/// file ends the stream with an error instead of completing it.
 pub async fn read(
     state: &AppState,
     repository: &RepositoryRecord,
     digest: &str,
 ) -> Result<BlobRead> {
     let parsed = parse_digest(digest)?;
-    size(state, repository, digest).await?;
-    state.blobs.read(&parsed).await.map_err(|e| match e {
+    let size = state
+        .metadata
+        .repository_blob(repository.id, digest)
+        .await?
+        .ok_or_else(|| blob_not_found(repository, digest))?;
+    state.blobs.read(&parsed, size).await.map_err(|e| match e {
         BlobError::NotFound(_) => blob_not_found(repository, digest),
         other => other.into(),
     })
 }
 
-/// Removes the repository's link to a blob.
+/// Removes the repository's link to a blob, unless a manifest there needs it.
 pub async fn unlink(state: &AppState, repository: &RepositoryRecord, digest: &str) -> Result<()> {
     parse_digest(digest)?;
-    if !state.metadata.unlink_blob(repository.id, digest).await? {
-        return Err(blob_not_found(repository, digest));
+    match state.metadata.unlink_blob(repository.id, digest).await? {
+        BlobUnlink::Unlinked => Ok(()),
+        BlobUnlink::NotFound => Err(blob_not_found(repository, digest)),
+        BlobUnlink::ReferencedBy(manifests) => Err(Error::BlobReferenced {
+            repository: repository.name.clone(),
+            digest: digest.to_string(),
+            manifests,
+        }),
     }
-    Ok(())
 }

@@ -2,6 +2,7 @@
 //! services never call routes. Services speak [`Error`], never wire errors.
 
 pub mod error;
+pub mod fsck;
 pub mod images;
 pub mod layers;
 pub mod manifests;

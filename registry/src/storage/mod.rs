@@ -105,6 +105,43 @@ pub struct NewManifest {
     pub tag_immutable: bool,
 }
 
+/// What deleting an image did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImageDeletion {
+    Deleted,
+    NotFound,
+    /// Indexes in the repository reference it; nothing changed.
+    ReferencedBy(Vec<String>),
+}
+
+/// What removing a tag did; each carries the digest the tag named.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Untag {
+    Removed(String),
+    /// It was the image's last tag, and the image went with it.
+    ImageDeleted(String),
+    NotFound,
+    /// It was the last tag of an image indexes reference; nothing changed.
+    ReferencedBy(Vec<String>),
+}
+
+/// What unlinking a blob from a repository did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BlobUnlink {
+    Unlinked,
+    NotFound,
+    /// Manifests in the repository reference it; nothing changed.
+    ReferencedBy(Vec<String>),
+}
+
+/// A manifest that references a blob its repository has no link to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DanglingReference {
+    pub repository: String,
+    pub manifest: String,
+    pub blob: String,
+}
+
 /// Why a manifest cannot be stored.
 #[derive(Debug, thiserror::Error)]
 pub enum PutManifestError {
@@ -169,12 +206,16 @@ pub trait Metadata: Send + Sync + 'static {
 
     /// The size of a blob the repository may serve.
     async fn repository_blob(&self, repository_id: i64, digest: &str) -> Result<Option<u64>>;
+    /// [`Metadata::repository_blob`] for a push that checks what it need not upload:
+    /// the link counts as renewed `now`, so an image deletion meanwhile keeps it.
+    async fn claim_blob(&self, repository_id: i64, digest: &str, now: f64) -> Result<Option<u64>>;
     /// Records a verified blob (its bytes already stored) and links it to the repository.
     async fn link_blob(&self, repository_id: i64, digest: &str, size: u64, now: f64) -> Result<()>;
     /// Links a blob of `from` to `to` (cross-repository mount); its size, or `None`
     /// when `from` does not have it.
     async fn mount_blob(&self, to: i64, from: i64, digest: &str) -> Result<Option<u64>>;
-    async fn unlink_blob(&self, repository_id: i64, digest: &str) -> Result<bool>;
+    /// Removes the repository's link to a blob, unless a manifest there references it.
+    async fn unlink_blob(&self, repository_id: i64, digest: &str) -> Result<BlobUnlink>;
 
     async fn find_manifest(
         &self,
@@ -182,7 +223,8 @@ pub trait Metadata: Send + Sync + 'static {
         digest: &str,
     ) -> Result<Option<ManifestRecord>>;
     async fn resolve_tag(&self, repository_id: i64, tag: &str) -> Result<Option<String>>;
-    /// Stores a manifest and points its tag at it, atomically.
+    /// Stores a manifest, records what it references, and points its tag at it,
+    /// atomically.
     async fn put_manifest(
         &self,
         repository_id: i64,
@@ -190,8 +232,30 @@ pub trait Metadata: Send + Sync + 'static {
     ) -> Result<(), PutManifestError>;
     /// The image sizes of child manifests, for an index's total.
     async fn manifests_size(&self, repository_id: i64, digests: &[String]) -> Result<u64>;
-    async fn delete_manifest(&self, repository_id: i64, digest: &str) -> Result<bool>;
-    async fn delete_tag(&self, repository_id: i64, tag: &str) -> Result<bool>;
+    /// Deletes an image with its tags, unless an index in the repository references
+    /// it; then unlinks its blobs that no remaining manifest there references and no
+    /// push renewed since the image was pushed. Atomic.
+    async fn delete_image(&self, repository_id: i64, digest: &str) -> Result<ImageDeletion>;
+    /// Removes a tag; with `delete_untagged`, an image left without tags is deleted
+    /// as [`Metadata::delete_image`] does (and when it cannot be, nothing changes).
+    async fn untag(&self, repository_id: i64, tag: &str, delete_untagged: bool) -> Result<Untag>;
+    /// Up to `limit` manifests (with their repository) stored before references were
+    /// recorded; [`Metadata::record_references`] takes each off the list.
+    async fn manifests_without_references(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(i64, ManifestRecord)>>;
+    async fn record_references(
+        &self,
+        repository_id: i64,
+        digest: &str,
+        blobs: &[String],
+        children: &[String],
+    ) -> Result<()>;
+    /// Every blob recorded as stored, with its size, in digest order.
+    async fn blob_records(&self) -> Result<Vec<(String, u64)>>;
+    /// Manifests referencing blobs their repository has no link to.
+    async fn dangling_references(&self) -> Result<Vec<DanglingReference>>;
     /// Tags in lexical order, strictly after `after`.
     async fn list_tags(
         &self,
@@ -234,6 +298,20 @@ pub enum BlobError {
     Io(#[from] io::Error),
 }
 
+/// What re-reading a stored blob found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlobCheck {
+    /// Its bytes hash to its digest; their count.
+    Intact(u64),
+    Missing,
+    /// Its bytes hash to `actual`; where they were moved, when asked to.
+    Corrupt {
+        actual: String,
+        size: u64,
+        quarantined: Option<String>,
+    },
+}
+
 /// A blob's bytes on their way out.
 pub struct BlobRead {
     /// The blob's whole size.
@@ -260,8 +338,18 @@ pub trait Blobs: Send + Sync + 'static {
     /// on a mismatch the upload is discarded. Returns the blob's size.
     async fn finish_upload(&self, id: &str, expected: &Digest) -> Result<u64, BlobError>;
     async fn cancel_upload(&self, id: &str);
-    /// The stored blob's size, or `None` when its bytes are missing.
+    /// The stored blob's size, or `None` when its bytes are missing or known to be
+    /// damaged.
     async fn stat(&self, digest: &Digest) -> Result<Option<u64>, BlobError>;
-    /// The blob's bytes.
-    async fn read(&self, digest: &Digest) -> Result<BlobRead, BlobError>;
+    /// The blob's `size` bytes (the size recorded when it was stored), verified
+    /// against its digest as they stream: bytes that do not match end the stream with
+    /// an error before its last chunk, so a damaged blob is never served whole. A
+    /// blob already damaged before the first byte is `NotFound`.
+    async fn read(&self, digest: &Digest, size: u64) -> Result<BlobRead, BlobError>;
+    /// The digest of every blob stored.
+    async fn list(&self) -> Result<Vec<Digest>, BlobError>;
+    /// Re-reads and hashes a stored blob; with `quarantine`, moves damaged bytes
+    /// aside (kept for inspection) so the blob counts as missing and the next push
+    /// stores it anew.
+    async fn verify(&self, digest: &Digest, quarantine: bool) -> Result<BlobCheck, BlobError>;
 }

@@ -11,12 +11,14 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 
 use super::{
-    AccessKey, ManifestRecord, Metadata, NewManifest, PutManifestError, RepositoryChange,
-    RepositoryRecord, Result, StorageError, TagStatus, TokenRecord, UserRecord,
+    AccessKey, BlobUnlink, DanglingReference, ImageDeletion, ManifestRecord, Metadata, NewManifest,
+    PutManifestError, RepositoryChange, RepositoryRecord, Result, StorageError, TagStatus,
+    TokenRecord, Untag, UserRecord,
 };
 
 pub mod identity;
 pub mod images;
+pub mod references;
 pub mod repositories;
 
 pub const DATABASE_FILE: &str = "berth.db";
@@ -81,6 +83,26 @@ CREATE TABLE IF NOT EXISTS tags (
 -- every tag of the repository per image (200 ms per DescribeImages page at 10,000 tags).
 DROP INDEX IF EXISTS tags_by_digest;
 CREATE INDEX IF NOT EXISTS tags_by_image ON tags (repository_id, digest, tag);
+-- What each manifest references, recorded as it is pushed: the blobs an image
+-- manifest needs and the manifests an index needs. A referenced child cannot be
+-- deleted under its index; the rows go with their manifest.
+CREATE TABLE IF NOT EXISTS manifest_blobs (
+    repository_id INTEGER NOT NULL,
+    manifest      TEXT NOT NULL,
+    digest        TEXT NOT NULL,
+    PRIMARY KEY (repository_id, manifest, digest),
+    FOREIGN KEY (repository_id, manifest) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS manifest_blobs_by_blob ON manifest_blobs (repository_id, digest);
+CREATE TABLE IF NOT EXISTS manifest_children (
+    repository_id INTEGER NOT NULL,
+    parent        TEXT NOT NULL,
+    child         TEXT NOT NULL,
+    PRIMARY KEY (repository_id, parent, child),
+    FOREIGN KEY (repository_id, parent) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE,
+    FOREIGN KEY (repository_id, child) REFERENCES manifests (repository_id, digest)
+);
+CREATE INDEX IF NOT EXISTS manifest_children_by_child ON manifest_children (repository_id, child);
 CREATE TABLE IF NOT EXISTS uploads (
     id            TEXT PRIMARY KEY,
     repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
@@ -117,6 +139,35 @@ impl From<rusqlite::Error> for PutManifestError {
     }
 }
 
+/// Columns added since the first release, for databases made before them.
+fn migrate(connection: &Connection) -> rusqlite::Result<()> {
+    let has_column = |table: &str, column: &str| -> rusqlite::Result<bool> {
+        let mut statement = connection.prepare(&format!("PRAGMA table_info({table})"))?;
+        let names = statement.query_map([], |row| row.get::<_, String>(1))?;
+        for name in names {
+            if name? == column {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    };
+    // When a repository last linked, mounted or confirmed a blob for a push: an image
+    // deletion keeps links a push started since may still rely on.
+    if !has_column("repository_blobs", "linked_at")? {
+        connection.execute_batch(
+            "ALTER TABLE repository_blobs ADD COLUMN linked_at REAL NOT NULL DEFAULT 0",
+        )?;
+    }
+    // Whether manifest_blobs and manifest_children hold this manifest's references;
+    // manifests stored before those tables existed are filled in at start.
+    if !has_column("manifests", "references_recorded")? {
+        connection.execute_batch(
+            "ALTER TABLE manifests ADD COLUMN references_recorded INTEGER NOT NULL DEFAULT 0",
+        )?;
+    }
+    Ok(())
+}
+
 /// A handle to the metadata database; cheap to clone.
 #[derive(Clone)]
 pub struct SqliteMetadata {
@@ -142,6 +193,7 @@ impl SqliteMetadata {
             )
             .map_err(open_error)?;
         connection.execute_batch(SCHEMA).map_err(open_error)?;
+        migrate(&connection).map_err(open_error)?;
         Ok(SqliteMetadata {
             connection: Arc::new(Mutex::new(connection)),
         })
@@ -293,15 +345,22 @@ impl Metadata for SqliteMetadata {
             .await
     }
 
-    async fn mount_blob(&self, to: i64, from: i64, digest: &str) -> Result<Option<u64>> {
+    async fn claim_blob(&self, repository_id: i64, digest: &str, now: f64) -> Result<Option<u64>> {
         let digest = digest.to_string();
-        self.call(move |c| images::mount_blob(c, to, from, &digest))
+        self.call(move |c| images::claim_blob(c, repository_id, &digest, now))
             .await
     }
 
-    async fn unlink_blob(&self, repository_id: i64, digest: &str) -> Result<bool> {
+    async fn mount_blob(&self, to: i64, from: i64, digest: &str) -> Result<Option<u64>> {
         let digest = digest.to_string();
-        self.call(move |c| images::unlink_blob(c, repository_id, &digest))
+        let now = crate::clock::now_epoch_seconds();
+        self.call(move |c| images::mount_blob(c, to, from, &digest, now))
+            .await
+    }
+
+    async fn unlink_blob(&self, repository_id: i64, digest: &str) -> Result<BlobUnlink> {
+        let digest = digest.to_string();
+        self.call(move |c| references::unlink_blob(c, repository_id, &digest))
             .await
     }
 
@@ -336,16 +395,46 @@ impl Metadata for SqliteMetadata {
             .await
     }
 
-    async fn delete_manifest(&self, repository_id: i64, digest: &str) -> Result<bool> {
+    async fn delete_image(&self, repository_id: i64, digest: &str) -> Result<ImageDeletion> {
         let digest = digest.to_string();
-        self.call(move |c| images::delete_manifest(c, repository_id, &digest))
+        self.call(move |c| references::delete_image(c, repository_id, &digest))
             .await
     }
 
-    async fn delete_tag(&self, repository_id: i64, tag: &str) -> Result<bool> {
+    async fn untag(&self, repository_id: i64, tag: &str, delete_untagged: bool) -> Result<Untag> {
         let tag = tag.to_string();
-        self.call(move |c| images::delete_tag(c, repository_id, &tag))
+        self.call(move |c| references::untag(c, repository_id, &tag, delete_untagged))
             .await
+    }
+
+    async fn manifests_without_references(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(i64, ManifestRecord)>> {
+        self.call(move |c| references::manifests_without_references(c, limit))
+            .await
+    }
+
+    async fn record_references(
+        &self,
+        repository_id: i64,
+        digest: &str,
+        blobs: &[String],
+        children: &[String],
+    ) -> Result<()> {
+        let (digest, blobs, children) = (digest.to_string(), blobs.to_vec(), children.to_vec());
+        self.call(move |c| {
+            references::record_references(c, repository_id, &digest, &blobs, &children)
+        })
+        .await
+    }
+
+    async fn blob_records(&self) -> Result<Vec<(String, u64)>> {
+        self.call(|c| references::blob_records(c)).await
+    }
+
+    async fn dangling_references(&self) -> Result<Vec<DanglingReference>> {
+        self.call(|c| references::dangling_references(c)).await
     }
 
     async fn list_tags(
