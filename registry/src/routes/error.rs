@@ -191,6 +191,8 @@ pub fn ecr(error: Error, config: &Config) -> EcrError {
     let registry = &config.account_id;
     let (error_type, message) = match error {
         Error::InvalidParameter(message) => (ErrorType::InvalidParameter, message),
+        Error::InvalidTagParameter(message) => (ErrorType::InvalidTagParameter, message),
+        Error::TooManyTags(message) => (ErrorType::TooManyTags, message),
         Error::RepositoryNotFound { name } => (
             ErrorType::RepositoryNotFound,
             format!("The repository with name '{name}' does not exist in the registry with id '{registry}'"),
@@ -333,6 +335,8 @@ pub fn oci(error: Error) -> OciError {
         | Error::RepositoryNotEmpty { .. }
         | Error::RepositoryPolicyNotFound { .. }
         | Error::ImageAlreadyExists { .. }
+        | Error::InvalidTagParameter(_)
+        | Error::TooManyTags(_)
         | Error::UserNotFound { .. }
         | Error::UserAlreadyExists { .. }
         | Error::Storage(_)) => OciError::internal(other),

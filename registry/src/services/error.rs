@@ -8,6 +8,12 @@ pub enum Error {
     /// A request field is wrong; the message names the field and says why.
     #[error("{0}")]
     InvalidParameter(String),
+    /// A resource tag's key or value is outside AWS's bounds.
+    #[error("{0}")]
+    InvalidTagParameter(String),
+    /// A repository would carry more resource tags than AWS allows.
+    #[error("{0}")]
+    TooManyTags(String),
     #[error("repository '{name}' does not exist")]
     RepositoryNotFound { name: String },
     #[error("repository '{name}' already exists")]

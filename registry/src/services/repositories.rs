@@ -316,16 +316,21 @@ pub fn get_policy(
     Ok(policy_response(state, repository, text))
 }
 
+/// AWS's limit on a repository policy's length (`RepositoryPolicyText` max 10240).
+pub const MAX_POLICY_CHARACTERS: usize = 10_240;
+
 /// Stores a policy after validating it with the same code that enforces it.
 pub async fn set_policy(
     state: &AppState,
     repository: &RepositoryRecord,
     request: SetRepositoryPolicyRequest,
 ) -> Result<RepositoryPolicyResponse> {
-    if request.policy_text.len() > 10_240 {
-        return Err(Error::invalid(
-            "Invalid parameter at 'policyText': a policy may be at most 10240 characters.",
-        ));
+    // Characters, as the limit says (a multi-byte character counts once).
+    let characters = request.policy_text.chars().count();
+    if characters > MAX_POLICY_CHARACTERS {
+        return Err(Error::invalid(format!(
+            "Invalid parameter at 'policyText': a policy may be at most {MAX_POLICY_CHARACTERS} characters, not {characters}."
+        )));
     }
     if let Err(problems) = berth_model::policy::parse_policy(&request.policy_text) {
         let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
@@ -375,31 +380,59 @@ pub async fn authorized_by_arn(
     authorized(state, principal, action, name).await
 }
 
+/// AWS's limit on a repository's resource tags.
+pub const MAX_RESOURCE_TAGS: usize = 50;
+
+fn too_many_tags(count: usize) -> Error {
+    Error::TooManyTags(format!(
+        "The repository would have {count} tags; a repository may have at most {MAX_RESOURCE_TAGS}."
+    ))
+}
+
+/// Checks keys (1 to 128 characters) and values (up to 256), as AWS counts them.
 pub fn check_resource_tags(tags: Vec<Tag>) -> Result<Vec<(String, String)>> {
     let mut out = Vec::with_capacity(tags.len());
     for tag in tags {
-        if tag.key.is_empty() || tag.key.chars().count() > 128 {
-            return Err(Error::invalid(
-                "Invalid parameter at 'tags': a tag key must be 1 to 128 characters.",
-            ));
+        let key_length = tag.key.chars().count();
+        if !(1..=128).contains(&key_length) {
+            return Err(Error::InvalidTagParameter(format!(
+                "Tag keys must be 1 to 128 characters; a key of {key_length} characters was given."
+            )));
         }
-        if tag.value.chars().count() > 256 {
-            return Err(Error::invalid(format!(
-                "Invalid parameter at 'tags': the value of tag '{}' is longer than 256 characters.",
+        let value_length = tag.value.chars().count();
+        if value_length > 256 {
+            return Err(Error::InvalidTagParameter(format!(
+                "Tag values can have a maximum length of 256 characters; the value of tag '{}' has {value_length}.",
                 tag.key
             )));
         }
         out.push((tag.key, tag.value));
     }
+    let distinct: std::collections::HashSet<&str> = out.iter().map(|(k, _)| k.as_str()).collect();
+    if distinct.len() > MAX_RESOURCE_TAGS {
+        return Err(too_many_tags(distinct.len()));
+    }
     Ok(out)
 }
 
+/// Adds or overwrites tags; keys the repository lacks count toward its 50.
 pub async fn tag_resource(
     state: &AppState,
     repository: &RepositoryRecord,
     tags: Vec<Tag>,
 ) -> Result<()> {
     let tags = check_resource_tags(tags)?;
+    let mut keys: std::collections::HashSet<String> = state
+        .metadata
+        .resource_tags(repository.id)
+        .await?
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    keys.extend(tags.iter().map(|(key, _)| key.clone()));
+    if keys.len() > MAX_RESOURCE_TAGS {
+        return Err(too_many_tags(keys.len()));
+    }
     Ok(state
         .metadata
         .put_resource_tags(repository.id, &tags)
