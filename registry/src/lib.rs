@@ -1,7 +1,8 @@
 //! Berth's embedded registry: the ECR API and OCI Distribution over one axum app.
 //!
 //! routes (HTTP) → services (what the registry does) → storage (the Metadata and
-//! Blobs traits); `auth` decides who is calling and what they may do.
+//! Blobs traits); `auth` decides who is calling and what they may do; `server`
+//! holds connections to their limits; `data_dir` keeps everything on disk private.
 
 pub mod auth;
 pub mod clock;

@@ -1,9 +1,11 @@
 //! Storage: the two traits every backend implements, and the records they speak.
 //!
-//! - [`Metadata`]: repositories, images, tags, blob links, upload sessions, access
-//!   keys and tokens — what a database holds.
+//! - [`Metadata`]: repositories, images, tags, what each manifest references, blob
+//!   links, upload sessions, access keys and tokens — what a database holds. Deletes
+//!   refuse to leave a reference dangling.
 //! - [`Blobs`]: content-addressed bytes and the upload sessions that produce them —
-//!   what a file system or an object store holds.
+//!   what a file system or an object store holds. Reads verify the bytes against
+//!   their digest.
 //!
 //! The embedded default is SQLite ([`sqlite`]) plus files ([`files`]). Services
 //! depend only on the traits; nothing here knows HTTP or the ECR/OCI wire errors.
