@@ -222,6 +222,7 @@ mod tables {
                 scan_on_push: immutable,
             },
             encryption_configuration: EncryptionConfiguration::default(),
+            ..Default::default()
         }
     }
 
@@ -285,6 +286,7 @@ mod tables {
             image_manifest_media_type: berth_model::oci::OCI_MANIFEST.into(),
             artifact_media_type: None,
             last_recorded_pull_time: None,
+            ..Default::default()
         }
     }
 

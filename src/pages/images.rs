@@ -52,6 +52,7 @@ pub fn ImagesTab(repository: Repository) -> impl IntoView {
                 max_results: Some(max),
                 filter: Some(ImageFilter {
                     tag_status: Some(status),
+                    ..Default::default()
                 }),
                 ..Default::default()
             };

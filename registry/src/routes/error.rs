@@ -48,6 +48,7 @@ impl IntoResponse for EcrError {
         let body = ErrorBody {
             error_type: self.error_type.as_str().into(),
             message: self.message.clone(),
+            ..Default::default()
         };
         let mut response = (self.status(), super::ecr::json_body(&body)).into_response();
         response.headers_mut().insert(

@@ -65,6 +65,7 @@ fn detail(
         image_manifest_media_type: record.media_type,
         artifact_media_type: record.artifact_type,
         last_recorded_pull_time: record.last_pulled_at,
+        ..Default::default()
     }
 }
 

@@ -34,6 +34,7 @@ fn to_wire(state: &AppState, record: RepositoryRecord) -> Repository {
             encryption_type: record.encryption_type,
             kms_key: record.kms_key,
         },
+        ..Default::default()
     }
 }
 
@@ -265,6 +266,7 @@ pub async fn put_tag_mutability(
         registry_id: state.config.account_id.clone(),
         repository_name: repository.name.clone(),
         image_tag_mutability: mutability,
+        ..Default::default()
     })
 }
 
