@@ -71,15 +71,6 @@ pub async fn authorized(
     }
 }
 
-/// The named repository, or RepositoryNotFound.
-pub async fn find(state: &AppState, name: &str) -> Result<RepositoryRecord> {
-    state
-        .metadata
-        .find_repository(name)
-        .await?
-        .ok_or_else(|| not_found(name))
-}
-
 fn not_found(name: &str) -> Error {
     Error::RepositoryNotFound {
         name: name.to_string(),
