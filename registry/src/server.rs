@@ -350,3 +350,52 @@ pub fn raise_open_file_limit() {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn each_phase_of_a_connection_has_its_deadline() {
+        let limits = Limits {
+            header_read_timeout: Duration::from_secs(10),
+            keep_alive_timeout: Duration::from_secs(60),
+            stall_timeout: Duration::from_secs(120),
+            ..Limits::default()
+        };
+        let second = Duration::from_secs(1);
+        let activity = Arc::new(Activity::new());
+        let opened = Instant::now();
+        // A new connection must send its first head soon, trickling or not.
+        activity.read();
+        assert_eq!(activity.deadline(&limits), opened + 10 * second);
+
+        let request = activity.begin();
+        assert_eq!(activity.deadline(&limits), opened + 120 * second);
+        tokio::time::advance(30 * second).await;
+        activity.wrote();
+        assert_eq!(
+            activity.deadline(&limits),
+            opened + 150 * second,
+            "bytes moving keep it"
+        );
+
+        drop(request);
+        assert_eq!(
+            activity.deadline(&limits),
+            opened + 90 * second,
+            "idle: keep-alive"
+        );
+        tokio::time::advance(20 * second).await;
+        activity.read();
+        assert_eq!(
+            activity.deadline(&limits),
+            opened + 60 * second,
+            "a head began: header timeout"
+        );
+
+        let started = Instant::now();
+        activity.expired(&limits).await;
+        assert_eq!(Instant::now() - started, 10 * second);
+    }
+}
