@@ -76,14 +76,28 @@ class Registry:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         wait_for_port(self.port, self.proc, what="berth-registry")
+        self.wait_until_serving()
         if not self.preset_admin:
-            # The port opens before the first start has written the file: wait for it.
-            creds_file = self.data / "admin-credentials.json"
-            deadline = time.monotonic() + 30
-            while not creds_file.is_file() and time.monotonic() < deadline and self.proc.poll() is None:
-                time.sleep(0.05)
-            creds = json.loads(creds_file.read_text())
+            creds = json.loads((self.data / "admin-credentials.json").read_text())
             self.access_key_id, self.secret_access_key = creds["accessKeyId"], creds["secretAccessKey"]
+
+    def wait_until_serving(self, timeout=30.0):
+        """The port opens before the data dir is prepared; the first answer comes after."""
+        import http.client
+
+        deadline = time.monotonic() + timeout
+        while True:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+            try:
+                conn.request("GET", "/v2/")
+                conn.getresponse().read()
+                return
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise
+                time.sleep(0.05)
+            finally:
+                conn.close()
 
     def stop(self, sig=None):
         if self.proc and self.proc.poll() is None:
