@@ -116,10 +116,9 @@ def test_references_of_manifests_stored_by_an_older_version_are_recorded_at_star
     assert client.push_manifest("app", "multi", raw_index, OCI_INDEX).status == 201
     registry.stop()
     db = sqlite3.connect(registry.data / "berth.db")
-    db.executescript("DELETE FROM manifest_blobs; DELETE FROM manifest_children; UPDATE manifests SET references_recorded = 0;")
+    db.executescript("DROP TABLE manifest_blobs; DROP TABLE manifest_children;")
     db.commit()
     db.close()
     registry.start()
-    assert "recorded the references of 2 manifests" in registry.output()
     assert client.request("DELETE", f"/v2/app/manifests/{amd_digest}").error_code() == "UNSUPPORTED"
     assert client.request("DELETE", f"/v2/app/blobs/{digest_of(b'amd64 layer')}").error_code() == "UNSUPPORTED"

@@ -112,7 +112,7 @@ def test_fsck_finds_and_quarantines_damage_while_serving(registry, stored):
     blob_file(registry, orphan).write_bytes(b"a file nothing records")
     db = sqlite3.connect(registry.data / "berth.db")
     db.execute("DELETE FROM repository_blobs WHERE digest = ?", (digests["small"],))
-    db.execute("INSERT INTO manifest_blobs (repository_id, manifest, digest) SELECT repository_id, digest, ? FROM manifests",
+    db.execute("INSERT INTO manifest_blobs (repository_id, manifest_digest, blob_digest) SELECT repository_id, digest, ? FROM manifests",
                (digests["small"],))
     db.commit()
     db.close()

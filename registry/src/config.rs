@@ -22,6 +22,12 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// A built console (trunk's `dist/`) to serve at `/`.
     pub console_dir: Option<PathBuf>,
+    /// How often garbage collection runs; `None` when it only runs on demand.
+    pub gc_interval: Option<Duration>,
+    /// How long an upload session may sit idle before garbage collection expires it.
+    pub upload_expiry: Duration,
+    /// At most one `lastRecordedPullTime` write per image per this long.
+    pub pull_record_interval: Duration,
     pub limits: Limits,
 }
 
@@ -99,6 +105,24 @@ pub fn validate_account_id(id: &str) -> Result<(), String> {
     }
 }
 
+/// A duration as people write it on a command line: `90`, `90s`, `15m`, `6h`, `1d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit_seconds) = match text.char_indices().last() {
+        Some((i, 's')) => (&text[..i], 1),
+        Some((i, 'm')) => (&text[..i], 60),
+        Some((i, 'h')) => (&text[..i], 60 * 60),
+        Some((i, 'd')) => (&text[..i], 24 * 60 * 60),
+        _ => (text, 1),
+    };
+    let invalid = || format!("'{text}' is not a duration: write e.g. 90s, 15m, 6h or 1d");
+    let value: u64 = number.parse().map_err(|_| invalid())?;
+    value
+        .checked_mul(unit_seconds)
+        .map(Duration::from_secs)
+        .ok_or_else(invalid)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +137,22 @@ mod tests {
             cors_origins: vec![],
             console_dir: None,
             limits: Limits::default(),
+            gc_interval: None,
+            upload_expiry: Duration::from_secs(1),
+            pull_record_interval: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn durations_take_a_unit_or_mean_seconds() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("6h"), Ok(Duration::from_secs(21_600)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        for bad in ["", "h", "1.5h", "-1s", "6 hours", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }
 

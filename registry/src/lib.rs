@@ -24,6 +24,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::config::Config;
+use crate::services::pulls::PullRecorder;
 use crate::storage::files::BlobFiles;
 use crate::storage::sqlite::SqliteMetadata;
 use crate::storage::{AccessKey, Blobs, Metadata, StorageError};
@@ -41,6 +42,7 @@ pub struct AppState {
     /// Bytes of ECR API bodies that may be buffered before their signatures are
     /// verified, all requests together (`Limits::unauthenticated_body_bytes`).
     pub unauthenticated_bodies: Arc<tokio::sync::Semaphore>,
+    pub pulls: Arc<PullRecorder>,
 }
 
 /// The whole HTTP app; tests and `main` build the same one.
@@ -171,6 +173,10 @@ pub async fn bootstrap(
         credentials::write_admin(&config.data_dir, &key, &config.root_arn(), &endpoint).map_err(
             io(&config.data_dir.join(credentials::ADMIN_CREDENTIALS_FILE)),
         )?;
+    let pulls = Arc::new(PullRecorder::start(
+        metadata.clone(),
+        config.pull_record_interval,
+    ));
     let state = AppState {
         unauthenticated_bodies: Arc::new(tokio::sync::Semaphore::new(
             config.limits.unauthenticated_body_bytes,
@@ -180,11 +186,8 @@ pub async fn bootstrap(
         blobs,
         url_signing_key: Arc::new(url_signing_key.to_vec()),
         page_tokens: Arc::new(services::paging::PageTokens::new(&page_token_key)),
+        pulls,
     };
-    let recorded = services::images::record_missing_references(&state).await?;
-    if recorded > 0 {
-        eprintln!("berth-registry: recorded the references of {recorded} manifests stored by an older version");
-    }
     Ok((
         state,
         AdminKey {

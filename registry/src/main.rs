@@ -1,14 +1,17 @@
-//! `berth-registry`: run the registry, manage its users and keys, check its data.
+//! `berth-registry`: run the registry, collect its garbage, manage its users and keys,
+//! check its data.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use berth_registry::config::{self, Config, Limits};
-use berth_registry::services::{self, users};
+use berth_registry::services::{self, gc, users};
 use berth_registry::storage::files::BlobFiles;
-use berth_registry::storage::sqlite::{SqliteMetadata, DATABASE_FILE};
-use berth_registry::storage::AccessKey;
+use berth_registry::storage::sqlite::{self, SqliteMetadata, DATABASE_FILE};
+use berth_registry::storage::{AccessKey, Blobs, Metadata};
 use berth_registry::{credentials, data_dir};
 use clap::{Parser, Subcommand};
 
@@ -27,6 +30,9 @@ struct Cli {
 enum Command {
     /// Run the registry.
     Serve(Box<ServeArgs>),
+    /// Collect garbage now: free blobs nothing references, expire abandoned uploads,
+    /// remove crash leftovers. Safe while `serve` runs on the same data dir.
+    Gc(GcArgs),
     /// Manage users (IAM-style principals with their own access keys).
     User {
         #[command(subcommand)]
@@ -48,6 +54,32 @@ enum Command {
         #[arg(long)]
         repair: bool,
     },
+    /// Make a registry of `blobs` blobs in a new data dir, for `cargo xtask bench`:
+    /// half of them linked to one repository and referenced by its images, half
+    /// referenced by nothing.
+    #[command(hide = true)]
+    BenchFill {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        blobs: usize,
+    },
+}
+
+#[derive(clap::Args)]
+struct GcArgs {
+    /// Data directory of the registry.
+    #[arg(long, default_value = "data")]
+    data: PathBuf,
+    /// Report what would be freed, and free nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Upload sessions idle this long expire (e.g. 90s, 15m, 24h, 1d).
+    #[arg(long, default_value = "24h", value_parser = config::parse_duration)]
+    upload_expiry: Duration,
+    /// Print the report as JSON instead of a sentence.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -91,6 +123,19 @@ struct ServeArgs {
     /// their signatures are verified.
     #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_UNAUTHENTICATED_BODY_BYTES)]
     max_unauthenticated_body_bytes: usize,
+    /// How often to collect garbage (e.g. 30m, 6h, 1d); 0 collects only on demand
+    /// (`berth-registry gc`).
+    #[arg(long, default_value = "6h", value_parser = config::parse_duration)]
+    gc_interval: Duration,
+    /// Upload sessions idle this long expire at the next collection.
+    #[arg(long, default_value = "24h", value_parser = config::parse_duration)]
+    upload_expiry: Duration,
+    /// Record an image's last pull time at most once per this long.
+    #[arg(long, default_value = "60s", value_parser = config::parse_duration)]
+    pull_record_interval: Duration,
+    /// Append every ECR API exchange to this file as JSON lines (a test aid).
+    #[arg(long, hide = true)]
+    record_api: Option<PathBuf>,
     #[arg(long, env = "BERTH_ADMIN_ACCESS_KEY_ID", hide_env_values = true)]
     admin_access_key_id: Option<String>,
     #[arg(long, env = "BERTH_ADMIN_SECRET_ACCESS_KEY", hide_env_values = true)]
@@ -146,6 +191,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(*args),
+        Command::Gc(args) => collect_garbage(args),
+        Command::BenchFill { data, blobs } => bench_fill(&data, blobs),
         Command::User { command } => user(command),
         Command::Admin {
             command: AdminCommand::RotateKey { data },
@@ -234,6 +281,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             },
             console_dir: args.console,
             limits: limits.clone(),
+            gc_interval: Some(args.gc_interval).filter(|i| !i.is_zero()),
+            upload_expiry: args.upload_expiry,
+            pull_record_interval: args.pull_record_interval,
         };
         let (state, admin) = berth_registry::bootstrap(config, preset)
             .await
@@ -255,14 +305,30 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             "  admin credentials file:  {}",
             admin.credentials_file.display()
         );
+        if let Some(interval) = config.gc_interval {
+            println!(
+                "  garbage collection every {}s; upload sessions expire after {}s idle",
+                interval.as_secs(),
+                config.upload_expiry.as_secs()
+            );
+            tokio::spawn(gc::run_on_schedule(
+                state.metadata.clone(),
+                state.blobs.clone(),
+                interval,
+                config.upload_expiry,
+            ));
+        }
+        let mut app = berth_registry::app(state);
+        if let Some(path) = &args.record_api {
+            let recorder = berth_registry::routes::record::Recorder::open(path)
+                .map_err(|e| format!("--record-api {}: {e}", path.display()))?;
+            app = app.layer(axum::middleware::from_fn_with_state(
+                recorder,
+                berth_registry::routes::record::record,
+            ));
+        }
         berth_registry::server::raise_open_file_limit();
-        berth_registry::server::serve(
-            listener,
-            berth_registry::app(state),
-            limits,
-            shutdown_signal(),
-        )
-        .await;
+        berth_registry::server::serve(listener, app, limits, shutdown_signal()).await;
         Ok(())
     })
 }
@@ -285,6 +351,128 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
+}
+
+fn collect_garbage(args: GcArgs) -> Result<(), String> {
+    if !args.data.join(sqlite::DATABASE_FILE).is_file() {
+        return Err(format!(
+            "{}: no registry data here (no {})",
+            args.data.display(),
+            sqlite::DATABASE_FILE
+        ));
+    }
+    let metadata: Arc<dyn Metadata> =
+        Arc::new(SqliteMetadata::open(&args.data).map_err(|e| e.to_string())?);
+    let blobs: Arc<dyn Blobs> =
+        Arc::new(BlobFiles::open(&args.data).map_err(|e| format!("{}: {e}", args.data.display()))?);
+    let options = gc::Options {
+        upload_expiry: args.upload_expiry,
+        dry_run: args.dry_run,
+        wait: true,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let report = runtime
+        .block_on(gc::run(&metadata, &blobs, &options))
+        .map_err(|e| e.to_string())?
+        .ok_or("garbage collection did not run")?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!("{}", report.summary());
+    }
+    if report.failure_count > 0 {
+        return Err(format!(
+            "{} items could not be deleted",
+            report.failure_count
+        ));
+    }
+    Ok(())
+}
+
+fn bench_fill(data: &std::path::Path, count: usize) -> Result<(), String> {
+    use berth_model::oci::Digest;
+    use berth_registry::storage::sqlite::fixtures::BulkImage;
+    use sha2::Digest as _;
+
+    const BLOBS_PER_IMAGE: usize = 10;
+    if data.join(sqlite::DATABASE_FILE).exists() {
+        return Err(format!("{}: already holds a registry", data.display()));
+    }
+    std::fs::create_dir_all(data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let metadata = SqliteMetadata::open(data).map_err(|e| e.to_string())?;
+    let files = BlobFiles::open(data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let mut blobs = Vec::with_capacity(count);
+    for i in 0..count {
+        let content = format!("berth garbage collection benchmark, blob {i:012}\n");
+        let digest = Digest::from_sha256(&sha2::Sha256::digest(content.as_bytes()));
+        let path = files.blob_path(&digest);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        }
+        std::fs::write(&path, &content).map_err(|e| format!("{}: {e}", path.display()))?;
+        blobs.push((digest, content.len() as u64));
+    }
+    let referenced = count / 2;
+    let descriptor = |(digest, size): &(Digest, u64)| serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest.as_str(), "size": size});
+    let images: Vec<BulkImage> = blobs[..referenced]
+        .chunks(BLOBS_PER_IMAGE)
+        .map(|group| {
+            let content = serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": descriptor(&group[0]),
+                "layers": group[1..].iter().map(descriptor).collect::<Vec<_>>(),
+            })
+            .to_string()
+            .into_bytes();
+            BulkImage {
+                digest: Digest::from_sha256(&sha2::Sha256::digest(&content)),
+                content,
+                blobs: group.iter().map(|(d, _)| d.clone()).collect(),
+            }
+        })
+        .collect();
+    let image_count = images.len();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let record = berth_registry::storage::RepositoryRecord {
+            id: 0,
+            policy: None,
+            name: "bench/gc".into(),
+            created_at: berth_registry::clock::now_epoch_seconds(),
+            image_tag_mutability: berth_model::ecr::TAG_MUTABLE.into(),
+            scan_on_push: false,
+            encryption_type: berth_model::ecr::ENCRYPTION_AES256.into(),
+            kms_key: None,
+        };
+        let repository = metadata
+            .insert_repository(&record, &[])
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the repository exists")?;
+        // Recorded a minute ago, as if pushed before the collection starts.
+        let recorded_at = berth_registry::clock::now_epoch_seconds() - 60.0;
+        metadata
+            .record_in_bulk(repository, blobs, referenced, images, recorded_at)
+            .await
+            .map_err(|e| e.to_string())
+    })?;
+    println!(
+        "{}",
+        serde_json::json!({"blobs": count, "referenced": referenced, "images": image_count})
+    );
+    Ok(())
 }
 
 /// The metadata store of an existing data dir (or a new one, with `create`), its

@@ -145,6 +145,9 @@ mod tests {
             account_id: "123456789012".into(),
             cors_origins: vec![],
             console_dir: None,
+            gc_interval: None,
+            upload_expiry: std::time::Duration::from_secs(1),
+            pull_record_interval: std::time::Duration::from_secs(1),
             limits: Default::default(),
         }
     }

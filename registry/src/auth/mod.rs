@@ -2,6 +2,7 @@
 //! `/v2`, and one policy decision point for both.
 
 pub mod access;
+pub mod bearer;
 pub mod sigv4;
 pub mod tokens;
 
@@ -58,4 +59,9 @@ impl AuthError {
             message: message.into(),
         }
     }
+}
+
+/// Compares secrets without leaking, through timing, how much of them matched.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -11,7 +11,7 @@ use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettin
 use aws_sigv4::sign::v4;
 use axum::http::HeaderMap;
 
-use super::{AuthError, AuthErrorKind, Principal};
+use super::{constant_time_eq, AuthError, AuthErrorKind, Principal};
 use crate::config::Config;
 use crate::storage::{AccessKey, Metadata};
 
@@ -295,10 +295,6 @@ fn compute_signature(
     let output = sign(request, &params)
         .map_err(|e| invalid_signature(format!("The request cannot be signed: {e}")))?;
     Ok(output.signature().to_string())
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn format_amz_date(t: SystemTime) -> String {

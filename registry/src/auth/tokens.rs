@@ -32,25 +32,22 @@ pub fn token_hash(token: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BasicAuthError(pub String);
 
-/// Verifies `Authorization: Basic base64("AWS:" + token)` and returns its principal.
-pub async fn verify_basic(
-    config: &Config,
-    metadata: &dyn Metadata,
-    headers: &HeaderMap,
-) -> Result<Principal, BasicAuthError> {
+const LOGIN_HINT: &str =
+    "log in with: aws ecr get-login-password | docker login --username AWS --password-stdin";
+
+/// The user name and password of an `Authorization: Basic …` header.
+pub fn basic_credentials(headers: &HeaderMap) -> Result<(String, String), BasicAuthError> {
     use base64::Engine;
-    let login =
-        "log in with: aws ecr get-login-password | docker login --username AWS --password-stdin";
     let value = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| BasicAuthError(format!("authentication required: {login}")))?;
+        .ok_or_else(|| BasicAuthError(format!("authentication required: {LOGIN_HINT}")))?;
     let encoded = value
         .strip_prefix("Basic ")
         .or_else(|| value.strip_prefix("basic "))
         .ok_or_else(|| {
             BasicAuthError(format!(
-                "use Basic authentication with username AWS: {login}"
+                "use Basic authentication with username AWS: {LOGIN_HINT}"
             ))
         })?;
     let decoded = base64::engine::general_purpose::STANDARD
@@ -58,35 +55,82 @@ pub async fn verify_basic(
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(|| BasicAuthError("the Authorization header is not valid base64".into()))?;
-    let (user, token) = decoded
+    let (user, password) = decoded
         .split_once(':')
         .ok_or_else(|| BasicAuthError("the credentials must be username:password".into()))?;
+    Ok((user.to_string(), password.to_string()))
+}
+
+fn principal(config: &Config, access_key_id: String, user_name: Option<String>) -> Principal {
+    Principal {
+        arn: match &user_name {
+            Some(name) => config.user_arn(name),
+            None => config.root_arn(),
+        },
+        user_name,
+        access_key_id,
+    }
+}
+
+/// The principal a registry token (the password of user `AWS`) stands for, and
+/// when the token expires.
+pub async fn principal_for_token(
+    config: &Config,
+    metadata: &dyn Metadata,
+    token: &str,
+) -> Result<(Principal, f64), BasicAuthError> {
+    let record = metadata
+        .find_token(&token_hash(token))
+        .await
+        .map_err(|e| BasicAuthError(e.to_string()))?
+        .ok_or_else(|| {
+            BasicAuthError(format!(
+                "the password is not a token issued by this registry: {LOGIN_HINT}"
+            ))
+        })?;
+    if record.expires_at < now_epoch_seconds() {
+        return Err(BasicAuthError(format!(
+            "the token has expired: {LOGIN_HINT}"
+        )));
+    }
+    Ok((
+        principal(config, record.access_key_id, record.user_name),
+        record.expires_at,
+    ))
+}
+
+/// The principal an access key pair stands for (the token endpoint's other login).
+pub async fn principal_for_key(
+    config: &Config,
+    metadata: &dyn Metadata,
+    access_key_id: &str,
+    secret: &str,
+) -> Result<Principal, BasicAuthError> {
+    let refused = || BasicAuthError("unknown access key id or wrong secret access key".into());
+    let key = metadata
+        .find_access_key(access_key_id)
+        .await
+        .map_err(|e| BasicAuthError(e.to_string()))?
+        .ok_or_else(refused)?;
+    if !super::constant_time_eq(key.secret_access_key.as_bytes(), secret.as_bytes()) {
+        return Err(refused());
+    }
+    Ok(principal(config, key.access_key_id, key.user_name))
+}
+
+/// Verifies `Authorization: Basic base64("AWS:" + token)` and returns its principal.
+pub async fn verify_basic(
+    config: &Config,
+    metadata: &dyn Metadata,
+    headers: &HeaderMap,
+) -> Result<Principal, BasicAuthError> {
+    let (user, token) = basic_credentials(headers)?;
     if user != "AWS" {
         return Err(BasicAuthError(format!(
             "the username must be AWS, not '{user}'"
         )));
     }
-    let hash = token_hash(token);
-    let record = metadata
-        .find_token(&hash)
-        .await
-        .map_err(|e| BasicAuthError(e.to_string()))?
-        .ok_or_else(|| {
-            BasicAuthError(format!(
-                "the password is not a token issued by this registry: {login}"
-            ))
-        })?;
-    if record.expires_at < now_epoch_seconds() {
-        return Err(BasicAuthError(format!("the token has expired: {login}")));
-    }
-    Ok(Principal {
-        arn: match &record.user_name {
-            Some(name) => config.user_arn(name),
-            None => config.root_arn(),
-        },
-        user_name: record.user_name,
-        access_key_id: record.access_key_id,
-    })
+    Ok(principal_for_token(config, metadata, &token).await?.0)
 }
 
 /// A fresh key pair in AWS's shapes: `AKIA` + 16 characters, a 40-character secret.

@@ -77,7 +77,9 @@ pub enum OciCode {
     Denied,
     Unsupported,
     RangeInvalid,
-    PaginationNumberInvalid,
+    /// A query parameter is out of range: the spec has no code of its own for
+    /// this, so UNSUPPORTED ("invalid set of parameters"), answered 400.
+    ParameterInvalid,
     Internal,
 }
 
@@ -98,7 +100,7 @@ impl OciCode {
             OciCode::Unauthorized => "UNAUTHORIZED",
             OciCode::Denied => "DENIED",
             OciCode::Unsupported => "UNSUPPORTED",
-            OciCode::PaginationNumberInvalid => "PAGINATION_NUMBER_INVALID",
+            OciCode::ParameterInvalid => "UNSUPPORTED",
             OciCode::Internal => "UNKNOWN",
         }
     }
@@ -119,14 +121,48 @@ impl OciCode {
     }
 }
 
+/// The `/v2` challenges: ECR's Basic (`AWS:<token>`), and the distribution token
+/// flow's Bearer, pointing at `/v2/token` with the scope the request needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    /// The registry's public URL.
+    pub realm: String,
+    /// The registry's host, as the token spec's `service`.
+    pub service: String,
+    /// e.g. `repository:team/app:pull,push`.
+    pub scope: Option<String>,
+    /// A bearer token was presented but does not cover the request (RFC 6750's
+    /// `insufficient_scope`, answered 403): only the Bearer challenge is sent, so
+    /// the client asks the token endpoint again for `scope`.
+    pub insufficient_scope: bool,
+}
+
+impl Challenge {
+    pub fn header_values(&self) -> Vec<String> {
+        let scope = self
+            .scope
+            .as_ref()
+            .map(|s| format!(",scope=\"{s}\""))
+            .unwrap_or_default();
+        let bearer = format!(
+            "Bearer realm=\"{}/v2/token\",service=\"{}\"{scope}",
+            self.realm, self.service
+        );
+        if self.insufficient_scope {
+            return vec![format!("{bearer},error=\"insufficient_scope\"")];
+        }
+        vec![format!("Basic realm=\"{}\"", self.realm), bearer]
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct OciError {
     pub code: OciCode,
     pub message: String,
     pub detail: Option<Box<serde_json::Value>>,
-    /// For 401: the realm to challenge with.
-    pub realm: Option<String>,
+    /// For 401: how to authenticate.
+    pub challenge: Option<Box<Challenge>>,
 }
 
 impl OciError {
@@ -135,7 +171,7 @@ impl OciError {
             code,
             message: message.into(),
             detail: None,
-            realm: None,
+            challenge: None,
         }
     }
 
@@ -163,11 +199,14 @@ impl IntoResponse for OciError {
             body,
         )
             .into_response();
-        if let Some(realm) = self.realm {
-            if let Ok(value) = HeaderValue::from_str(&format!("Basic realm=\"{realm}\"")) {
-                response
-                    .headers_mut()
-                    .insert(axum::http::header::WWW_AUTHENTICATE, value);
+        if let Some(challenge) = self.challenge {
+            // Basic first: clients that read only one challenge's parameters (oras-py
+            // merges the header lines) then take the Bearer realm, the last one.
+            let headers = response.headers_mut();
+            for value in challenge.header_values() {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    headers.append(axum::http::header::WWW_AUTHENTICATE, value);
+                }
             }
         }
         response
@@ -205,7 +244,7 @@ pub fn ecr(error: Error, config: &Config) -> EcrError {
         Error::RepositoryNotEmpty { name, images } => (
             ErrorType::RepositoryNotEmpty,
             format!(
-                "The repository with name '{name}' in registry with id '{registry}' cannot be deleted because it still contains {images} image{}: delete them first, or use force",
+                "The repository with name '{name}' in registry with id '{registry}' cannot be deleted because it still contains images. It holds {images} image{}: delete them first, or delete with force",
                 if images == 1 { "" } else { "s" }
             ),
         ),

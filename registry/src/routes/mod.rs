@@ -4,4 +4,5 @@
 pub mod ecr;
 pub mod error;
 pub mod oci;
+pub mod record;
 pub mod unread_body;

@@ -40,7 +40,15 @@ impl Report {
 
 pub async fn run(metadata: &dyn Metadata, blobs: &dyn Blobs, repair: bool) -> Result<Report> {
     let recorded: HashMap<String, u64> = metadata.blob_records().await?.into_iter().collect();
-    let stored = blobs.list().await?;
+    let mut stored: Vec<Digest> = Vec::new();
+    loop {
+        let page = blobs.list_blobs(stored.last(), 1000).await?;
+        let done = page.len() < 1000;
+        stored.extend(page.into_iter().map(|b| b.digest));
+        if done {
+            break;
+        }
+    }
     let mut report = Report::default();
     for digest in &stored {
         if !recorded.contains_key(digest.as_str()) {

@@ -70,12 +70,13 @@ fn detail(
 }
 
 fn image_not_found(repository: &str, id: &ImageIdentifier) -> Error {
-    let image = match (&id.image_digest, &id.image_tag) {
-        (Some(d), Some(t)) => format!("imageDigest={d}, imageTag={t}"),
-        (Some(d), None) => format!("imageDigest={d}"),
-        (None, Some(t)) => format!("imageTag={t}"),
-        (None, None) => "an empty image id".to_string(),
-    };
+    // AWS's own rendering of an image id, `null` for the part not given.
+    let part = |p: &Option<String>| p.as_deref().unwrap_or("null").to_string();
+    let image = format!(
+        "imageDigest:'{}', imageTag:'{}'",
+        part(&id.image_digest),
+        part(&id.image_tag)
+    );
     Error::ImageNotFound {
         repository: repository.to_string(),
         image,
@@ -205,30 +206,6 @@ fn references(parsed: &ParsedManifest) -> (Vec<String>, Vec<String>) {
     (blobs, children)
 }
 
-/// Records what manifests stored before references were recorded reference, so
-/// deletions can tell what they would leave dangling. Runs at start; a manifest
-/// that no longer parses records nothing (and so protects nothing).
-pub async fn record_missing_references(state: &AppState) -> Result<u64> {
-    let mut recorded = 0;
-    loop {
-        let batch = state.metadata.manifests_without_references(500).await?;
-        if batch.is_empty() {
-            return Ok(recorded);
-        }
-        for (repository_id, record) in batch {
-            let (blobs, children) =
-                ParsedManifest::parse(&record.content, Some(&record.media_type))
-                    .map(|parsed| references(&parsed))
-                    .unwrap_or_default();
-            state
-                .metadata
-                .record_references(repository_id, &record.digest, &blobs, &children)
-                .await?;
-            recorded += 1;
-        }
-    }
-}
-
 /// A stored manifest.
 pub struct Pushed {
     pub digest: Digest,
@@ -330,6 +307,16 @@ pub async fn put_image(
         .map(check_image_digest)
         .transpose()?;
     let content = request.image_manifest.into_bytes();
+    // `/v2` infers an OCI manifest's omitted mediaType (OCI allows that, and the
+    // Content-Type header carries it); PutImage has no header, and AWS refuses it.
+    let declared = serde_json::from_slice::<serde_json::Value>(&content)
+        .ok()
+        .is_some_and(|m| m.get("mediaType").is_some_and(|t| t.is_string()));
+    if request.image_manifest_media_type.is_none() && !declared {
+        return Err(Error::invalid(
+            "Invalid parameter at 'imageManifestMediaType': the manifest has no 'mediaType' and the request no 'imageManifestMediaType'; give one of them",
+        ));
+    }
     let digest = Digest::from_sha256(&Sha256::digest(&content));
     // AWS refuses a push that changes nothing.
     let id = repository.id;

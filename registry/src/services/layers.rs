@@ -203,6 +203,17 @@ pub async fn size(state: &AppState, repository: &RepositoryRecord, digest: &str)
         .ok_or_else(|| blob_not_found(repository, digest))
 }
 
+/// A blob's size for a pull: whether it is stored whole, without renewing its link.
+pub async fn stored_size(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    digest: &str,
+) -> Result<u64> {
+    available(state, repository, digest, false)
+        .await?
+        .ok_or_else(|| blob_not_found(repository, digest))
+}
+
 /// A blob's bytes, if the repository may serve it, verified as they stream: a damaged
 /// file ends the stream with an error instead of completing it.
 pub async fn read(
@@ -234,4 +245,24 @@ pub async fn unlink(state: &AppState, repository: &RepositoryRecord, digest: &st
             manifests,
         }),
     }
+}
+
+/// Bytes `start..=end` of a blob the repository may serve.
+pub async fn read_range(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    digest: &str,
+    start: u64,
+    end: u64,
+) -> Result<BlobRead> {
+    let parsed = parse_digest(digest)?;
+    stored_size(state, repository, digest).await?;
+    state
+        .blobs
+        .read_range(&parsed, start, end)
+        .await
+        .map_err(|e| match e {
+            BlobError::NotFound(_) => blob_not_found(repository, digest),
+            other => other.into(),
+        })
 }

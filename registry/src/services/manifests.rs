@@ -4,7 +4,6 @@ use berth_model::oci;
 
 use super::error::{Error, Result};
 use super::layers::parse_digest;
-use crate::clock::now_epoch_seconds;
 use crate::storage::{ImageDeletion, ManifestRecord, RepositoryRecord, Untag};
 use crate::AppState;
 
@@ -36,13 +35,23 @@ fn not_found(repository: &RepositoryRecord, reference: &str) -> Error {
     }
 }
 
+/// A reference to look up: a tag that could never be pushed names no manifest,
+/// so it is not found (the spec: "If the manifest is not found in the repository,
+/// the response code MUST be 404"), while a malformed digest stays an error.
+fn lookup(repository: &RepositoryRecord, reference: &str) -> Result<Reference> {
+    match Reference::parse(reference) {
+        Err(Error::InvalidTag(_)) => Err(not_found(repository, reference)),
+        other => other,
+    }
+}
+
 /// The stored manifest `reference` names.
 pub async fn find(
     state: &AppState,
     repository: &RepositoryRecord,
     reference: &str,
 ) -> Result<ManifestRecord> {
-    let digest = match Reference::parse(reference)? {
+    let digest = match lookup(repository, reference)? {
         Reference::Digest(digest) => Some(digest),
         Reference::Tag(tag) => state.metadata.resolve_tag(repository.id, &tag).await?,
     };
@@ -53,17 +62,14 @@ pub async fn find(
     found.ok_or_else(|| not_found(repository, reference))
 }
 
-/// A pull: the manifest, with its pull time recorded.
+/// A pull: the manifest; its pull time is recorded off the request's path.
 pub async fn pull(
     state: &AppState,
     repository: &RepositoryRecord,
     reference: &str,
 ) -> Result<ManifestRecord> {
     let record = find(state, repository, reference).await?;
-    state
-        .metadata
-        .record_pull(repository.id, &record.digest, now_epoch_seconds())
-        .await?;
+    state.pulls.record(repository.id, &record.digest);
     Ok(record)
 }
 
@@ -75,7 +81,7 @@ pub async fn delete(
     repository: &RepositoryRecord,
     reference: &str,
 ) -> Result<()> {
-    let found = match Reference::parse(reference)? {
+    let found = match lookup(repository, reference)? {
         Reference::Digest(digest) => {
             match state.metadata.delete_image(repository.id, &digest).await? {
                 ImageDeletion::Deleted => true,

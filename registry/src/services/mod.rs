@@ -3,10 +3,12 @@
 
 pub mod error;
 pub mod fsck;
+pub mod gc;
 pub mod images;
 pub mod layers;
 pub mod manifests;
 pub mod paging;
+pub mod pulls;
 pub mod repositories;
 pub mod tokens;
 pub mod uploads;

@@ -38,14 +38,32 @@ fn to_wire(state: &AppState, record: RepositoryRecord) -> Repository {
     }
 }
 
-pub fn check_registry_id(state: &AppState, registry_id: Option<&str>) -> Result<()> {
-    match registry_id {
-        Some(id) if id != state.config.account_id => Err(Error::invalid(format!(
-            "Invalid parameter at 'registryId': this registry's id is '{}', not '{id}'.",
-            state.config.account_id
-        ))),
-        _ => Ok(()),
+/// A request's `registryId`: another account's registry is one this caller cannot
+/// see (AWS's AccessDenied for the action on that registry's resource), and an id
+/// that is not 12 digits is refused as AWS's model constrains it.
+pub fn check_registry_id(
+    state: &AppState,
+    principal: &Principal,
+    action: &str,
+    registry_id: Option<&str>,
+    repository: Option<&str>,
+) -> Result<()> {
+    let Some(id) = registry_id else {
+        return Ok(());
+    };
+    if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::invalid(format!(
+            "Invalid parameter at 'registryId' failed to satisfy constraint: 'must satisfy regular expression pattern: [0-9]{{12}}' (got '{id}')"
+        )));
     }
+    if id != state.config.account_id {
+        let resource = ecr::repository_arn(&state.config.region, id, repository.unwrap_or("*"));
+        return Err(Error::AccessDenied(format!(
+            "User: {} is not authorized to perform: {action} on resource: {resource} because no resource-based policy allows the {action} action (this registry's id is '{}')",
+            principal.arn, state.config.account_id
+        )));
+    }
+    Ok(())
 }
 
 /// The named repository, once `principal` is allowed `action` on it. Whether it
@@ -81,7 +99,6 @@ pub async fn create(
     state: &AppState,
     request: CreateRepositoryRequest,
 ) -> Result<CreateRepositoryResponse> {
-    check_registry_id(state, request.registry_id.as_deref())?;
     validate_repository_name(&request.repository_name).map_err(|e| {
         Error::InvalidParameter(format!("Invalid parameter at 'repositoryName': {e}"))
     })?;
@@ -91,19 +108,7 @@ pub async fn create(
             .unwrap_or_else(|| ecr::TAG_MUTABLE.into()),
     )?;
     let encryption = request.encryption_configuration.unwrap_or_default();
-    match (encryption.encryption_type.as_str(), &encryption.kms_key) {
-        (ecr::ENCRYPTION_AES256, None) | (ecr::ENCRYPTION_KMS, _) => {}
-        (ecr::ENCRYPTION_AES256, Some(_)) => {
-            return Err(Error::invalid(
-                "Invalid parameter at 'encryptionConfiguration.kmsKey': a KMS key can only be given with encryptionType KMS.",
-            ))
-        }
-        (other, _) => {
-            return Err(Error::invalid(format!(
-                "Invalid parameter at 'encryptionConfiguration.encryptionType': '{other}' is not one of AES256, KMS."
-            )))
-        }
-    }
+    check_encryption(&encryption)?;
     let tags = check_resource_tags(request.tags)?;
     let mut record = RepositoryRecord {
         id: 0,
@@ -140,7 +145,6 @@ pub async fn describe(
     principal: &Principal,
     request: DescribeRepositoriesRequest,
 ) -> Result<DescribeRepositoriesResponse> {
-    check_registry_id(state, request.registry_id.as_deref())?;
     let limit = check_max_results(request.max_results)?;
     if let Some(names) = request.repository_names {
         if names.is_empty() || names.len() > 100 {
@@ -456,12 +460,55 @@ pub async fn list_tags(
     })
 }
 
+/// Encryption is recorded and reported, as AWS's model has it: Berth's own data dir
+/// protection is its file modes, not a KMS key (README, Security).
+fn check_encryption(encryption: &ecr::EncryptionConfiguration) -> Result<()> {
+    let kms = [ecr::ENCRYPTION_KMS, ecr::ENCRYPTION_KMS_DSSE];
+    match (encryption.encryption_type.as_str(), &encryption.kms_key) {
+        (ecr::ENCRYPTION_AES256, None) => Ok(()),
+        (ecr::ENCRYPTION_AES256, Some(_)) => Err(Error::invalid(
+            "Invalid parameter at 'encryptionConfiguration.kmsKey': a KMS key can only be given with encryptionType KMS or KMS_DSSE.",
+        )),
+        (kind, key) if kms.contains(&kind) => match key {
+            Some(key) if !is_kms_key_arn(key) => Err(Error::invalid(format!(
+                "Invalid parameter at 'encryptionConfiguration.kmsKey' failed to satisfy constraint: 'must satisfy regular expression pattern: arn:aws[a-z0-9-]*:kms:[a-z0-9-]+:[0-9]{{12}}:key/[a-z0-9-]+' (got '{key}')"
+            ))),
+            _ => Ok(()),
+        },
+        (other, _) => Err(Error::invalid(format!(
+            "Invalid parameter at 'encryptionConfiguration.encryptionType': '{other}' is not one of AES256, KMS, KMS_DSSE."
+        ))),
+    }
+}
+
+/// `arn:aws[a-z0-9-]*:kms:<region>:<12 digits>:key/<id>`, AWS's model's pattern.
+fn is_kms_key_arn(key: &str) -> bool {
+    let parts: Vec<&str> = key.splitn(6, ':').collect();
+    let [arn, partition, service, region, account, resource] = parts[..] else {
+        return false;
+    };
+    let lower_digit_dash = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    arn == "arn"
+        && partition.strip_prefix("aws").is_some_and(lower_digit_dash)
+        && service == "kms"
+        && !region.is_empty()
+        && lower_digit_dash(region)
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && resource
+            .strip_prefix("key/")
+            .is_some_and(|id| !id.is_empty() && lower_digit_dash(id))
+}
+
 fn check_tag_mutability(value: String) -> Result<String> {
     if [ecr::TAG_MUTABLE, ecr::TAG_IMMUTABLE].contains(&value.as_str()) {
         Ok(value)
     } else {
         Err(Error::invalid(format!(
-            "Invalid parameter at 'imageTagMutability': '{value}' is not one of MUTABLE, IMMUTABLE."
+            "Invalid parameter at 'imageTagMutability': '{value}' is not one of MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION (Berth does not take the *_WITH_EXCLUSION forms yet)."
         )))
     }
 }

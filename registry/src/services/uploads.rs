@@ -8,7 +8,7 @@ use super::error::{Error, Result};
 use super::layers::parse_digest;
 use crate::auth::{access, Principal};
 use crate::clock::now_epoch_seconds;
-use crate::storage::{BlobError, ByteStream, RepositoryRecord};
+use crate::storage::{BlobError, BlobStep, ByteStream, PublishError, RepositoryRecord};
 use crate::AppState;
 
 /// How a started upload stands.
@@ -137,21 +137,38 @@ pub async fn finish(
     Ok(digest)
 }
 
-/// Stores the verified upload `id` as blob `digest` in the repository.
+/// Stores the verified upload `id` as blob `digest` in the repository. Verifying
+/// (the slow part) happens first; moving the bytes into place and recording them
+/// happen together under the metadata store's lock, so garbage collection can never
+/// see the bytes without their record (README, "Architecture notes: garbage
+/// collection"). A session that fails to complete ends, as with a digest mismatch.
 async fn commit(
     state: &AppState,
     repository: &RepositoryRecord,
     id: &str,
     digest: &Digest,
 ) -> Result<()> {
-    let result = state.blobs.finish_upload(id, digest).await;
+    let published = async {
+        let size = state.blobs.verify_upload(id, digest).await?;
+        let blobs = state.blobs.clone();
+        let (upload, target) = (id.to_string(), digest.clone());
+        let put_bytes: BlobStep =
+            Box::pin(async move { blobs.publish_upload(&upload, &target).await });
+        state
+            .metadata
+            .publish_blob(repository.id, digest, size, now_epoch_seconds(), put_bytes)
+            .await
+    }
+    .await;
+    if published.is_err() {
+        state.blobs.cancel_upload(id).await;
+    }
     state.metadata.delete_upload(id).await?;
-    let size = result.map_err(|e| blob_error(repository, id, e))?;
-    state
-        .metadata
-        .link_blob(repository.id, digest.as_str(), size, now_epoch_seconds())
-        .await?;
-    Ok(())
+    match published {
+        Ok(()) => Ok(()),
+        Err(PublishError::Blob(e)) => Err(blob_error(repository, id, e)),
+        Err(PublishError::Storage(e)) => Err(e.into()),
+    }
 }
 
 /// Bytes received so far.

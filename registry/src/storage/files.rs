@@ -1,6 +1,7 @@
 //! The embedded blob store: files, content-addressed on disk, written only by
 //! rename of a fully hashed, verified and fsync'd upload. A crash leaves at most an
-//! upload file behind, never a half-written blob.
+//! upload file or a not yet recorded blob file behind, never a half-written blob;
+//! garbage collection finds and removes both.
 //!
 //! Files can still be damaged afterwards (a disk, an operator, a restore). Every
 //! read is verified against the digest as it streams, unless this process already
@@ -20,7 +21,7 @@ use futures_util::StreamExt;
 use sha2::{Digest as _, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{BlobCheck, BlobError, BlobRead, Blobs, ByteStream};
+use super::{BlobCheck, BlobError, BlobRead, Blobs, ByteStream, StoredBlob, StoredUpload};
 
 /// How far an upload has come: the hash of its bytes so far, and their count.
 #[derive(Clone)]
@@ -226,7 +227,8 @@ impl Blobs for BlobFiles {
         let file = tokio::fs::OpenOptions::new()
             .append(true)
             .open(self.upload_path(id))
-            .await?;
+            .await
+            .map_err(|e| gone_upload(id, e))?;
         // tokio hands every write to a blocking thread: write in 1 MiB batches, not per frame.
         let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
         let result: Result<(), BlobError> = async {
@@ -261,9 +263,10 @@ impl Blobs for BlobFiles {
         }
     }
 
-    /// Verifies the upload against `expected`, then moves it into place: fsync,
-    /// rename, fsync the directory. On a mismatch the upload is discarded.
-    async fn finish_upload(&self, id: &str, expected: &Digest) -> Result<u64, BlobError> {
+    /// Verifies the upload against `expected` and fsyncs it; on a mismatch the upload
+    /// is discarded. The slow part of finishing an upload happens here, before
+    /// [`Blobs::publish_upload`] runs under the metadata store's lock.
+    async fn verify_upload(&self, id: &str, expected: &Digest) -> Result<u64, BlobError> {
         let slot = self.slot(id);
         let mut guard = slot.lock().await;
         let state = self.load(id, &mut guard).await?;
@@ -279,23 +282,37 @@ impl Blobs for BlobFiles {
                 actual: actual.to_string(),
             });
         }
-        let target = self.blob_path(expected);
+        tokio::fs::File::open(&upload)
+            .await
+            .map_err(|e| gone_upload(id, e))?
+            .sync_all()
+            .await?;
+        Ok(state.size)
+    }
+
+    /// Renames the verified upload into place and fsyncs the directory.
+    async fn publish_upload(&self, id: &str, digest: &Digest) -> Result<(), BlobError> {
+        let slot = self.slot(id);
+        let mut guard = slot.lock().await;
+        let target = self.blob_path(digest);
         let parent = target.parent().map(Path::to_path_buf).unwrap_or_default();
         tokio::fs::create_dir_all(&parent).await?;
-        tokio::fs::File::open(&upload).await?.sync_all().await?;
-        tokio::fs::rename(&upload, &target).await?;
-        if let Ok(dir) = tokio::fs::File::open(&parent).await {
-            let _ = dir.sync_all().await;
-        }
-        // Just hashed: the first download need not hash it again.
-        if let Ok(metadata) = tokio::fs::metadata(&target).await {
-            self.integrity
-                .record(expected.hex(), FileIdentity::of(&metadata), Verdict::Intact);
-        }
+        let renamed = tokio::fs::rename(self.upload_path(id), &target)
+            .await
+            .map_err(|e| gone_upload(id, e));
         *guard = None;
         drop(guard);
         self.forget(id);
-        Ok(state.size)
+        renamed?;
+        if let Ok(dir) = tokio::fs::File::open(&parent).await {
+            let _ = dir.sync_all().await;
+        }
+        // Hashed as it arrived: the first download need not hash it again.
+        if let Ok(metadata) = tokio::fs::metadata(&target).await {
+            self.integrity
+                .record(digest.hex(), FileIdentity::of(&metadata), Verdict::Intact);
+        }
+        Ok(())
     }
 
     async fn cancel_upload(&self, id: &str) {
@@ -305,6 +322,38 @@ impl Blobs for BlobFiles {
         *guard = None;
         drop(guard);
         self.forget(id);
+    }
+
+    async fn list_uploads(&self) -> Result<Vec<StoredUpload>, BlobError> {
+        let uploads = self.uploads.clone();
+        let listed = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<StoredUpload>> {
+            let mut found = Vec::new();
+            for entry in std::fs::read_dir(&uploads)? {
+                let entry = entry?;
+                let Ok(id) = entry.file_name().into_string() else {
+                    continue;
+                };
+                // Only session ids are ours to manage; leave anything else alone.
+                if uuid::Uuid::parse_str(&id).is_err() {
+                    continue;
+                }
+                let meta = match entry.metadata() {
+                    Ok(meta) if meta.is_file() => meta,
+                    Ok(_) => continue,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                };
+                found.push(StoredUpload {
+                    id,
+                    size: meta.len(),
+                    modified: epoch_seconds(meta.modified()?),
+                });
+            }
+            Ok(found)
+        })
+        .await
+        .unwrap_or_else(|join_error| std::panic::resume_unwind(join_error.into_panic()))?;
+        Ok(listed)
     }
 
     async fn stat(&self, digest: &Digest) -> Result<Option<u64>, BlobError> {
@@ -365,29 +414,49 @@ impl Blobs for BlobFiles {
         })
     }
 
-    async fn list(&self) -> Result<Vec<Digest>, BlobError> {
-        let blobs = self.blobs.clone();
-        let listed = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<Digest>> {
-            let mut digests = Vec::new();
-            for prefix in std::fs::read_dir(&blobs)? {
-                let prefix = prefix?;
-                if !prefix.file_type()?.is_dir() {
-                    continue;
-                }
-                for entry in std::fs::read_dir(prefix.path())? {
-                    let name = entry?.file_name();
-                    if let Ok(digest) = Digest::parse(&format!("sha256:{}", name.to_string_lossy()))
-                    {
-                        digests.push(digest);
-                    }
-                }
-            }
-            digests.sort_by(|a, b| a.as_str().cmp(b.as_str()));
-            Ok(digests)
+    async fn read_range(
+        &self,
+        digest: &Digest,
+        start: u64,
+        end: u64,
+    ) -> Result<BlobRead, BlobError> {
+        use std::io::{Seek, SeekFrom};
+        let mut file = self.open_blob(digest)?;
+        self.check_whole(digest, &file).await?;
+        let size = file.metadata()?.len();
+        if start > end || end >= size {
+            return Err(BlobError::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("range {start}-{end} is outside the blob's {size} bytes"),
+            )));
+        }
+        file.seek(SeekFrom::Start(start))?;
+        Ok(BlobRead {
+            size,
+            stream: stream_range(file, end - start + 1),
         })
-        .await
-        .map_err(std::io::Error::other)??;
+    }
+
+    /// Walks the two-hex-digit shard directories in order, reading only as many as
+    /// the page needs.
+    async fn list_blobs(
+        &self,
+        after: Option<&Digest>,
+        limit: usize,
+    ) -> Result<Vec<StoredBlob>, BlobError> {
+        let root = self.blobs.clone();
+        let after = after.map(|d| d.hex().to_string());
+        let listed = tokio::task::spawn_blocking(move || list_blob_files(&root, after, limit))
+            .await
+            .unwrap_or_else(|join_error| std::panic::resume_unwind(join_error.into_panic()))?;
         Ok(listed)
+    }
+
+    async fn delete_blob(&self, digest: &Digest) -> Result<(), BlobError> {
+        match tokio::fs::remove_file(self.blob_path(digest)).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
     }
 
     async fn verify(&self, digest: &Digest, quarantine: bool) -> Result<BlobCheck, BlobError> {
@@ -450,6 +519,89 @@ impl Blobs for BlobFiles {
         .await
         .map_err(std::io::Error::other)??;
         Ok(check)
+    }
+}
+
+impl BlobFiles {
+    /// Hashes the whole of an open blob file unless this very file already was: a
+    /// part of a blob (a `Range` read) cannot be checked against the digest alone.
+    async fn check_whole(&self, digest: &Digest, file: &std::fs::File) -> Result<(), BlobError> {
+        let identity = FileIdentity::of(&file.metadata()?);
+        match self.integrity.verdict(digest.hex(), &identity) {
+            Some(Verdict::Intact) => Ok(()),
+            Some(Verdict::Damaged) => Err(BlobError::NotFound(digest.to_string())),
+            None => match self.verify(digest, false).await? {
+                BlobCheck::Intact(_) => Ok(()),
+                BlobCheck::Missing => Err(BlobError::NotFound(digest.to_string())),
+                BlobCheck::Corrupt { .. } => {
+                    eprintln!(
+                        "berth-registry: blob {digest} is damaged; it counts as missing until pushed again"
+                    );
+                    Err(BlobError::NotFound(digest.to_string()))
+                }
+            },
+        }
+    }
+
+    fn open_blob(&self, digest: &Digest) -> Result<std::fs::File, BlobError> {
+        match std::fs::File::open(self.blob_path(digest)) {
+            Ok(file) => Ok(file),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(BlobError::NotFound(digest.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// `length` bytes from the file's position as a stream of large chunks, for a range
+/// of a blob verified whole. A blocking thread reads the file straight into each
+/// chunk's buffer (tokio's `File` would read into its own buffer and copy again), at
+/// most two chunks ahead of the socket.
+fn stream_range(mut file: std::fs::File, length: u64) -> ByteStream {
+    use std::io::Read;
+    let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
+    tokio::task::spawn_blocking(move || {
+        let mut left = length;
+        while left > 0 {
+            let want = left.min(READ_CHUNK as u64) as usize;
+            let mut chunk = vec![0u8; want];
+            let mut filled = 0;
+            while filled < want {
+                match file.read(&mut chunk[filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        let _ = sender.blocking_send(Err(e));
+                        return;
+                    }
+                }
+            }
+            if filled == 0 {
+                return;
+            }
+            chunk.truncate(filled);
+            left -= filled as u64;
+            // A closed channel means the client went away: stop reading.
+            if sender.blocking_send(Ok(Bytes::from(chunk))).is_err() || filled < want {
+                return;
+            }
+        }
+    });
+    futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    })
+    .boxed()
+}
+
+/// An upload file that vanished (expired by garbage collection, perhaps in another
+/// process) means the session is gone, not that the disk failed.
+fn gone_upload(id: &str, error: std::io::Error) -> BlobError {
+    if error.kind() == std::io::ErrorKind::NotFound {
+        BlobError::UnknownUpload(id.to_string())
+    } else {
+        error.into()
     }
 }
 
@@ -527,4 +679,66 @@ fn stream_file(
             return;
         }
     }
+}
+
+fn epoch_seconds(time: std::time::SystemTime) -> f64 {
+    time.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+fn is_lower_hex(name: &str, len: usize) -> bool {
+    name.len() == len && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Blob files (named by their 64 hex digits, in a directory named by the first two)
+/// in digest order after `after`; anything else in the tree is not a blob and is skipped.
+fn list_blob_files(
+    root: &Path,
+    after: Option<String>,
+    limit: usize,
+) -> std::io::Result<Vec<StoredBlob>> {
+    let mut shards = Vec::new();
+    for entry in std::fs::read_dir(root)? {
+        let name = entry?.file_name().into_string().unwrap_or_default();
+        if is_lower_hex(&name, 2) && after.as_deref().is_none_or(|a| name.as_str() >= &a[..2]) {
+            shards.push(name);
+        }
+    }
+    shards.sort();
+    let mut found = Vec::new();
+    for shard in shards {
+        let mut names = Vec::new();
+        let entries = match std::fs::read_dir(root.join(&shard)) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let name = entry?.file_name().into_string().unwrap_or_default();
+            if is_lower_hex(&name, 64)
+                && name.starts_with(&shard)
+                && after.as_deref().is_none_or(|a| name.as_str() > a)
+            {
+                names.push(name);
+            }
+        }
+        names.sort();
+        for name in names {
+            let size = match std::fs::metadata(root.join(&shard).join(&name)) {
+                Ok(meta) if meta.is_file() => meta.len(),
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            let Ok(digest) = Digest::parse(&format!("sha256:{name}")) else {
+                continue;
+            };
+            found.push(StoredBlob { digest, size });
+            if found.len() == limit {
+                return Ok(found);
+            }
+        }
+    }
+    Ok(found)
 }

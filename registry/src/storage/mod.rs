@@ -10,7 +10,10 @@
 //! The embedded default is SQLite ([`sqlite`]) plus files ([`files`]). Services
 //! depend only on the traits; nothing here knows HTTP or the ECR/OCI wire errors.
 
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use berth_model::oci::Digest;
@@ -157,6 +160,56 @@ pub enum PutManifestError {
     Storage(#[from] StorageError),
 }
 
+/// A step on blob bytes that a [`Metadata`] method runs while it holds the lock that
+/// orders blob publication against garbage collection (see README, "Architecture
+/// notes: garbage collection"). It must not call back into the metadata store.
+pub type BlobStep = Pin<Box<dyn Future<Output = Result<(), BlobError>> + Send>>;
+
+/// Removes one blob's bytes; [`Metadata::sweep_blobs`] calls it under its lock.
+pub type RemoveBytes = Arc<dyn Fn(Digest) -> BlobStep + Send + Sync>;
+
+/// Why a blob could not be published.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// What a sweep did: the blobs it deleted, and why others it meant to delete are left.
+#[derive(Debug, Default)]
+pub struct SweepOutcome {
+    pub swept: Vec<Digest>,
+    pub failures: Vec<(Digest, String)>,
+}
+
+/// An upload session as the metadata store knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadRecord {
+    pub id: String,
+    pub repository_id: i64,
+    pub started_at: f64,
+}
+
+/// Work that at most one process runs at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    GarbageCollection,
+}
+
+impl Job {
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::GarbageCollection => "gc",
+        }
+    }
+}
+
+/// Proof that this process runs a [`Job`]; dropping it (or the process dying) lets
+/// another run it.
+pub type JobLease = Box<dyn Send + Sync>;
+
 /// Metadata: everything but the blobs' bytes. Every method is one consistent step
 /// (a transaction where it changes more than one row).
 #[async_trait]
@@ -211,8 +264,18 @@ pub trait Metadata: Send + Sync + 'static {
     /// [`Metadata::repository_blob`] for a push that checks what it need not upload:
     /// the link counts as renewed `now`, so an image deletion meanwhile keeps it.
     async fn claim_blob(&self, repository_id: i64, digest: &str, now: f64) -> Result<Option<u64>>;
-    /// Records a verified blob (its bytes already stored) and links it to the repository.
-    async fn link_blob(&self, repository_id: i64, digest: &str, size: u64, now: f64) -> Result<()>;
+    /// Publishes a verified blob: runs `put_bytes` (which moves its bytes into place),
+    /// records the blob and links it to the repository, all under the lock that
+    /// [`Metadata::sweep_blobs`] takes, so a sweep never sees the bytes without the
+    /// record. When `put_bytes` fails nothing is recorded.
+    async fn publish_blob(
+        &self,
+        repository_id: i64,
+        digest: &Digest,
+        size: u64,
+        now: f64,
+        put_bytes: BlobStep,
+    ) -> Result<(), PublishError>;
     /// Links a blob of `from` to `to` (cross-repository mount); its size, or `None`
     /// when `from` does not have it.
     async fn mount_blob(&self, to: i64, from: i64, digest: &str) -> Result<Option<u64>>;
@@ -241,19 +304,6 @@ pub trait Metadata: Send + Sync + 'static {
     /// Removes a tag; with `delete_untagged`, an image left without tags is deleted
     /// as [`Metadata::delete_image`] does (and when it cannot be, nothing changes).
     async fn untag(&self, repository_id: i64, tag: &str, delete_untagged: bool) -> Result<Untag>;
-    /// Up to `limit` manifests (with their repository) stored before references were
-    /// recorded; [`Metadata::record_references`] takes each off the list.
-    async fn manifests_without_references(
-        &self,
-        limit: usize,
-    ) -> Result<Vec<(i64, ManifestRecord)>>;
-    async fn record_references(
-        &self,
-        repository_id: i64,
-        digest: &str,
-        blobs: &[String],
-        children: &[String],
-    ) -> Result<()>;
     /// Every blob recorded as stored, with its size, in digest order.
     async fn blob_records(&self) -> Result<Vec<(String, u64)>>;
     /// Manifests referencing blobs their repository has no link to.
@@ -282,6 +332,32 @@ pub trait Metadata: Send + Sync + 'static {
     /// The repository an upload session belongs to.
     async fn find_upload(&self, id: &str) -> Result<Option<i64>>;
     async fn delete_upload(&self, id: &str) -> Result<bool>;
+    /// Upload sessions started before `before`.
+    async fn uploads_started_before(&self, before: f64) -> Result<Vec<UploadRecord>>;
+
+    /// Up to `limit` blobs, in digest order after `after`, that no repository links,
+    /// no manifest references, and that were recorded before `before`; with their sizes.
+    /// A snapshot: [`Metadata::sweep_blobs`] checks again under its lock.
+    async fn unreferenced_blobs(
+        &self,
+        before: f64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(Digest, u64)>>;
+    /// Which of `digests` have no blob record.
+    async fn unrecorded_blobs(&self, digests: &[Digest]) -> Result<Vec<Digest>>;
+    /// Deletes each of `digests` that is, under the publication lock, either
+    /// unrecorded (bytes a crash left behind) or recorded before `before` and neither
+    /// linked nor referenced: `remove_bytes` first, then its record.
+    async fn sweep_blobs(
+        &self,
+        digests: &[Digest],
+        before: f64,
+        remove_bytes: RemoveBytes,
+    ) -> Result<SweepOutcome>;
+
+    /// Takes `job` for this process: `None` when another holds it and `wait` is false.
+    async fn lock_job(&self, job: Job, wait: bool) -> Result<Option<JobLease>>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -321,6 +397,22 @@ pub struct BlobRead {
     pub stream: ByteStream,
 }
 
+/// Bytes stored under a digest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredBlob {
+    pub digest: Digest,
+    pub size: u64,
+}
+
+/// An upload session's bytes so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredUpload {
+    pub id: String,
+    pub size: u64,
+    /// When bytes last arrived, in epoch seconds.
+    pub modified: f64,
+}
+
 /// Blob bytes: written once under their digest, after verification.
 #[async_trait]
 pub trait Blobs: Send + Sync + 'static {
@@ -336,10 +428,15 @@ pub trait Blobs: Send + Sync + 'static {
     ) -> Result<u64, BlobError>;
     /// Bytes received so far.
     async fn upload_size(&self, id: &str) -> Result<u64, BlobError>;
-    /// Verifies the upload against `expected` and stores it under that digest;
-    /// on a mismatch the upload is discarded. Returns the blob's size.
-    async fn finish_upload(&self, id: &str, expected: &Digest) -> Result<u64, BlobError>;
+    /// Verifies the upload against `expected` and makes its bytes durable, without
+    /// publishing them; on a mismatch the upload is discarded. Returns the blob's size.
+    async fn verify_upload(&self, id: &str, expected: &Digest) -> Result<u64, BlobError>;
+    /// Moves a verified upload's bytes into place under `digest` (replacing identical
+    /// bytes already there). Only [`Metadata::publish_blob`] calls it, under its lock.
+    async fn publish_upload(&self, id: &str, digest: &Digest) -> Result<(), BlobError>;
     async fn cancel_upload(&self, id: &str);
+    /// Upload sessions that have bytes stored, in no particular order.
+    async fn list_uploads(&self) -> Result<Vec<StoredUpload>, BlobError>;
     /// The stored blob's size, or `None` when its bytes are missing or known to be
     /// damaged.
     async fn stat(&self, digest: &Digest) -> Result<Option<u64>, BlobError>;
@@ -348,8 +445,24 @@ pub trait Blobs: Send + Sync + 'static {
     /// an error before its last chunk, so a damaged blob is never served whole. A
     /// blob already damaged before the first byte is `NotFound`.
     async fn read(&self, digest: &Digest, size: u64) -> Result<BlobRead, BlobError>;
-    /// The digest of every blob stored.
-    async fn list(&self) -> Result<Vec<Digest>, BlobError>;
+    /// Up to `limit` stored blobs in digest order after `after`.
+    async fn list_blobs(
+        &self,
+        after: Option<&Digest>,
+        limit: usize,
+    ) -> Result<Vec<StoredBlob>, BlobError>;
+    /// Removes a blob's bytes; bytes already gone are not an error. Only
+    /// [`Metadata::sweep_blobs`] calls it, under its lock.
+    async fn delete_blob(&self, digest: &Digest) -> Result<(), BlobError>;
+    /// Bytes `start..=end` of the blob (a `Range` request); `end` is within the blob.
+    /// A part cannot be checked against the digest, so the whole blob is verified
+    /// first unless it already was: a damaged blob is `NotFound`.
+    async fn read_range(
+        &self,
+        digest: &Digest,
+        start: u64,
+        end: u64,
+    ) -> Result<BlobRead, BlobError>;
     /// Re-reads and hashes a stored blob; with `quarantine`, moves damaged bytes
     /// aside (kept for inspection) so the blob counts as missing and the next push
     /// stores it anew.

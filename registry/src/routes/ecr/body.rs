@@ -25,7 +25,7 @@ pub const DEFAULT_LIMIT: usize = 1 << 20;
 pub const PUT_IMAGE_LIMIT: usize = 6 * 4_194_304 + (64 << 10);
 
 /// How long a request waits for room in the shared budget before it is turned away
-/// (LimitExceededException, which AWS's SDKs retry with backoff).
+/// (ThrottlingException, which AWS's SDKs retry with backoff).
 const BUDGET_WAIT: Duration = Duration::from_secs(10);
 
 /// How long a body may take to arrive before its signature is checked.
@@ -87,7 +87,7 @@ pub async fn read(
     .and_then(Result::ok)
     .ok_or_else(|| {
         EcrError::new(
-            ErrorType::LimitExceeded,
+            ErrorType::Throttling,
             "The registry is reading as many unverified request bodies as it allows; retry shortly.",
         )
     })?;

@@ -106,6 +106,7 @@ async fn authenticate_and_dispatch(
             format!("Unknown operation: '{target}' is not an ECR action this registry supports."),
         )
     })?;
+    check_registry(state, &principal, action, &body).map_err(|e| error::ecr(e, &state.config))?;
     dispatch(state, &principal, action, &body).await
 }
 
@@ -126,7 +127,6 @@ async fn dispatch(
     // exists is told only to callers who could be allowed there.
     let named = async || -> Result<RepositoryRecord, EcrError> {
         let named: RepositoryRequest = parse(body)?;
-        repositories::check_registry_id(state, named.registry_id.as_deref()).map_err(wire)?;
         repositories::authorized(state, principal, &action_name, &named.repository_name)
             .await
             .map_err(wire)
@@ -305,6 +305,31 @@ async fn dispatch(
             )
         }
     })
+}
+
+/// Every action's `registryId` (and GetAuthorizationToken's `registryIds`), checked
+/// once before the action: see [`repositories::check_registry_id`].
+fn check_registry(
+    state: &AppState,
+    principal: &crate::auth::Principal,
+    action: Action,
+    body: &[u8],
+) -> services::Result<()> {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(body) else {
+        // Not an object: the action's own parse says what is wrong with it.
+        return Ok(());
+    };
+    let repository = fields.get("repositoryName").and_then(|v| v.as_str());
+    let action_name = format!("ecr:{}", action.name());
+    let ids: Vec<&str> = match (fields.get("registryId"), fields.get("registryIds")) {
+        (Some(serde_json::Value::String(id)), _) => vec![id],
+        (_, Some(serde_json::Value::Array(ids))) => ids.iter().filter_map(|v| v.as_str()).collect(),
+        _ => Vec::new(),
+    };
+    for id in ids {
+        repositories::check_registry_id(state, principal, &action_name, Some(id), repository)?;
+    }
+    Ok(())
 }
 
 #[derive(serde::Deserialize)]

@@ -24,7 +24,7 @@ fn page_size(query: &HashMap<String, String>) -> Result<usize, OciError> {
             .filter(|n| *n <= 10_000)
             .ok_or_else(|| {
                 OciError::new(
-                    OciCode::PaginationNumberInvalid,
+                    OciCode::ParameterInvalid,
                     format!("n={n} is not a page size from 0 to 10000"),
                 )
             }),

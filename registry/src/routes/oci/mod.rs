@@ -15,8 +15,8 @@ use axum::routing::any;
 use axum::Router;
 use futures_util::TryStreamExt;
 
-use super::error::{self, OciCode, OciError};
-use crate::auth::{tokens, Principal};
+use super::error::{self, Challenge, OciCode, OciError};
+use crate::auth::{bearer, tokens, Principal};
 use crate::services::{self, layers, repositories};
 use crate::storage::ByteStream;
 use crate::AppState;
@@ -24,11 +24,13 @@ use crate::AppState;
 mod blobs;
 mod listings;
 mod manifests;
+mod token;
 mod uploads;
 
 pub fn route(app: Router<AppState>) -> Router<AppState> {
     app.route("/v2", any(base))
         .route("/v2/", any(base))
+        .route("/v2/token", any(token::token))
         .route("/v2/{*rest}", any(handle))
 }
 
@@ -40,19 +42,107 @@ fn api_version(mut response: Response) -> Response {
     response
 }
 
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, OciError> {
-    tokens::verify_basic(&state.config, state.metadata.as_ref(), headers)
+/// A `/v2` caller, and when it came with a bearer token, what the token grants.
+struct Caller {
+    principal: Principal,
+    grants: Option<Vec<bearer::Grant>>,
+}
+
+impl Caller {
+    /// Whether the caller's token (if any) covers `action` on the endpoint; the
+    /// repository policies decide on top of this.
+    fn token_allows(&self, endpoint: &Endpoint<'_>, action: &str) -> bool {
+        let Some(grants) = &self.grants else {
+            return true;
+        };
+        let (kind, name, wanted) = scope_of(endpoint, action);
+        grants.iter().any(|g| g.allows(kind, name, wanted))
+    }
+}
+
+/// The token-spec scope an ECR action on an endpoint needs: (type, name, action).
+fn scope_of<'a>(endpoint: &Endpoint<'a>, action: &str) -> (&'static str, &'a str, &'static str) {
+    match endpoint {
+        Endpoint::Catalog => ("registry", "catalog", "*"),
+        Endpoint::Repository { name, .. } => (
+            "repository",
+            name,
+            match action {
+                "ecr:PutImage"
+                | "ecr:InitiateLayerUpload"
+                | "ecr:UploadLayerPart"
+                | "ecr:CompleteLayerUpload" => "push",
+                "ecr:BatchDeleteImage" => "delete",
+                _ => "pull",
+            },
+        ),
+    }
+}
+
+/// The scope a 401 asks a bearer token for: a push also reads (docker checks layers).
+fn challenge_scope(endpoint: &Endpoint<'_>, action: &str) -> String {
+    match scope_of(endpoint, action) {
+        (kind, name, "push") => format!("{kind}:{name}:pull,push"),
+        (kind, name, wanted) => format!("{kind}:{name}:{wanted}"),
+    }
+}
+
+fn challenge(state: &AppState, scope: Option<String>) -> Option<Box<Challenge>> {
+    Some(Box::new(Challenge {
+        realm: state.config.public_url.clone(),
+        service: state.config.registry_host().to_string(),
+        scope,
+        insufficient_scope: false,
+    }))
+}
+
+fn unauthorized(state: &AppState, message: String, scope: Option<String>) -> OciError {
+    OciError {
+        code: OciCode::Unauthorized,
+        message,
+        detail: None,
+        challenge: challenge(state, scope),
+    }
+}
+
+/// Who is calling: ECR's Basic `AWS:<token>`, or a bearer token from `/v2/token`.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    scope: Option<String>,
+) -> Result<Caller, OciError> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        });
+    if let Some(token) = bearer {
+        let (principal, grants) = bearer::verify(
+            &state.config,
+            state.metadata.as_ref(),
+            &state.url_signing_key,
+            token.trim(),
+        )
         .await
-        .map_err(|tokens::BasicAuthError(message)| OciError {
-            code: OciCode::Unauthorized,
-            message,
-            detail: None,
-            realm: Some(state.config.public_url.clone()),
-        })
+        .map_err(|message| unauthorized(state, message, scope))?;
+        return Ok(Caller {
+            principal,
+            grants: Some(grants),
+        });
+    }
+    let principal = tokens::verify_basic(&state.config, state.metadata.as_ref(), headers)
+        .await
+        .map_err(|tokens::BasicAuthError(message)| unauthorized(state, message, scope))?;
+    Ok(Caller {
+        principal,
+        grants: None,
+    })
 }
 
 async fn base(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    api_version(match authenticate(&state, &headers).await {
+    api_version(match authenticate(&state, &headers, None).await {
         Ok(_) => ([(header::CONTENT_TYPE, "application/json")], "{}").into_response(),
         Err(error) => error.into_response(),
     })
@@ -160,22 +250,51 @@ async fn handle(
 }
 
 async fn serve(state: &AppState, rest: &str, request: Request) -> Result<Response, OciError> {
-    if let Some(response) = blobs::presigned(state, rest, &request.method, &request.query).await {
+    if let Some(response) = blobs::presigned(
+        state,
+        rest,
+        &request.method,
+        &request.headers,
+        &request.query,
+    )
+    .await
+    {
         return response;
     }
-    let principal = authenticate(state, &request.headers).await?;
-    let endpoint = parse_endpoint(rest).ok_or_else(|| {
+    let endpoint = parse_endpoint(rest);
+    let action = endpoint
+        .as_ref()
+        .and_then(|endpoint| ecr_action(endpoint, &request.method));
+    let scope = match (&endpoint, action) {
+        (Some(endpoint), Some(action)) => Some(challenge_scope(endpoint, action)),
+        _ => None,
+    };
+    let caller = authenticate(state, &request.headers, scope).await?;
+    let endpoint = endpoint.ok_or_else(|| {
         OciError::new(
             OciCode::Unsupported,
             format!("no such endpoint: /v2/{rest}"),
         )
     })?;
-    let action = ecr_action(&endpoint, &request.method).ok_or_else(|| {
+    let action = action.ok_or_else(|| {
         OciError::new(
             OciCode::Unsupported,
             format!("{} is not supported on /v2/{rest}", request.method),
         )
     })?;
+    if !caller.token_allows(&endpoint, action) {
+        let (kind, name, wanted) = scope_of(&endpoint, action);
+        let mut denied = OciError::new(
+            OciCode::Denied,
+            format!("the bearer token does not grant {kind}:{name}:{wanted}: ask /v2/token for that scope"),
+        );
+        denied.challenge = challenge(state, Some(challenge_scope(&endpoint, action)));
+        if let Some(challenge) = denied.challenge.as_mut() {
+            challenge.insufficient_scope = true;
+        }
+        return Err(denied);
+    }
+    let principal = caller.principal;
     let (name, target) = match endpoint {
         Endpoint::Catalog => return listings::catalog(state, &principal, &request.query).await,
         Endpoint::Repository { name, target } => (name, target),
@@ -206,7 +325,9 @@ async fn serve(state: &AppState, rest: &str, request: Request) -> Result<Respons
         }
         (Target::Manifest(reference), _) => manifests::delete(state, &repository, reference).await,
         (Target::Blob(digest), "DELETE") => blobs::delete(state, &repository, digest).await,
-        (Target::Blob(digest), m) => blobs::get(state, &repository, digest, m == "GET").await,
+        (Target::Blob(digest), m) => {
+            blobs::get(state, &repository, digest, m == "GET", &request.headers).await
+        }
         (Target::UploadStart, _) => uploads::start(state, &principal, &repository, request).await,
         (Target::Upload(id), "PATCH") => uploads::patch(state, &repository, id, request).await,
         (Target::Upload(id), "PUT") => uploads::put(state, &repository, id, request).await,

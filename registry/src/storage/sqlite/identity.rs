@@ -134,7 +134,7 @@ fn delete_user_keys(tx: &rusqlite::Transaction<'_>, user_name: &str) -> Result<(
 /// Removes a user with its keys and tokens, in one transaction; false when there is
 /// no such user.
 pub fn remove_user(conn: &mut Connection, user_name: &str) -> Result<bool, StorageError> {
-    let tx = conn.transaction()?;
+    let tx = super::write_transaction(conn)?;
     delete_user_keys(&tx, user_name)?;
     let removed = tx.execute("DELETE FROM users WHERE user_name = ?1", [user_name])? > 0;
     tx.commit()?;
@@ -148,7 +148,7 @@ pub fn replace_user_key(
     user_name: &str,
     key: &AccessKey,
 ) -> Result<bool, StorageError> {
-    let tx = conn.transaction()?;
+    let tx = super::write_transaction(conn)?;
     let exists: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM users WHERE user_name = ?1)",
         [user_name],

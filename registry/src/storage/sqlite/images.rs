@@ -5,6 +5,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::write_transaction;
 use crate::storage::{ManifestRecord, NewManifest, PutManifestError, StorageError, TagStatus};
 
 /// The size of a blob the repository may serve.
@@ -24,44 +25,25 @@ pub fn repository_blob(
         .map(|s| s as u64))
 }
 
-/// Records a verified blob (its file is already in place) and links it to the repository.
-pub fn link_blob(
+/// Links a blob from another repository (cross-repository mount); `None` if `from`
+/// lacks it. One write transaction, so the link it copies cannot vanish halfway.
+pub fn mount_blob(
     conn: &mut Connection,
     repository_id: i64,
+    from_repository_id: i64,
     digest: &str,
-    size: u64,
     now: f64,
-) -> Result<(), StorageError> {
-    let tx = conn.transaction()?;
-    tx.execute(
-        "INSERT INTO blobs (digest, size, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-        params![digest, size as i64, now],
-    )?;
+) -> Result<Option<u64>, StorageError> {
+    let tx = write_transaction(conn)?;
+    let Some(size) = repository_blob(&tx, from_repository_id, digest)? else {
+        return Ok(None);
+    };
     tx.execute(
         "INSERT INTO repository_blobs (repository_id, digest, linked_at) VALUES (?1, ?2, ?3)
          ON CONFLICT DO UPDATE SET linked_at = excluded.linked_at",
         params![repository_id, digest, now],
     )?;
     tx.commit()?;
-    Ok(())
-}
-
-/// Links a blob from another repository (cross-repository mount); false if `from` lacks it.
-pub fn mount_blob(
-    conn: &Connection,
-    repository_id: i64,
-    from_repository_id: i64,
-    digest: &str,
-    now: f64,
-) -> Result<Option<u64>, StorageError> {
-    let Some(size) = repository_blob(conn, from_repository_id, digest)? else {
-        return Ok(None);
-    };
-    conn.execute(
-        "INSERT INTO repository_blobs (repository_id, digest, linked_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT DO UPDATE SET linked_at = excluded.linked_at",
-        params![repository_id, digest, now],
-    )?;
     Ok(Some(size))
 }
 
@@ -81,8 +63,8 @@ pub fn claim_blob(
             "UPDATE repository_blobs SET linked_at = ?3
              WHERE repository_id = ?1 AND digest = ?2
                AND linked_at <= (SELECT COALESCE(MAX(m.pushed_at), -1) FROM manifest_blobs mb
-                                 JOIN manifests m ON m.repository_id = mb.repository_id AND m.digest = mb.manifest
-                                 WHERE mb.repository_id = ?1 AND mb.digest = ?2)",
+                                 JOIN manifests m ON m.repository_id = mb.repository_id AND m.digest = mb.manifest_digest
+                                 WHERE mb.repository_id = ?1 AND mb.blob_digest = ?2)",
             params![repository_id, digest, now],
         )?;
     }
@@ -149,7 +131,7 @@ pub fn put_manifest(
         tag,
         tag_immutable,
     } = manifest;
-    let tx = conn.transaction()?;
+    let tx = write_transaction(conn)?;
     for digest in blobs {
         let present: bool = tx.query_row(
             "SELECT EXISTS (SELECT 1 FROM repository_blobs WHERE repository_id = ?1 AND digest = ?2)",
@@ -183,8 +165,8 @@ pub fn put_manifest(
         }
     }
     tx.execute(
-        "INSERT INTO manifests (repository_id, digest, media_type, artifact_type, content, image_size, pushed_at, subject, references_recorded)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1) ON CONFLICT DO NOTHING",
+        "INSERT INTO manifests (repository_id, digest, media_type, artifact_type, content, image_size, pushed_at, subject)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
         params![
             repository_id,
             record.digest,
@@ -264,7 +246,9 @@ pub fn record_pull(
     now: f64,
 ) -> Result<(), StorageError> {
     conn.execute(
-        "UPDATE manifests SET last_pulled_at = ?3 WHERE repository_id = ?1 AND digest = ?2",
+        // Several processes record pulls: never move the time backwards.
+        "UPDATE manifests SET last_pulled_at = MAX(COALESCE(last_pulled_at, 0), ?3)
+         WHERE repository_id = ?1 AND digest = ?2",
         params![repository_id, digest, now],
     )?;
     Ok(())

@@ -4,18 +4,22 @@
 //! database while `serve` runs; keys are read per request, so a new key works at once.
 //! Each trait method runs its statements on a blocking thread, off the async runtime.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use rusqlite::Connection;
+use berth_model::oci::Digest;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::{
-    AccessKey, BlobUnlink, DanglingReference, ImageDeletion, ManifestRecord, Metadata, NewManifest,
-    PutManifestError, RepositoryChange, RepositoryRecord, Result, StorageError, TagStatus,
-    TokenRecord, Untag, UserRecord,
+    AccessKey, BlobStep, BlobUnlink, DanglingReference, ImageDeletion, Job, JobLease,
+    ManifestRecord, Metadata, NewManifest, PublishError, PutManifestError, RemoveBytes,
+    RepositoryChange, RepositoryRecord, Result, StorageError, SweepOutcome, TagStatus, TokenRecord,
+    Untag, UploadRecord, UserRecord,
 };
 
+pub mod blobs;
+pub mod fixtures;
 pub mod identity;
 pub mod images;
 pub mod references;
@@ -59,6 +63,8 @@ CREATE TABLE IF NOT EXISTS repository_blobs (
     digest        TEXT NOT NULL REFERENCES blobs(digest),
     PRIMARY KEY (repository_id, digest)
 );
+-- Garbage collection asks "does anything link this blob?" per blob.
+CREATE INDEX IF NOT EXISTS repository_blobs_by_digest ON repository_blobs (digest);
 CREATE TABLE IF NOT EXISTS manifests (
     repository_id  INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
     digest         TEXT NOT NULL,
@@ -83,17 +89,18 @@ CREATE TABLE IF NOT EXISTS tags (
 -- every tag of the repository per image (200 ms per DescribeImages page at 10,000 tags).
 DROP INDEX IF EXISTS tags_by_digest;
 CREATE INDEX IF NOT EXISTS tags_by_image ON tags (repository_id, digest, tag);
--- What each manifest references, recorded as it is pushed: the blobs an image
--- manifest needs and the manifests an index needs. A referenced child cannot be
--- deleted under its index; the rows go with their manifest.
+-- The config and layer blobs each manifest references, so that garbage collection
+-- keeps them without parsing every manifest, and cannot delete their records.
 CREATE TABLE IF NOT EXISTS manifest_blobs (
-    repository_id INTEGER NOT NULL,
-    manifest      TEXT NOT NULL,
-    digest        TEXT NOT NULL,
-    PRIMARY KEY (repository_id, manifest, digest),
-    FOREIGN KEY (repository_id, manifest) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE
+    repository_id   INTEGER NOT NULL,
+    manifest_digest TEXT NOT NULL,
+    blob_digest     TEXT NOT NULL REFERENCES blobs(digest),
+    PRIMARY KEY (repository_id, manifest_digest, blob_digest),
+    FOREIGN KEY (repository_id, manifest_digest) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE
 );
-CREATE INDEX IF NOT EXISTS manifest_blobs_by_blob ON manifest_blobs (repository_id, digest);
+CREATE INDEX IF NOT EXISTS manifest_blobs_by_blob ON manifest_blobs (blob_digest);
+-- The manifests each index references: a child cannot be deleted under its index,
+-- and the rows go with their index.
 CREATE TABLE IF NOT EXISTS manifest_children (
     repository_id INTEGER NOT NULL,
     parent        TEXT NOT NULL,
@@ -139,6 +146,22 @@ impl From<rusqlite::Error> for PutManifestError {
     }
 }
 
+/// A transaction that takes SQLite's write lock at once (`BEGIN IMMEDIATE`), waiting
+/// out other writers, in this process or another, for the busy timeout. A deferred
+/// transaction that reads before it writes would instead fail at once with
+/// `SQLITE_BUSY` when another process (`berth-registry gc`, say) commits in between.
+pub(crate) fn write_transaction(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+}
+
+fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+        [name],
+        |row| row.get(0),
+    )
+}
+
 /// Columns added since the first release, for databases made before them.
 fn migrate(connection: &Connection) -> rusqlite::Result<()> {
     let has_column = |table: &str, column: &str| -> rusqlite::Result<bool> {
@@ -158,13 +181,6 @@ fn migrate(connection: &Connection) -> rusqlite::Result<()> {
             "ALTER TABLE repository_blobs ADD COLUMN linked_at REAL NOT NULL DEFAULT 0",
         )?;
     }
-    // Whether manifest_blobs and manifest_children hold this manifest's references;
-    // manifests stored before those tables existed are filled in at start.
-    if !has_column("manifests", "references_recorded")? {
-        connection.execute_batch(
-            "ALTER TABLE manifests ADD COLUMN references_recorded INTEGER NOT NULL DEFAULT 0",
-        )?;
-    }
     Ok(())
 }
 
@@ -172,6 +188,7 @@ fn migrate(connection: &Connection) -> rusqlite::Result<()> {
 #[derive(Clone)]
 pub struct SqliteMetadata {
     connection: Arc<Mutex<Connection>>,
+    data_dir: PathBuf,
 }
 
 impl SqliteMetadata {
@@ -192,11 +209,46 @@ impl SqliteMetadata {
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
             )
             .map_err(open_error)?;
-        connection.execute_batch(SCHEMA).map_err(open_error)?;
-        migrate(&connection).map_err(open_error)?;
+        let mut connection = connection;
+        // One transaction: one fsync for the whole schema, and a data dir from before
+        // `manifest_blobs` or `manifest_children` existed gets the table and its rows
+        // together.
+        let tx = write_transaction(&mut connection).map_err(open_error)?;
+        let had_manifest_blobs = table_exists(&tx, "manifest_blobs").map_err(open_error)?;
+        let had_manifest_children = table_exists(&tx, "manifest_children").map_err(open_error)?;
+        tx.execute_batch(SCHEMA).map_err(open_error)?;
+        migrate(&tx).map_err(open_error)?;
+        if !had_manifest_blobs {
+            blobs::backfill_manifest_blobs(&tx)?;
+        }
+        if !had_manifest_children {
+            references::backfill_manifest_children(&tx)?;
+        }
+        tx.commit().map_err(open_error)?;
         Ok(SqliteMetadata {
             connection: Arc::new(Mutex::new(connection)),
+            data_dir: data_dir.to_path_buf(),
         })
+    }
+
+    /// Runs `f` inside a write transaction (see [`write_transaction`]) on a blocking
+    /// thread; `f` gets a runtime handle to drive the blob step it runs under the lock.
+    async fn call_locked<T, E, F>(&self, f: F) -> std::result::Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        F: FnOnce(&Transaction<'_>, &tokio::runtime::Handle) -> std::result::Result<T, E>
+            + Send
+            + 'static,
+    {
+        let handle = tokio::runtime::Handle::current();
+        self.call(move |c| {
+            let tx = write_transaction(c).map_err(StorageError::from)?;
+            let out = f(&tx, &handle)?;
+            tx.commit().map_err(StorageError::from)?;
+            Ok(out)
+        })
+        .await
     }
 
     /// Runs `f` with the connection on a blocking thread, off the async runtime.
@@ -339,10 +391,19 @@ impl Metadata for SqliteMetadata {
             .await
     }
 
-    async fn link_blob(&self, repository_id: i64, digest: &str, size: u64, now: f64) -> Result<()> {
+    async fn publish_blob(
+        &self,
+        repository_id: i64,
+        digest: &Digest,
+        size: u64,
+        now: f64,
+        put_bytes: BlobStep,
+    ) -> std::result::Result<(), PublishError> {
         let digest = digest.to_string();
-        self.call(move |c| images::link_blob(c, repository_id, &digest, size, now))
-            .await
+        self.call_locked(move |tx, handle| {
+            blobs::publish_blob(tx, handle, repository_id, &digest, size, now, put_bytes)
+        })
+        .await
     }
 
     async fn claim_blob(&self, repository_id: i64, digest: &str, now: f64) -> Result<Option<u64>> {
@@ -405,28 +466,6 @@ impl Metadata for SqliteMetadata {
         let tag = tag.to_string();
         self.call(move |c| references::untag(c, repository_id, &tag, delete_untagged))
             .await
-    }
-
-    async fn manifests_without_references(
-        &self,
-        limit: usize,
-    ) -> Result<Vec<(i64, ManifestRecord)>> {
-        self.call(move |c| references::manifests_without_references(c, limit))
-            .await
-    }
-
-    async fn record_references(
-        &self,
-        repository_id: i64,
-        digest: &str,
-        blobs: &[String],
-        children: &[String],
-    ) -> Result<()> {
-        let (digest, blobs, children) = (digest.to_string(), blobs.to_vec(), children.to_vec());
-        self.call(move |c| {
-            references::record_references(c, repository_id, &digest, &blobs, &children)
-        })
-        .await
     }
 
     async fn blob_records(&self) -> Result<Vec<(String, u64)>> {
@@ -492,6 +531,67 @@ impl Metadata for SqliteMetadata {
     async fn delete_upload(&self, id: &str) -> Result<bool> {
         let id = id.to_string();
         self.call(move |c| images::delete_upload(c, &id)).await
+    }
+
+    async fn uploads_started_before(&self, before: f64) -> Result<Vec<UploadRecord>> {
+        self.call(move |c| blobs::uploads_started_before(c, before))
+            .await
+    }
+
+    async fn unreferenced_blobs(
+        &self,
+        before: f64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(Digest, u64)>> {
+        let after = after.map(str::to_string);
+        self.call(move |c| blobs::unreferenced_blobs(c, before, after.as_deref(), limit))
+            .await
+    }
+
+    async fn unrecorded_blobs(&self, digests: &[Digest]) -> Result<Vec<Digest>> {
+        let digests = digests.to_vec();
+        self.call(move |c| blobs::unrecorded_blobs(c, &digests))
+            .await
+    }
+
+    async fn sweep_blobs(
+        &self,
+        digests: &[Digest],
+        before: f64,
+        remove_bytes: RemoveBytes,
+    ) -> Result<SweepOutcome> {
+        let digests = digests.to_vec();
+        self.call_locked(move |tx, handle| {
+            blobs::sweep_blobs(tx, handle, &digests, before, &remove_bytes)
+        })
+        .await
+    }
+
+    /// An exclusive `flock` on `DATA/<job>.lock`: held by the open file, so it ends
+    /// with the process however that ends.
+    async fn lock_job(&self, job: Job, wait: bool) -> Result<Option<JobLease>> {
+        let path = self.data_dir.join(format!("{}.lock", job.name()));
+        let locked = tokio::task::spawn_blocking(move || -> std::io::Result<Option<JobLease>> {
+            let mut options = std::fs::OpenOptions::new();
+            options.read(true).write(true).create(true).truncate(false);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let file = options.open(&path)?;
+            if wait {
+                file.lock()?;
+            } else {
+                match file.try_lock() {
+                    Ok(()) => {}
+                    Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+                    Err(std::fs::TryLockError::Error(e)) => return Err(e),
+                }
+            }
+            Ok(Some(Box::new(file)))
+        })
+        .await
+        .unwrap_or_else(|join_error| std::panic::resume_unwind(join_error.into_panic()));
+        locked.map_err(|e| StorageError(format!("cannot lock the {} job: {e}", job.name())))
     }
 }
 

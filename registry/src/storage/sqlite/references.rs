@@ -4,9 +4,8 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use crate::storage::{
-    BlobUnlink, DanglingReference, ImageDeletion, ManifestRecord, StorageError, Untag,
-};
+use super::write_transaction;
+use crate::storage::{BlobUnlink, DanglingReference, ImageDeletion, StorageError, Untag};
 
 /// Records the blobs and child manifests `manifest` references.
 pub fn record(
@@ -17,7 +16,7 @@ pub fn record(
     children: &[String],
 ) -> Result<(), StorageError> {
     let mut blob = tx.prepare_cached(
-        "INSERT INTO manifest_blobs (repository_id, manifest, digest) VALUES (?1, ?2, ?3)
+        "INSERT INTO manifest_blobs (repository_id, manifest_digest, blob_digest) VALUES (?1, ?2, ?3)
          ON CONFLICT DO NOTHING",
     )?;
     for digest in blobs {
@@ -30,67 +29,34 @@ pub fn record(
     for digest in children {
         child.execute(params![repository_id, manifest, digest])?;
     }
-    tx.execute(
-        "UPDATE manifests SET references_recorded = 1 WHERE repository_id = ?1 AND digest = ?2",
-        params![repository_id, manifest],
-    )?;
     Ok(())
 }
 
-/// Records the references of a manifest stored before they were recorded.
-pub fn record_references(
-    conn: &mut Connection,
-    repository_id: i64,
-    manifest: &str,
-    blobs: &[String],
-    children: &[String],
-) -> Result<(), StorageError> {
-    let tx = conn.transaction()?;
-    // A child an index names but the repository lacks cannot be recorded (its row
-    // would dangle); such an index was stored before children were checked.
-    let present: Vec<String> = {
-        let mut exists = tx.prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM manifests WHERE repository_id = ?1 AND digest = ?2)",
-        )?;
-        let mut present = Vec::new();
-        for child in children {
-            if exists.query_row(params![repository_id, child], |row| row.get(0))? {
-                present.push(child.clone());
-            }
+/// Fills `manifest_children` for indexes stored before the table existed (children
+/// the repository lacks are left out: their rows would dangle).
+pub fn backfill_manifest_children(conn: &Connection) -> Result<(), StorageError> {
+    let mut manifests =
+        conn.prepare("SELECT repository_id, digest, media_type, content FROM manifests")?;
+    let mut insert = conn.prepare(
+        "INSERT INTO manifest_children (repository_id, parent, child)
+         SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM manifests WHERE repository_id = ?1 AND digest = ?3)
+         ON CONFLICT DO NOTHING",
+    )?;
+    let mut rows = manifests.query([])?;
+    while let Some(row) = rows.next()? {
+        let repository_id: i64 = row.get(0)?;
+        let digest: String = row.get(1)?;
+        let media_type: String = row.get(2)?;
+        let content: Vec<u8> = row.get(3)?;
+        let Ok(parsed) = berth_model::oci::ParsedManifest::parse(&content, Some(&media_type))
+        else {
+            continue;
+        };
+        for child in parsed.manifest_references() {
+            insert.execute(params![repository_id, digest, child.digest.as_str()])?;
         }
-        present
-    };
-    record(&tx, repository_id, manifest, blobs, &present)?;
-    tx.commit()?;
+    }
     Ok(())
-}
-
-/// Up to `limit` manifests whose references are not recorded yet, with their content.
-pub fn manifests_without_references(
-    conn: &Connection,
-    limit: usize,
-) -> Result<Vec<(i64, ManifestRecord)>, StorageError> {
-    let mut statement = conn.prepare_cached(
-        "SELECT repository_id, digest, media_type, artifact_type, content, image_size, pushed_at,
-                last_pulled_at, subject
-         FROM manifests WHERE references_recorded = 0 LIMIT ?1",
-    )?;
-    let rows = statement.query_map([limit as i64], |row| {
-        Ok((
-            row.get(0)?,
-            ManifestRecord {
-                digest: row.get(1)?,
-                media_type: row.get(2)?,
-                artifact_type: row.get(3)?,
-                content: row.get(4)?,
-                image_size: row.get::<_, i64>(5)? as u64,
-                pushed_at: row.get(6)?,
-                last_pulled_at: row.get(7)?,
-                subject: row.get(8)?,
-            },
-        ))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 fn parents(
@@ -131,7 +97,7 @@ fn delete_image_in(
     }
     let blobs: Vec<String> = {
         let mut statement = tx.prepare_cached(
-            "SELECT digest FROM manifest_blobs WHERE repository_id = ?1 AND manifest = ?2",
+            "SELECT blob_digest FROM manifest_blobs WHERE repository_id = ?1 AND manifest_digest = ?2",
         )?;
         let rows = statement.query_map(params![repository_id, digest], |row| row.get(0))?;
         rows.collect::<Result<_, _>>()?
@@ -147,7 +113,7 @@ fn delete_image_in(
     let mut unlink = tx.prepare_cached(
         "DELETE FROM repository_blobs
          WHERE repository_id = ?1 AND digest = ?2 AND linked_at <= ?3
-           AND NOT EXISTS (SELECT 1 FROM manifest_blobs m WHERE m.repository_id = ?1 AND m.digest = ?2)",
+           AND NOT EXISTS (SELECT 1 FROM manifest_blobs m WHERE m.repository_id = ?1 AND m.blob_digest = ?2)",
     )?;
     for blob in blobs {
         unlink.execute(params![repository_id, blob, pushed_at])?;
@@ -160,7 +126,7 @@ pub fn delete_image(
     repository_id: i64,
     digest: &str,
 ) -> Result<ImageDeletion, StorageError> {
-    let tx = conn.transaction()?;
+    let tx = write_transaction(conn)?;
     let outcome = delete_image_in(&tx, repository_id, digest)?;
     tx.commit()?;
     Ok(outcome)
@@ -174,7 +140,7 @@ pub fn untag(
     tag: &str,
     delete_untagged: bool,
 ) -> Result<Untag, StorageError> {
-    let tx = conn.transaction()?;
+    let tx = write_transaction(conn)?;
     let digest: Option<String> = tx
         .query_row(
             "SELECT digest FROM tags WHERE repository_id = ?1 AND tag = ?2",
@@ -212,10 +178,11 @@ pub fn unlink_blob(
     repository_id: i64,
     digest: &str,
 ) -> Result<BlobUnlink, StorageError> {
-    let tx = conn.transaction()?;
+    let tx = write_transaction(conn)?;
     let manifests: Vec<String> = {
         let mut statement = tx.prepare_cached(
-            "SELECT manifest FROM manifest_blobs WHERE repository_id = ?1 AND digest = ?2 ORDER BY manifest",
+            "SELECT manifest_digest FROM manifest_blobs WHERE repository_id = ?1 AND blob_digest = ?2
+             ORDER BY manifest_digest",
         )?;
         let rows = statement.query_map(params![repository_id, digest], |row| row.get(0))?;
         rows.collect::<Result<_, _>>()?
@@ -245,11 +212,11 @@ pub fn blob_records(conn: &Connection) -> Result<Vec<(String, u64)>, StorageErro
 /// Manifests referencing blobs their repository has no link to.
 pub fn dangling_references(conn: &Connection) -> Result<Vec<DanglingReference>, StorageError> {
     let mut statement = conn.prepare_cached(
-        "SELECT r.name, mb.manifest, mb.digest FROM manifest_blobs mb
+        "SELECT r.name, mb.manifest_digest, mb.blob_digest FROM manifest_blobs mb
          JOIN repositories r ON r.id = mb.repository_id
          WHERE NOT EXISTS (SELECT 1 FROM repository_blobs rb
-                           WHERE rb.repository_id = mb.repository_id AND rb.digest = mb.digest)
-         ORDER BY r.name, mb.manifest, mb.digest",
+                           WHERE rb.repository_id = mb.repository_id AND rb.digest = mb.blob_digest)
+         ORDER BY r.name, mb.manifest_digest, mb.blob_digest",
     )?;
     let rows = statement.query_map([], |row| {
         Ok(DanglingReference {

@@ -101,7 +101,7 @@ pub fn delete_repository(
     id: i64,
     force: bool,
 ) -> Result<bool, StorageError> {
-    let tx = conn.transaction()?;
+    let tx = super::write_transaction(conn)?;
     let images: i64 = tx.query_row(
         "SELECT COUNT(*) FROM manifests WHERE repository_id = ?1",
         [id],
