@@ -8,6 +8,12 @@ pub enum Error {
     /// A request field is wrong; the message names the field and says why.
     #[error("{0}")]
     InvalidParameter(String),
+    /// A resource tag's key or value is outside AWS's bounds.
+    #[error("{0}")]
+    InvalidTagParameter(String),
+    /// A repository would carry more resource tags than AWS allows.
+    #[error("{0}")]
+    TooManyTags(String),
     #[error("repository '{name}' does not exist")]
     RepositoryNotFound { name: String },
     #[error("repository '{name}' already exists")]
@@ -55,6 +61,20 @@ pub enum Error {
         repository: String,
         reference: String,
     },
+    /// An index in the repository references the image, which must stay.
+    #[error("Requested image referenced by manifest list: [{}]", indexes.join(", "))]
+    ImageReferencedByManifestList {
+        repository: String,
+        digest: String,
+        indexes: Vec<String>,
+    },
+    /// Manifests in the repository reference the blob, which must stay.
+    #[error("blob {digest} is referenced by manifests [{}] in repository '{repository}': delete them first", manifests.join(", "))]
+    BlobReferenced {
+        repository: String,
+        digest: String,
+        manifests: Vec<String>,
+    },
     #[error("upload {id} is not in progress in repository '{repository}'")]
     UploadNotFound { repository: String, id: String },
     #[error("{0}")]
@@ -65,6 +85,10 @@ pub enum Error {
     BlobDigestMismatch { expected: String, actual: String },
     #[error("the request body could not be read: {0}")]
     Body(String),
+    #[error("there is no user named '{name}'")]
+    UserNotFound { name: String },
+    #[error("a user named '{name}' already exists")]
+    UserAlreadyExists { name: String },
     /// The caller may not do this; the message is AWS's wording.
     #[error("{0}")]
     AccessDenied(String),

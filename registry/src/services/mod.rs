@@ -2,6 +2,7 @@
 //! services never call routes. Services speak [`Error`], never wire errors.
 
 pub mod error;
+pub mod fsck;
 pub mod gc;
 pub mod images;
 pub mod layers;
@@ -12,5 +13,6 @@ pub mod pulls;
 pub mod repositories;
 pub mod tokens;
 pub mod uploads;
+pub mod users;
 
 pub use error::{Error, Result};

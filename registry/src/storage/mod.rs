@@ -1,9 +1,11 @@
 //! Storage: the two traits every backend implements, and the records they speak.
 //!
-//! - [`Metadata`]: repositories, images, tags, blob links, upload sessions, access
-//!   keys and tokens — what a database holds.
+//! - [`Metadata`]: repositories, images, tags, what each manifest references, blob
+//!   links, upload sessions, access keys and tokens — what a database holds. Deletes
+//!   refuse to leave a reference dangling.
 //! - [`Blobs`]: content-addressed bytes and the upload sessions that produce them —
-//!   what a file system or an object store holds.
+//!   what a file system or an object store holds. Reads verify the bytes against
+//!   their digest.
 //!
 //! The embedded default is SQLite ([`sqlite`]) plus files ([`files`]). Services
 //! depend only on the traits; nothing here knows HTTP or the ECR/OCI wire errors.
@@ -115,6 +117,43 @@ pub struct NewManifest {
     pub tag_immutable: bool,
 }
 
+/// What deleting an image did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImageDeletion {
+    Deleted,
+    NotFound,
+    /// Indexes in the repository reference it; nothing changed.
+    ReferencedBy(Vec<String>),
+}
+
+/// What removing a tag did; each carries the digest the tag named.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Untag {
+    Removed(String),
+    /// It was the image's last tag, and the image went with it.
+    ImageDeleted(String),
+    NotFound,
+    /// It was the last tag of an image indexes reference; nothing changed.
+    ReferencedBy(Vec<String>),
+}
+
+/// What unlinking a blob from a repository did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BlobUnlink {
+    Unlinked,
+    NotFound,
+    /// Manifests in the repository reference it; nothing changed.
+    ReferencedBy(Vec<String>),
+}
+
+/// A manifest that references a blob its repository has no link to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DanglingReference {
+    pub repository: String,
+    pub manifest: String,
+    pub blob: String,
+}
+
 /// Why a manifest cannot be stored.
 #[derive(Debug, thiserror::Error)]
 pub enum PutManifestError {
@@ -220,6 +259,14 @@ pub trait Metadata: Send + Sync + 'static {
     async fn replace_root_access_key(&self, key: &AccessKey) -> Result<()>;
     /// Adds a user with its first key; false when the name is taken.
     async fn add_user(&self, user_name: &str, key: &AccessKey) -> Result<bool>;
+    /// Users in name order, each with its access key ids.
+    async fn list_users(&self) -> Result<Vec<UserRecord>>;
+    /// Removes a user, its keys and the registry tokens issued to them, at once;
+    /// false when there is no such user.
+    async fn remove_user(&self, user_name: &str) -> Result<bool>;
+    /// Makes `key` the user's only key: its old keys and their registry tokens stop
+    /// working at once. False when there is no such user.
+    async fn replace_user_key(&self, user_name: &str, key: &AccessKey) -> Result<bool>;
 
     /// Stores a token hash; expired tokens are forgotten on the way.
     async fn insert_token(&self, token_hash: &str, record: &TokenRecord, now: f64) -> Result<()>;
@@ -250,6 +297,9 @@ pub trait Metadata: Send + Sync + 'static {
 
     /// The size of a blob the repository may serve.
     async fn repository_blob(&self, repository_id: i64, digest: &str) -> Result<Option<u64>>;
+    /// [`Metadata::repository_blob`] for a push that checks what it need not upload:
+    /// the link counts as renewed `now`, so an image deletion meanwhile keeps it.
+    async fn claim_blob(&self, repository_id: i64, digest: &str, now: f64) -> Result<Option<u64>>;
     /// Publishes a verified blob: runs `put_bytes` (which moves its bytes into place),
     /// records the blob and links it to the repository, all under the lock that
     /// [`Metadata::sweep_blobs`] takes, so a sweep never sees the bytes without the
@@ -265,7 +315,8 @@ pub trait Metadata: Send + Sync + 'static {
     /// Links a blob of `from` to `to` (cross-repository mount); its size, or `None`
     /// when `from` does not have it.
     async fn mount_blob(&self, to: i64, from: i64, digest: &str) -> Result<Option<u64>>;
-    async fn unlink_blob(&self, repository_id: i64, digest: &str) -> Result<bool>;
+    /// Removes the repository's link to a blob, unless a manifest there references it.
+    async fn unlink_blob(&self, repository_id: i64, digest: &str) -> Result<BlobUnlink>;
 
     async fn find_manifest(
         &self,
@@ -273,7 +324,8 @@ pub trait Metadata: Send + Sync + 'static {
         digest: &str,
     ) -> Result<Option<ManifestRecord>>;
     async fn resolve_tag(&self, repository_id: i64, tag: &str) -> Result<Option<String>>;
-    /// Stores a manifest and points its tag at it, atomically.
+    /// Stores a manifest, records what it references, and points its tag at it,
+    /// atomically.
     async fn put_manifest(
         &self,
         repository_id: i64,
@@ -281,8 +333,17 @@ pub trait Metadata: Send + Sync + 'static {
     ) -> Result<(), PutManifestError>;
     /// The image sizes of child manifests, for an index's total.
     async fn manifests_size(&self, repository_id: i64, digests: &[String]) -> Result<u64>;
-    async fn delete_manifest(&self, repository_id: i64, digest: &str) -> Result<bool>;
-    async fn delete_tag(&self, repository_id: i64, tag: &str) -> Result<bool>;
+    /// Deletes an image with its tags, unless an index in the repository references
+    /// it; then unlinks its blobs that no remaining manifest there references and no
+    /// push renewed since the image was pushed. Atomic.
+    async fn delete_image(&self, repository_id: i64, digest: &str) -> Result<ImageDeletion>;
+    /// Removes a tag; with `delete_untagged`, an image left without tags is deleted
+    /// as [`Metadata::delete_image`] does (and when it cannot be, nothing changes).
+    async fn untag(&self, repository_id: i64, tag: &str, delete_untagged: bool) -> Result<Untag>;
+    /// Every blob recorded as stored, with its size, in digest order.
+    async fn blob_records(&self) -> Result<Vec<(String, u64)>>;
+    /// Manifests referencing blobs their repository has no link to.
+    async fn dangling_references(&self) -> Result<Vec<DanglingReference>>;
     /// Tags in lexical order, strictly after `after`.
     async fn list_tags(
         &self,
@@ -395,6 +456,20 @@ pub enum BlobError {
     Io(#[from] io::Error),
 }
 
+/// What re-reading a stored blob found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlobCheck {
+    /// Its bytes hash to its digest; their count.
+    Intact(u64),
+    Missing,
+    /// Its bytes hash to `actual`; where they were moved, when asked to.
+    Corrupt {
+        actual: String,
+        size: u64,
+        quarantined: Option<String>,
+    },
+}
+
 /// A blob's bytes on their way out.
 pub struct BlobRead {
     /// The blob's whole size.
@@ -442,10 +517,14 @@ pub trait Blobs: Send + Sync + 'static {
     async fn cancel_upload(&self, id: &str);
     /// Upload sessions that have bytes stored, in no particular order.
     async fn list_uploads(&self) -> Result<Vec<StoredUpload>, BlobError>;
-    /// The stored blob's size, or `None` when its bytes are missing.
+    /// The stored blob's size, or `None` when its bytes are missing or known to be
+    /// damaged.
     async fn stat(&self, digest: &Digest) -> Result<Option<u64>, BlobError>;
-    /// The blob's bytes.
-    async fn read(&self, digest: &Digest) -> Result<BlobRead, BlobError>;
+    /// The blob's `size` bytes (the size recorded when it was stored), verified
+    /// against its digest as they stream: bytes that do not match end the stream with
+    /// an error before its last chunk, so a damaged blob is never served whole. A
+    /// blob already damaged before the first byte is `NotFound`.
+    async fn read(&self, digest: &Digest, size: u64) -> Result<BlobRead, BlobError>;
     /// Up to `limit` stored blobs in digest order after `after`.
     async fn list_blobs(
         &self,
@@ -456,10 +535,16 @@ pub trait Blobs: Send + Sync + 'static {
     /// [`Metadata::sweep_blobs`] calls it, under its lock.
     async fn delete_blob(&self, digest: &Digest) -> Result<(), BlobError>;
     /// Bytes `start..=end` of the blob (a `Range` request); `end` is within the blob.
+    /// A part cannot be checked against the digest, so the whole blob is verified
+    /// first unless it already was: a damaged blob is `NotFound`.
     async fn read_range(
         &self,
         digest: &Digest,
         start: u64,
         end: u64,
     ) -> Result<BlobRead, BlobError>;
+    /// Re-reads and hashes a stored blob; with `quarantine`, moves damaged bytes
+    /// aside (kept for inspection) so the blob counts as missing and the next push
+    /// stores it anew.
+    async fn verify(&self, digest: &Digest, quarantine: bool) -> Result<BlobCheck, BlobError>;
 }

@@ -25,8 +25,6 @@ use crate::AppState;
 /// it reads as FAILED, and a new preview may start.
 pub const ABANDONED_AFTER_SECONDS: f64 = 600.0;
 
-const TOKEN_KIND: &str = "preview:";
-
 /// A complete preview as stored: every result, and the summary of them all.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 struct Outcome {
@@ -146,19 +144,35 @@ fn named(result: &LifecyclePolicyPreviewResult, ids: &[ImageIdentifier]) -> bool
     })
 }
 
-fn page_token(started_at: f64, offset: usize) -> String {
-    paging::encode(TOKEN_KIND, &format!("{started_at}/{offset}"))
+/// A token for the page from `offset` of the preview that started at `started_at`.
+fn page_token(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    started_at: f64,
+    offset: usize,
+) -> String {
+    state.page_tokens.seal(
+        &paging::lifecycle_preview(repository.id),
+        &format!("{started_at}/{offset}"),
+    )
 }
 
 /// Where a page starts; a token from another preview is refused.
-fn page_start(token: &str, started_at: f64) -> Result<usize> {
+fn page_start(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    token: &str,
+    started_at: f64,
+) -> Result<usize> {
     let stale = || {
         Error::invalid(
             "Invalid parameter at 'nextToken': the token belongs to an earlier lifecycle policy \
              preview; start from the first page",
         )
     };
-    let position = paging::decode(TOKEN_KIND, token)?;
+    let position = state
+        .page_tokens
+        .open(&paging::lifecycle_preview(repository.id), token)?;
     let (at, offset) = position.split_once('/').ok_or_else(stale)?;
     match (at.parse::<f64>(), offset.parse::<usize>()) {
         (Ok(at), Ok(offset)) if at == started_at => Ok(offset),
@@ -226,12 +240,12 @@ pub async fn get(
         .filter(|r| request.image_ids.as_deref().is_none_or(|ids| named(r, ids)))
         .collect();
     let start = match &request.next_token {
-        Some(token) => page_start(token, record.started_at)?,
+        Some(token) => page_start(state, repository, token, record.started_at)?,
         None => 0,
     };
     let end = start.saturating_add(limit as usize);
     if end < results.len() {
-        response.next_token = Some(page_token(record.started_at, end));
+        response.next_token = Some(page_token(state, repository, record.started_at, end));
         results.truncate(end);
     }
     response.preview_results = results.into_iter().skip(start).collect();
@@ -264,7 +278,12 @@ mod tests {
             ..Default::default()
         };
         repositories::create(&state, request).await.unwrap();
-        let repository = repositories::find(&state, "team/api").await.unwrap();
+        let repository = state
+            .metadata
+            .find_repository("team/api")
+            .await
+            .unwrap()
+            .unwrap();
         (state, repository)
     }
 

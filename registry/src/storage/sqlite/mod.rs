@@ -12,10 +12,10 @@ use berth_model::oci::Digest;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::{
-    AccessKey, BlobStep, Job, JobLease, LifecyclePolicyRecord, LifecyclePreviewRecord,
-    ManifestRecord, Metadata, NewManifest, PreviewState, PublishError, PutManifestError,
-    RemoveBytes, RepositoryChange, RepositoryRecord, Result, StorageError, SweepOutcome, TagStatus,
-    TokenRecord, UploadRecord,
+    AccessKey, BlobStep, BlobUnlink, DanglingReference, ImageDeletion, Job, JobLease,
+    LifecyclePolicyRecord, LifecyclePreviewRecord, ManifestRecord, Metadata, NewManifest,
+    PreviewState, PublishError, PutManifestError, RemoveBytes, RepositoryChange, RepositoryRecord,
+    Result, StorageError, SweepOutcome, TagStatus, TokenRecord, Untag, UploadRecord, UserRecord,
 };
 
 pub mod blobs;
@@ -23,6 +23,7 @@ pub mod fixtures;
 pub mod identity;
 pub mod images;
 pub mod lifecycle;
+pub mod references;
 pub mod repositories;
 
 pub const DATABASE_FILE: &str = "berth.db";
@@ -107,6 +108,17 @@ CREATE TABLE IF NOT EXISTS manifest_blobs (
     FOREIGN KEY (repository_id, manifest_digest) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE
 );
 CREATE INDEX IF NOT EXISTS manifest_blobs_by_blob ON manifest_blobs (blob_digest);
+-- The manifests each index references: a child cannot be deleted under its index,
+-- and the rows go with their index.
+CREATE TABLE IF NOT EXISTS manifest_children (
+    repository_id INTEGER NOT NULL,
+    parent        TEXT NOT NULL,
+    child         TEXT NOT NULL,
+    PRIMARY KEY (repository_id, parent, child),
+    FOREIGN KEY (repository_id, parent) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE,
+    FOREIGN KEY (repository_id, child) REFERENCES manifests (repository_id, digest)
+);
+CREATE INDEX IF NOT EXISTS manifest_children_by_child ON manifest_children (repository_id, child);
 CREATE TABLE IF NOT EXISTS uploads (
     id            TEXT PRIMARY KEY,
     repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
@@ -172,6 +184,28 @@ fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     )
 }
 
+/// Columns added since the first release, for databases made before them.
+fn migrate(connection: &Connection) -> rusqlite::Result<()> {
+    let has_column = |table: &str, column: &str| -> rusqlite::Result<bool> {
+        let mut statement = connection.prepare(&format!("PRAGMA table_info({table})"))?;
+        let names = statement.query_map([], |row| row.get::<_, String>(1))?;
+        for name in names {
+            if name? == column {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    };
+    // When a repository last linked, mounted or confirmed a blob for a push: an image
+    // deletion keeps links a push started since may still rely on.
+    if !has_column("repository_blobs", "linked_at")? {
+        connection.execute_batch(
+            "ALTER TABLE repository_blobs ADD COLUMN linked_at REAL NOT NULL DEFAULT 0",
+        )?;
+    }
+    Ok(())
+}
+
 /// A handle to the metadata database; cheap to clone.
 #[derive(Clone)]
 pub struct SqliteMetadata {
@@ -199,12 +233,18 @@ impl SqliteMetadata {
             .map_err(open_error)?;
         let mut connection = connection;
         // One transaction: one fsync for the whole schema, and a data dir from before
-        // `manifest_blobs` existed gets the table and its rows together.
+        // `manifest_blobs` or `manifest_children` existed gets the table and its rows
+        // together.
         let tx = write_transaction(&mut connection).map_err(open_error)?;
         let had_manifest_blobs = table_exists(&tx, "manifest_blobs").map_err(open_error)?;
+        let had_manifest_children = table_exists(&tx, "manifest_children").map_err(open_error)?;
         tx.execute_batch(SCHEMA).map_err(open_error)?;
+        migrate(&tx).map_err(open_error)?;
         if !had_manifest_blobs {
             blobs::backfill_manifest_blobs(&tx)?;
+        }
+        if !had_manifest_children {
+            references::backfill_manifest_children(&tx)?;
         }
         tx.commit().map_err(open_error)?;
         Ok(SqliteMetadata {
@@ -283,6 +323,21 @@ impl Metadata for SqliteMetadata {
     async fn add_user(&self, user_name: &str, key: &AccessKey) -> Result<bool> {
         let (name, key) = (user_name.to_string(), key.clone());
         self.call(move |c| identity::add_user(c, &name, &key)).await
+    }
+
+    async fn list_users(&self) -> Result<Vec<UserRecord>> {
+        self.call(|c| identity::list_users(c)).await
+    }
+
+    async fn remove_user(&self, user_name: &str) -> Result<bool> {
+        let name = user_name.to_string();
+        self.call(move |c| identity::remove_user(c, &name)).await
+    }
+
+    async fn replace_user_key(&self, user_name: &str, key: &AccessKey) -> Result<bool> {
+        let (name, key) = (user_name.to_string(), key.clone());
+        self.call(move |c| identity::replace_user_key(c, &name, &key))
+            .await
     }
 
     async fn insert_token(&self, token_hash: &str, record: &TokenRecord, now: f64) -> Result<()> {
@@ -373,15 +428,22 @@ impl Metadata for SqliteMetadata {
         .await
     }
 
-    async fn mount_blob(&self, to: i64, from: i64, digest: &str) -> Result<Option<u64>> {
+    async fn claim_blob(&self, repository_id: i64, digest: &str, now: f64) -> Result<Option<u64>> {
         let digest = digest.to_string();
-        self.call(move |c| images::mount_blob(c, to, from, &digest))
+        self.call(move |c| images::claim_blob(c, repository_id, &digest, now))
             .await
     }
 
-    async fn unlink_blob(&self, repository_id: i64, digest: &str) -> Result<bool> {
+    async fn mount_blob(&self, to: i64, from: i64, digest: &str) -> Result<Option<u64>> {
         let digest = digest.to_string();
-        self.call(move |c| images::unlink_blob(c, repository_id, &digest))
+        let now = crate::clock::now_epoch_seconds();
+        self.call(move |c| images::mount_blob(c, to, from, &digest, now))
+            .await
+    }
+
+    async fn unlink_blob(&self, repository_id: i64, digest: &str) -> Result<BlobUnlink> {
+        let digest = digest.to_string();
+        self.call(move |c| references::unlink_blob(c, repository_id, &digest))
             .await
     }
 
@@ -416,16 +478,24 @@ impl Metadata for SqliteMetadata {
             .await
     }
 
-    async fn delete_manifest(&self, repository_id: i64, digest: &str) -> Result<bool> {
+    async fn delete_image(&self, repository_id: i64, digest: &str) -> Result<ImageDeletion> {
         let digest = digest.to_string();
-        self.call(move |c| images::delete_manifest(c, repository_id, &digest))
+        self.call(move |c| references::delete_image(c, repository_id, &digest))
             .await
     }
 
-    async fn delete_tag(&self, repository_id: i64, tag: &str) -> Result<bool> {
+    async fn untag(&self, repository_id: i64, tag: &str, delete_untagged: bool) -> Result<Untag> {
         let tag = tag.to_string();
-        self.call(move |c| images::delete_tag(c, repository_id, &tag))
+        self.call(move |c| references::untag(c, repository_id, &tag, delete_untagged))
             .await
+    }
+
+    async fn blob_records(&self) -> Result<Vec<(String, u64)>> {
+        self.call(|c| references::blob_records(c)).await
+    }
+
+    async fn dangling_references(&self) -> Result<Vec<DanglingReference>> {
+        self.call(|c| references::dangling_references(c)).await
     }
 
     async fn list_tags(
@@ -682,6 +752,55 @@ mod tests {
         assert!(!store.add_user("ci", &key).await.unwrap());
         assert_eq!(store.find_access_key("AKIA1").await.unwrap(), Some(key));
         assert_eq!(store.find_access_key("nope").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn removed_and_rotated_user_keys_and_their_tokens_stop_working() {
+        let store = SqliteMetadata::open(&tempdir()).unwrap();
+        let key = |id: &str, user: &str| AccessKey {
+            access_key_id: id.into(),
+            secret_access_key: "s".into(),
+            user_name: Some(user.into()),
+        };
+        let token = |id: &str, user: &str| TokenRecord {
+            access_key_id: id.into(),
+            user_name: Some(user.into()),
+            expires_at: f64::MAX,
+        };
+        assert!(store.add_user("ci", &key("AKIACI1", "ci")).await.unwrap());
+        assert!(store
+            .add_user("viewer", &key("AKIAVIEW", "viewer"))
+            .await
+            .unwrap());
+        store
+            .insert_token("t-ci", &token("AKIACI1", "ci"), 0.0)
+            .await
+            .unwrap();
+        store
+            .insert_token("t-view", &token("AKIAVIEW", "viewer"), 0.0)
+            .await
+            .unwrap();
+
+        assert!(store
+            .replace_user_key("ci", &key("AKIACI2", "ci"))
+            .await
+            .unwrap());
+        assert_eq!(store.find_access_key("AKIACI1").await.unwrap(), None);
+        assert_eq!(store.find_token("t-ci").await.unwrap(), None);
+        assert!(store.find_access_key("AKIACI2").await.unwrap().is_some());
+        assert!(!store
+            .replace_user_key("nobody", &key("AKIAX", "nobody"))
+            .await
+            .unwrap());
+
+        assert!(store.remove_user("viewer").await.unwrap());
+        assert!(!store.remove_user("viewer").await.unwrap());
+        assert_eq!(store.find_access_key("AKIAVIEW").await.unwrap(), None);
+        assert_eq!(store.find_token("t-view").await.unwrap(), None);
+        let users = store.list_users().await.unwrap();
+        assert_eq!(users.len(), 1);
+        assert_eq!(users[0].user_name, "ci");
+        assert_eq!(users[0].access_key_ids, ["AKIACI2"]);
     }
 
     #[tokio::test]
