@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use super::error::{self, EcrError};
 use crate::auth::{access, sigv4, Principal};
-use crate::services::{self, images, layers, repositories, tokens};
+use crate::services::{self, images, layers, lifecycle, repositories, tokens};
 use crate::storage::RepositoryRecord;
 use crate::AppState;
 
@@ -291,6 +291,49 @@ async fn dispatch(
             let request = parse(body)?;
             json_body(
                 &repositories::put_tag_mutability(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::PutLifecyclePolicy => {
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &lifecycle::put_policy(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::GetLifecyclePolicy => {
+            let repository = named().await?;
+            json_body(
+                &lifecycle::get_policy(state, &repository)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::DeleteLifecyclePolicy => {
+            let repository = named().await?;
+            json_body(
+                &lifecycle::delete_policy(state, &repository)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::StartLifecyclePolicyPreview => {
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &lifecycle::preview::start(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::GetLifecyclePolicyPreview => {
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &lifecycle::preview::get(state, &repository, request)
                     .await
                     .map_err(wire)?,
             )
