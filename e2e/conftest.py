@@ -96,8 +96,10 @@ class Registry(Endpoint):
     # Every registry started during the current test, for the wire-contract check.
     started = []
 
-    def __init__(self, tmp: pathlib.Path, console=False, preset_admin=True, extra_args=()):
+    def __init__(self, tmp: pathlib.Path, console=False, preset_admin=True, extra_args=(), record_api=True):
         self.tmp = tmp
+        # The recorder buffers every request body: tests of how bodies are read start without it.
+        self.record_api = record_api
         self.data = tmp / "data"
         self.console = console
         self.preset_admin = preset_admin
@@ -119,13 +121,15 @@ class Registry(Endpoint):
             env["BERTH_ADMIN_ACCESS_KEY_ID"] = self.access_key_id
             env["BERTH_ADMIN_SECRET_ACCESS_KEY"] = self.secret_access_key
         args = [REGISTRY_BIN, "serve", "--listen", self.host, "--data", str(self.data), "--region", self.region]
-        args += ["--record-api", str(self.api_record)]
+        if self.record_api:
+            args += ["--record-api", str(self.api_record)]
         if self.console:
             args += ["--console", str(CONSOLE_DIST)]
         args += self.extra_args
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         wait_for_port(self.port, self.proc, what="berth-registry")
+        self.wait_until_serving()
         if not self.preset_admin:
             # The port listens before the data dir is set up; the file comes after.
             credentials = self.data / "admin-credentials.json"
@@ -134,6 +138,24 @@ class Registry(Endpoint):
                 time.sleep(0.02)
             creds = json.loads(credentials.read_text())
             self.access_key_id, self.secret_access_key = creds["accessKeyId"], creds["secretAccessKey"]
+
+    def wait_until_serving(self, timeout=30.0):
+        """The port opens before the data dir is prepared; the first answer comes after."""
+        import http.client
+
+        deadline = time.monotonic() + timeout
+        while True:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+            try:
+                conn.request("GET", "/v2/")
+                conn.getresponse().read()
+                return
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise
+                time.sleep(0.05)
+            finally:
+                conn.close()
 
     def stop(self, sig=None):
         if self.proc and self.proc.poll() is None:
@@ -157,9 +179,14 @@ class Registry(Endpoint):
         return self.log_path.read_text(errors="replace")
 
     def add_user(self, name):
-        result = subprocess.run([REGISTRY_BIN, "user", "add", name, "--data", str(self.data)], capture_output=True, text=True, timeout=30)
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
+        return json.loads(self.cli("user", "add", name).stdout)
+
+    def cli(self, *args, check=True):
+        """A `berth-registry` subcommand on this registry's data dir (while it serves)."""
+        result = subprocess.run([REGISTRY_BIN, *args, "--data", str(self.data)], capture_output=True, text=True, timeout=120)
+        if check:
+            assert result.returncode == 0, f"berth-registry {' '.join(args)}: {result.stderr}"
+        return result
 
 
 @pytest.fixture(autouse=True)

@@ -47,7 +47,7 @@ def model():
     return _model
 
 
-def _problems(shape, value, path, out):
+def _problems(shape, value, path, out, response=False):
     kind = shape.type_name
     meta = shape.metadata
     if kind == "structure":
@@ -65,22 +65,26 @@ def _problems(shape, value, path, out):
             if member_value is None:
                 out.append(f"{path}.{name}: null is never sent by AWS; omit the member")
                 continue
-            _problems(member, member_value, f"{path}.{name}", out)
+            _problems(member, member_value, f"{path}.{name}", out, response)
     elif kind == "list":
         if not isinstance(value, list):
             out.append(f"{path}: expected a list ({shape.name}), got {type(value).__name__}")
             return
-        _length(shape, len(value), path, out)
+        # A list's minimum constrains what callers send: AWS answers "none" with an
+        # empty list (ListImages of an empty repository, a BatchDeleteImage whose
+        # every id failed).
+        if value or not response:
+            _length(shape, len(value), path, out)
         for i, item in enumerate(value):
-            _problems(shape.member, item, f"{path}[{i}]", out)
+            _problems(shape.member, item, f"{path}[{i}]", out, response)
     elif kind == "map":
         if not isinstance(value, dict):
             out.append(f"{path}: expected a map ({shape.name}), got {type(value).__name__}")
             return
         _length(shape, len(value), path, out)
         for key, item in value.items():
-            _problems(shape.key, key, f"{path}<key>", out)
-            _problems(shape.value, item, f"{path}[{key!r}]", out)
+            _problems(shape.key, key, f"{path}<key>", out, response)
+            _problems(shape.value, item, f"{path}[{key!r}]", out, response)
     elif kind == "string":
         if not isinstance(value, str):
             out.append(f"{path}: expected a string ({shape.name}), got {type(value).__name__}")
@@ -130,14 +134,15 @@ def _length(shape, length, path, out):
         out.append(f"{path}: length {length} is above {shape.name}'s maximum {meta['max']}")
 
 
-def problems(shape, value, path):
-    """What is wrong with `value` as an instance of `shape` (empty when nothing)."""
+def problems(shape, value, path, response=False):
+    """What is wrong with `value` as an instance of `shape` (empty when nothing);
+    `response` when AWS would be the one sending it."""
     out = []
     if shape is None:
         if value not in ({}, None):
             out.append(f"{path}: AWS defines no members here, got {value!r}")
         return out
-    _problems(shape, value, path, out)
+    _problems(shape, value, path, out, response)
     return out
 
 
@@ -154,7 +159,7 @@ def check_exchange(record):
     status = record["status"]
     response = record.get("response")
     if 200 <= status < 300:
-        out += problems(operation.output_shape, response, f"{name} response")
+        out += problems(operation.output_shape, response, f"{name} response", response=True)
     else:
         error_type = (response or {}).get("__type", "")
         error_type = error_type.rsplit("#", 1)[-1]

@@ -340,10 +340,14 @@ def test_serve_collects_on_its_interval_and_records_the_result(tmp_path):
             finally:
                 db.close()
             if "gc_last_run" in rows and "gc_schedule" in rows:
-                return json.loads(rows["gc_last_run"]), json.loads(rows["gc_schedule"])
+                last, schedule = json.loads(rows["gc_last_run"]), json.loads(rows["gc_schedule"])
+                # Runs go on every second: a run records itself, then the next one's
+                # time, so between the two writes the schedule is still the old one.
+                if schedule["nextRunAt"] >= last["startedAt"]:
+                    return last, schedule
             return None
 
-        last, schedule = wait_until(recorded, what="the run and the schedule to be recorded")
+        last, schedule = wait_until(recorded, what="a run and the schedule after it to be recorded")
         assert last["dryRun"] is False and last["seconds"] >= 0
         assert schedule["intervalSeconds"] == 1 and schedule["nextRunAt"] >= last["startedAt"]
     finally:

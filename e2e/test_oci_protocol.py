@@ -272,9 +272,11 @@ def test_content_management_deletes(registry, client):
     assert client.request("GET", "/v2/app/manifests/v2").status == 404, "deleting the image drops its tags"
     assert client.request("DELETE", f"/v2/app/manifests/{digest}").error_code() == "MANIFEST_UNKNOWN"
     layer = digest_of(b"layer")
-    assert client.request("DELETE", f"/v2/app/blobs/{layer}").status == 202
-    assert client.request("HEAD", f"/v2/app/blobs/{layer}").status == 404
-    assert client.request("DELETE", f"/v2/app/blobs/{layer}").error_code() == "BLOB_UNKNOWN"
+    assert client.request("HEAD", f"/v2/app/blobs/{layer}").status == 404, "the image's own blobs went with it"
+    loose = client.push_blob("app", b"loose")
+    assert client.request("DELETE", f"/v2/app/blobs/{loose}").status == 202
+    assert client.request("HEAD", f"/v2/app/blobs/{loose}").status == 404
+    assert client.request("DELETE", f"/v2/app/blobs/{loose}").error_code() == "BLOB_UNKNOWN"
 
 
 def test_users_without_permission_are_denied(registry, client):

@@ -70,6 +70,46 @@ pub struct Config {
     pub upload_expiry: Duration,
     /// At most one `lastRecordedPullTime` write per image per this long.
     pub pull_record_interval: Duration,
+    /// How often lifecycle policies run; `None` when they only run on demand.
+    pub lifecycle_interval: Option<Duration>,
+    pub limits: Limits,
+}
+
+/// What a client may hold of the server: connections, time, and memory before it
+/// has proven who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// A request's head must be complete this long after its first byte (or after the
+    /// connection opened, for the first request).
+    pub header_read_timeout: Duration,
+    /// An idle connection between requests is closed after this long.
+    pub keep_alive_timeout: Duration,
+    /// A request whose bytes stop moving either way for this long is cut off.
+    pub stall_timeout: Duration,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// Bytes of ECR API bodies buffered, all requests together, before their
+    /// signatures are verified.
+    pub unauthenticated_body_bytes: usize,
+}
+
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
+pub const DEFAULT_KEEP_ALIVE_TIMEOUT_SECS: u64 = 60;
+pub const DEFAULT_STALL_TIMEOUT_SECS: u64 = 120;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Room for the largest legal ECR request (PutImage, about 24 MiB at worst) and then some.
+pub const DEFAULT_UNAUTHENTICATED_BODY_BYTES: usize = 32 << 20;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
+            keep_alive_timeout: Duration::from_secs(DEFAULT_KEEP_ALIVE_TIMEOUT_SECS),
+            stall_timeout: Duration::from_secs(DEFAULT_STALL_TIMEOUT_SECS),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            unauthenticated_body_bytes: DEFAULT_UNAUTHENTICATED_BODY_BYTES,
+        }
+    }
 }
 
 impl Config {
@@ -84,12 +124,16 @@ impl Config {
     }
 
     pub fn root_arn(&self) -> String {
-        format!("arn:aws:iam::{}:root", self.account_id)
+        root_arn(&self.account_id)
     }
 
     pub fn user_arn(&self, user_name: &str) -> String {
         user_arn(&self.account_id, user_name)
     }
+}
+
+pub fn root_arn(account_id: &str) -> String {
+    format!("arn:aws:iam::{account_id}:root")
 }
 
 pub fn user_arn(account_id: &str, user_name: &str) -> String {
@@ -139,9 +183,11 @@ mod tests {
             account_id: DEFAULT_ACCOUNT_ID.into(),
             cors_origins: vec![],
             console_dir: None,
+            limits: Limits::default(),
             gc_interval: None,
             upload_expiry: Duration::from_secs(1),
             pull_record_interval: Duration::from_secs(1),
+            lifecycle_interval: None,
         }
     }
 

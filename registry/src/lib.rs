@@ -1,13 +1,17 @@
 //! Berth's embedded registry: the ECR API and OCI Distribution over one axum app.
 //!
 //! routes (HTTP) → services (what the registry does) → storage (the Metadata and
-//! Blobs traits); `auth` decides who is calling and what they may do.
+//! Blobs traits); `auth` decides who is calling and what they may do; `server`
+//! holds connections to their limits; `data_dir` keeps everything on disk private.
 
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod credentials;
+pub mod data_dir;
 pub mod migrate;
 pub mod routes;
+pub mod server;
 pub mod services;
 pub mod storage;
 
@@ -35,6 +39,12 @@ pub struct AppState {
     pub blobs: Arc<dyn Blobs>,
     /// Signs GetDownloadUrlForLayer URLs; kept in the database so URLs survive restarts.
     pub url_signing_key: Arc<Vec<u8>>,
+    /// Seals the ECR API's page tokens; its key is kept in the database so tokens
+    /// survive restarts.
+    pub page_tokens: Arc<services::paging::PageTokens>,
+    /// Bytes of ECR API bodies that may be buffered before their signatures are
+    /// verified, all requests together (`Limits::unauthenticated_body_bytes`).
+    pub unauthenticated_bodies: Arc<tokio::sync::Semaphore>,
     pub pulls: Arc<PullRecorder>,
 }
 
@@ -50,7 +60,10 @@ pub fn app(state: AppState) -> Router {
         router = router
             .fallback_service(ServeDir::new(&dir).fallback(ServeFile::new(dir.join("index.html"))));
     }
-    router.layer(cors_layer(&state.config)).with_state(state)
+    router
+        .layer(cors_layer(&state.config))
+        .layer(axum::middleware::from_fn(routes::unread_body::finish))
+        .with_state(state)
 }
 
 fn cors_layer(config: &Config) -> CorsLayer {
@@ -108,39 +121,42 @@ pub struct AdminKey {
     pub credentials_file: Option<PathBuf>,
 }
 
-pub const ADMIN_CREDENTIALS_FILE: &str = "admin-credentials.json";
-
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
     #[error(transparent)]
     Storage(#[from] StorageError),
-    /// A storage setting is wrong or its service does not answer.
-    #[error("{0}")]
-    Setup(String),
+    #[error(transparent)]
+    Service(#[from] services::Error),
     #[error("{path}: {source}")]
     Io {
         path: String,
         source: std::io::Error,
     },
+    /// A storage setting is wrong or its service does not answer.
+    #[error("{0}")]
+    Setup(String),
 }
 
-/// Opens the metadata store and the blob store the configuration names.
+/// Opens the metadata store and the blob store the configuration names; a data dir,
+/// when one is used, is made private first.
 pub async fn open_storage(
     data: Option<&std::path::Path>,
     database: &Database,
     blob_store: &BlobStore,
 ) -> Result<(Arc<dyn Metadata>, Arc<dyn Blobs>), BootstrapError> {
+    let io = |path: &std::path::Path| {
+        let path = path.display().to_string();
+        move |source| BootstrapError::Io { path, source }
+    };
     let data_dir = || {
         data.ok_or_else(|| {
             BootstrapError::Setup("the embedded stores need a data dir (--data)".into())
         })
     };
-    let io = |path: &std::path::Path| {
-        let path = path.display().to_string();
-        move |source| BootstrapError::Io { path, source }
-    };
     if let Some(dir) = data {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        for fix in data_dir::secure(dir).map_err(io(dir))? {
+            eprintln!("berth-registry: made private: {fix}");
+        }
     }
     let metadata: Arc<dyn Metadata> = match database {
         Database::Embedded => Arc::new(SqliteMetadata::open(data_dir()?)?),
@@ -165,11 +181,12 @@ pub async fn open_storage(
     Ok((metadata, blobs))
 }
 
-/// Prepares everything a running registry needs: database, blob storage, account
-/// id, URL-signing key, and the admin key (from `preset`, else the stored one, else
-/// a fresh one), written to `admin-credentials.json` when there is a data dir.
-/// Processes sharing a database run this one at a time, so that they agree on one
-/// signing key and one admin key.
+/// Prepares everything a running registry needs: database, blob storage (a data dir
+/// made private, when there is one), account id, URL-signing and page-token keys,
+/// and the admin key (from `preset`, which replaces any other root key, else the
+/// stored one, else a fresh one), written to `admin-credentials.json` when there is
+/// a data dir. Processes sharing a database run this one at a time, so that they
+/// agree on one of each key.
 pub async fn bootstrap(
     config: Config,
     preset: Option<AccessKey>,
@@ -187,19 +204,8 @@ pub async fn bootstrap(
     metadata
         .put_setting("account_id", &config.account_id)
         .await?;
-    let url_key = match metadata.get_setting("url_signing_key").await? {
-        Some(hex_key) => hex::decode(hex_key).unwrap_or_default(),
-        None => Vec::new(),
-    };
-    let url_signing_key = if url_key.len() == 32 {
-        url_key
-    } else {
-        let fresh: [u8; 32] = rand::random();
-        metadata
-            .put_setting("url_signing_key", &hex::encode(fresh))
-            .await?;
-        fresh.to_vec()
-    };
+    let url_signing_key = stored_key(metadata.as_ref(), "url_signing_key").await?;
+    let page_token_key = stored_key(metadata.as_ref(), "page_token_key").await?;
     let (key, created) = match (preset, metadata.root_access_key().await?) {
         (Some(preset), _) => {
             metadata.replace_root_access_key(&preset).await?;
@@ -213,23 +219,22 @@ pub async fn bootstrap(
         }
     };
     drop(bootstrap_lock);
+    let endpoint = credentials::Endpoint {
+        region: config.region.clone(),
+        endpoint_url: config.public_url.clone(),
+    };
     let credentials_file = match &config.data_dir {
-        Some(dir) => {
-            let file = dir.join(ADMIN_CREDENTIALS_FILE);
-            let json = serde_json::json!({
-                "accessKeyId": key.access_key_id,
-                "secretAccessKey": key.secret_access_key,
-                "arn": config.root_arn(),
-                "region": config.region,
-                "endpointUrl": config.public_url,
-            });
-            write_private_file(&file, &serde_json::to_vec_pretty(&json).unwrap_or_default())
-                .map_err(|source| BootstrapError::Io {
-                    path: file.display().to_string(),
+        Some(dir) => Some(
+            credentials::write_admin(dir, &key, &config.root_arn(), &endpoint).map_err(
+                |source| BootstrapError::Io {
+                    path: dir
+                        .join(credentials::ADMIN_CREDENTIALS_FILE)
+                        .display()
+                        .to_string(),
                     source,
-                })?;
-            Some(file)
-        }
+                },
+            )?,
+        ),
         None => None,
     };
     let pulls = Arc::new(PullRecorder::start(
@@ -237,10 +242,14 @@ pub async fn bootstrap(
         config.pull_record_interval,
     ));
     let state = AppState {
+        unauthenticated_bodies: Arc::new(tokio::sync::Semaphore::new(
+            config.limits.unauthenticated_body_bytes,
+        )),
         config: Arc::new(config),
         metadata,
         blobs,
-        url_signing_key: Arc::new(url_signing_key),
+        url_signing_key: Arc::new(url_signing_key.to_vec()),
+        page_tokens: Arc::new(services::paging::PageTokens::new(&page_token_key)),
         pulls,
     };
     Ok((
@@ -253,17 +262,84 @@ pub async fn bootstrap(
     ))
 }
 
-fn write_private_file(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let temp = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    let mut file = options.open(&temp)?;
-    file.write_all(contents)?;
-    file.sync_all()?;
-    std::fs::rename(temp, path)
+/// The state of an existing registry (its data dir, or its database and bucket), for
+/// work beside a running `serve` (`berth-registry lifecycle run`): its stores and its
+/// account, leaving keys and credentials as they are.
+pub async fn open_existing(
+    data_dir: Option<&std::path::Path>,
+    database: &Database,
+    blob_store: &BlobStore,
+) -> Result<AppState, BootstrapError> {
+    let io = |path: &std::path::Path| {
+        let path = path.display().to_string();
+        move |source| BootstrapError::Io { path, source }
+    };
+    if let (Some(dir), Database::Embedded) = (data_dir, database) {
+        if !dir.join(storage::sqlite::DATABASE_FILE).is_file() {
+            return Err(io(dir)(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!(
+                    "no registry data here (no {})",
+                    storage::sqlite::DATABASE_FILE
+                ),
+            )));
+        }
+    }
+    let (metadata, blobs) = open_storage(data_dir, database, blob_store).await?;
+    let account_id = metadata
+        .get_setting("account_id")
+        .await?
+        .unwrap_or_else(|| config::DEFAULT_ACCOUNT_ID.to_string());
+    let listen: std::net::SocketAddr = config::DEFAULT_LISTEN
+        .parse()
+        .map_err(|e| BootstrapError::Setup(format!("{e}")))?;
+    let config = Config {
+        listen,
+        data_dir: data_dir.map(std::path::Path::to_path_buf),
+        database: database.clone(),
+        blob_store: blob_store.clone(),
+        blob_redirect: false,
+        public_url: format!("http://{listen}"),
+        region: config::DEFAULT_REGION.to_string(),
+        account_id,
+        cors_origins: Vec::new(),
+        console_dir: None,
+        gc_interval: None,
+        upload_expiry: std::time::Duration::from_secs(24 * 60 * 60),
+        pull_record_interval: std::time::Duration::from_secs(60),
+        lifecycle_interval: None,
+        limits: config::Limits::default(),
+    };
+    let url_signing_key = stored_key(metadata.as_ref(), "url_signing_key").await?;
+    let page_token_key = stored_key(metadata.as_ref(), "page_token_key").await?;
+    let pulls = Arc::new(PullRecorder::start(
+        metadata.clone(),
+        config.pull_record_interval,
+    ));
+    Ok(AppState {
+        unauthenticated_bodies: Arc::new(tokio::sync::Semaphore::new(
+            config.limits.unauthenticated_body_bytes,
+        )),
+        config: Arc::new(config),
+        metadata,
+        blobs,
+        url_signing_key: Arc::new(url_signing_key.to_vec()),
+        page_tokens: Arc::new(services::paging::PageTokens::new(&page_token_key)),
+        pulls,
+    })
+}
+
+/// A 32-byte secret kept in the settings table, generated on first use.
+async fn stored_key(metadata: &dyn Metadata, name: &str) -> Result<[u8; 32], StorageError> {
+    let stored = metadata
+        .get_setting(name)
+        .await?
+        .and_then(|hex_key| hex::decode(hex_key).ok())
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
+    if let Some(key) = stored {
+        return Ok(key);
+    }
+    let fresh: [u8; 32] = rand::random();
+    metadata.put_setting(name, &hex::encode(fresh)).await?;
+    Ok(fresh)
 }

@@ -1,19 +1,21 @@
-//! `berth-registry`: run the registry, collect its garbage, manage its users, or
-//! copy an embedded registry into PostgreSQL and S3.
+//! `berth-registry`: run the registry, collect its garbage, apply its lifecycle policies,
+//! manage its users and keys, check its data, or copy an embedded registry into
+//! PostgreSQL and S3.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use berth_registry::auth;
-use berth_registry::config::{self, BlobStore, Config, Database};
-use berth_registry::services::gc;
+use berth_registry::config::{self, BlobStore, Config, Database, Limits};
+use berth_registry::services::lifecycle::run as lifecycle;
+use berth_registry::services::{self, gc, users};
 use berth_registry::storage::files::BlobFiles;
 use berth_registry::storage::postgres::{self, PostgresMetadata};
 use berth_registry::storage::s3::{self, S3Location};
-use berth_registry::storage::sqlite::{self, SqliteMetadata};
+use berth_registry::storage::sqlite::{SqliteMetadata, DATABASE_FILE};
 use berth_registry::storage::{AccessKey, Metadata};
+use berth_registry::{credentials, data_dir};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -38,6 +40,27 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Manage the admin (account root) key.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Check the data dir: re-hash every blob; report damaged, missing and orphaned
+    /// blob files and manifests that reference unlinked blobs, as JSON. Safe while
+    /// `serve` runs. Exits 1 when it finds something that needs an operator.
+    Fsck {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// Move damaged blobs to DATA/quarantine/: they then count as missing, and
+        /// the next push of them stores them anew.
+        #[arg(long)]
+        repair: bool,
+    },
+    /// Apply the repositories' lifecycle policies.
+    Lifecycle {
+        #[command(subcommand)]
+        command: LifecycleCommand,
     },
     /// Copy an embedded registry (--data) into PostgreSQL (--database) and S3
     /// (--blob-store): every repository, image, tag, policy, user and key. Safe to
@@ -119,6 +142,35 @@ impl StorageArgs {
     }
 }
 
+/// Where a command that changes only keys and users finds the registry's metadata:
+/// its data dir, or its PostgreSQL database.
+#[derive(clap::Args)]
+struct MetadataArgs {
+    /// The data dir of an embedded registry.
+    #[arg(long, default_value = "data", conflicts_with = "database")]
+    data: PathBuf,
+    /// The PostgreSQL database of a scale-out registry.
+    #[arg(long, env = "BERTH_DATABASE", hide_env_values = true)]
+    database: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum LifecycleCommand {
+    /// Evaluate every repository's lifecycle policy now and delete the images it
+    /// expires. Safe while `serve` runs on the same data dir; waits for a run in
+    /// progress elsewhere to finish.
+    Run {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// Report what would expire, and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON instead of a sentence.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 #[derive(clap::Args)]
 struct GcArgs {
     #[command(flatten)]
@@ -161,6 +213,23 @@ struct ServeArgs {
     /// Serve a built console (trunk's dist/) at / on this registry's own address.
     #[arg(long)]
     console: Option<PathBuf>,
+    /// Seconds a client has to send a request's head, from the connection opening
+    /// or from the head's first byte.
+    #[arg(long, value_name = "SECONDS", default_value_t = config::DEFAULT_HEADER_READ_TIMEOUT_SECS)]
+    header_read_timeout: u64,
+    /// Seconds an idle connection is kept open between requests.
+    #[arg(long, value_name = "SECONDS", default_value_t = config::DEFAULT_KEEP_ALIVE_TIMEOUT_SECS)]
+    keep_alive_timeout: u64,
+    /// Seconds a request may go without a byte moving either way before it is cut off.
+    #[arg(long, value_name = "SECONDS", default_value_t = config::DEFAULT_STALL_TIMEOUT_SECS)]
+    stall_timeout: u64,
+    /// Connections served at once; more wait to be accepted.
+    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// Bytes of ECR API request bodies held in memory, all requests together, before
+    /// their signatures are verified.
+    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_UNAUTHENTICATED_BODY_BYTES)]
+    max_unauthenticated_body_bytes: usize,
     /// How often to collect garbage (e.g. 30m, 6h, 1d); 0 collects only on demand
     /// (`berth-registry gc`).
     #[arg(long, default_value = "6h", value_parser = config::parse_duration)]
@@ -171,6 +240,10 @@ struct ServeArgs {
     /// Record an image's last pull time at most once per this long.
     #[arg(long, default_value = "60s", value_parser = config::parse_duration)]
     pull_record_interval: Duration,
+    /// How often to apply lifecycle policies (e.g. 30m, 1h, 1d); 0 applies them only
+    /// on demand (`berth-registry lifecycle run`).
+    #[arg(long, default_value = "1h", value_parser = config::parse_duration)]
+    lifecycle_interval: Duration,
     /// Append every ECR API exchange to this file as JSON lines (a test aid).
     #[arg(long, hide = true)]
     record_api: Option<PathBuf>,
@@ -180,40 +253,79 @@ struct ServeArgs {
     admin_secret_access_key: Option<String>,
 }
 
+/// Every command that changes keys works while `serve` runs on the same data dir:
+/// keys are read per request, so a change holds for the next request.
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Add a user and print its access key as JSON. Works while `serve` runs.
+    /// Add a user and print its access key as JSON.
     Add {
         /// User name (letters, digits and +=,.@_-, as in IAM).
         name: String,
-        /// The data dir of an embedded registry.
-        #[arg(long, default_value = "data", conflicts_with = "database")]
-        data: PathBuf,
-        /// The PostgreSQL database of a scale-out registry.
-        #[arg(long, env = "BERTH_DATABASE", hide_env_values = true)]
-        database: Option<String>,
+        #[command(flatten)]
+        target: MetadataArgs,
+    },
+    /// List users with their access key ids, as JSON.
+    List {
+        #[command(flatten)]
+        target: MetadataArgs,
+    },
+    /// Remove a user: its keys and registry tokens stop working at once.
+    Remove {
+        name: String,
+        #[command(flatten)]
+        target: MetadataArgs,
+    },
+    /// Give a user a new access key, printed once as JSON; the old key and its
+    /// registry tokens stop working at once.
+    RotateKey {
+        name: String,
+        #[command(flatten)]
+        target: MetadataArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Replace the admin key: the new one is printed once as JSON and written to
+    /// DATA/admin-credentials.json (0600); the old key and its tokens stop working at
+    /// once. A registry started with BERTH_ADMIN_ACCESS_KEY_ID set goes back to that
+    /// key when it restarts: rotate a preset key by changing the preset.
+    RotateKey {
+        #[command(flatten)]
+        target: MetadataArgs,
     },
 }
 
 fn main() -> ExitCode {
+    // Before any file is made: everything the registry writes is private to its user.
+    data_dir::restrict_umask();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(*args),
         Command::Gc(args) => collect_garbage(args),
         Command::BenchFill { data, blobs } => bench_fill(&data, blobs),
-        Command::User {
+        Command::Lifecycle {
             command:
-                UserCommand::Add {
-                    name,
-                    data,
-                    database,
+                LifecycleCommand::Run {
+                    storage,
+                    dry_run,
+                    json,
                 },
-        } => add_user(&name, &data, database.as_deref()),
+        } => run_lifecycle(storage, dry_run, json),
+        Command::User { command } => user(command),
+        Command::Admin {
+            command: AdminCommand::RotateKey { target },
+        } => rotate_admin_key(target),
         Command::Migrate {
             data,
             database,
             blob_store,
         } => migrate(data, database, &blob_store),
+        Command::Fsck { storage, repair } => match fsck(storage, repair) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(message) => Err(message),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -239,6 +351,23 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                     .into(),
             ),
         };
+    let seconds = std::time::Duration::from_secs;
+    let limits = Limits {
+        header_read_timeout: seconds(args.header_read_timeout),
+        keep_alive_timeout: seconds(args.keep_alive_timeout),
+        stall_timeout: seconds(args.stall_timeout),
+        max_connections: args.max_connections,
+        unauthenticated_body_bytes: args.max_unauthenticated_body_bytes,
+    };
+    if limits.max_connections == 0 {
+        return Err("--max-connections must be at least 1".into());
+    }
+    let largest = berth_registry::routes::ecr::body::PUT_IMAGE_LIMIT;
+    if limits.unauthenticated_body_bytes < largest {
+        return Err(format!(
+            "--max-unauthenticated-body-bytes must be at least {largest}, the largest legal ECR request"
+        ));
+    }
     let (data_dir, database, blob_store) = args.storage.resolve()?;
     if args.blob_redirect && !matches!(blob_store, BlobStore::S3 { .. }) {
         return Err(
@@ -284,9 +413,11 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 args.cors_origins
             },
             console_dir: args.console,
+            limits: limits.clone(),
             gc_interval: Some(args.gc_interval).filter(|i| !i.is_zero()),
             upload_expiry: args.upload_expiry,
             pull_record_interval: args.pull_record_interval,
+            lifecycle_interval: Some(args.lifecycle_interval).filter(|i| !i.is_zero()),
         };
         let (state, admin) = berth_registry::bootstrap(config, preset)
             .await
@@ -322,6 +453,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 config.upload_expiry,
             ));
         }
+        if let Some(interval) = config.lifecycle_interval {
+            println!("  lifecycle policies applied every {}s", interval.as_secs());
+            tokio::spawn(lifecycle::run_on_schedule(state.clone(), interval));
+        }
         let mut app = berth_registry::app(state);
         if let Some(path) = &args.record_api {
             let recorder = berth_registry::routes::record::Recorder::open(path)
@@ -331,10 +466,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 berth_registry::routes::record::record,
             ));
         }
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(|e| e.to_string())
+        berth_registry::server::raise_open_file_limit();
+        berth_registry::server::serve(listener, app, limits, shutdown_signal()).await;
+        Ok(())
     })
 }
 
@@ -361,11 +495,10 @@ async fn shutdown_signal() {
 fn collect_garbage(args: GcArgs) -> Result<(), String> {
     let (data_dir, database, blob_store) = args.storage.resolve()?;
     if let (Some(data), Database::Embedded) = (&data_dir, &database) {
-        if !data.join(sqlite::DATABASE_FILE).is_file() {
+        if !data.join(DATABASE_FILE).is_file() {
             return Err(format!(
-                "{}: no registry data here (no {})",
-                data.display(),
-                sqlite::DATABASE_FILE
+                "{}: no registry data here (no {DATABASE_FILE})",
+                data.display()
             ));
         }
     }
@@ -407,13 +540,64 @@ fn collect_garbage(args: GcArgs) -> Result<(), String> {
     Ok(())
 }
 
+fn run_lifecycle(storage: StorageArgs, dry_run: bool, json: bool) -> Result<(), String> {
+    let (data_dir, database, blob_store) = storage.resolve()?;
+    if let (Some(data), Database::Embedded) = (&data_dir, &database) {
+        if !data.join(DATABASE_FILE).is_file() {
+            return Err(format!(
+                "{}: no registry data here ({DATABASE_FILE} is missing); pass --data DIR",
+                data.display()
+            ));
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let report = runtime.block_on(async {
+        let state = berth_registry::open_existing(data_dir.as_deref(), &database, &blob_store)
+            .await
+            .map_err(|e| e.to_string())?;
+        let options = lifecycle::Options {
+            dry_run,
+            wait: true,
+        };
+        lifecycle::run(&state, options)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "the lifecycle run did not start".to_string())
+    })?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!("{}", report.summary());
+        for image in &report.expired {
+            println!(
+                "  {} {}@{} (rulePriority {})",
+                if dry_run { "would expire" } else { "expired" },
+                image.repository_name,
+                image.image_digest,
+                image.applied_rule_priority
+            );
+        }
+    }
+    if report.failure_count > 0 {
+        return Err(format!("{} lifecycle actions failed", report.failure_count));
+    }
+    Ok(())
+}
+
 fn bench_fill(data: &std::path::Path, count: usize) -> Result<(), String> {
     use berth_model::oci::Digest;
     use berth_registry::storage::sqlite::fixtures::BulkImage;
     use sha2::Digest as _;
 
     const BLOBS_PER_IMAGE: usize = 10;
-    if data.join(sqlite::DATABASE_FILE).exists() {
+    if data.join(DATABASE_FILE).exists() {
         return Err(format!("{}: already holds a registry", data.display()));
     }
     std::fs::create_dir_all(data).map_err(|e| format!("{}: {e}", data.display()))?;
@@ -463,6 +647,7 @@ fn bench_fill(data: &std::path::Path, count: usize) -> Result<(), String> {
             name: "bench/gc".into(),
             created_at: berth_registry::clock::now_epoch_seconds(),
             image_tag_mutability: berth_model::ecr::TAG_MUTABLE.into(),
+            image_tag_mutability_exclusion_filters: Vec::new(),
             scan_on_push: false,
             encryption_type: berth_model::ecr::ENCRYPTION_AES256.into(),
             kms_key: None,
@@ -486,69 +671,185 @@ fn bench_fill(data: &std::path::Path, count: usize) -> Result<(), String> {
     Ok(())
 }
 
-fn validate_user_name(name: &str) -> Result<(), String> {
-    let ok = (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "invalid user name '{name}': use 1 to 64 letters, digits or +=,.@_-"
-        ))
+/// The metadata store of an existing data dir (or a new one, with `create`), its
+/// modes made private first; or the PostgreSQL database named.
+async fn open_metadata(target: &MetadataArgs, create: bool) -> Result<Box<dyn Metadata>, String> {
+    if let Some(url) = &target.database {
+        let store = PostgresMetadata::connect(url, 2)
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok(Box::new(store));
     }
+    let data = &target.data;
+    if !create && !data.join(DATABASE_FILE).is_file() {
+        return Err(format!(
+            "{}: no registry data here ({DATABASE_FILE} is missing); pass --data DIR",
+            data.display()
+        ));
+    }
+    data_dir::secure_and_report(data)?;
+    Ok(Box::new(
+        SqliteMetadata::open(data).map_err(|e| e.to_string())?,
+    ))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+fn block_on<T>(future: impl std::future::Future<Output = Result<T, String>>) -> Result<T, String> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?
+        .block_on(future)
 }
 
-fn add_user(name: &str, data: &std::path::Path, database: Option<&str>) -> Result<(), String> {
-    validate_user_name(name)?;
-    let key = auth::tokens::generate_access_key(Some(name));
-    let account_id = runtime()?.block_on(async {
-        let metadata: Box<dyn Metadata> = match database {
-            Some(url) => Box::new(
-                PostgresMetadata::connect(url, 1)
-                    .await
-                    .map_err(|e| e.to_string())?,
-            ),
-            None => {
-                std::fs::create_dir_all(data)
-                    .map_err(|e| format!("cannot create {}: {e}", data.display()))?;
-                Box::new(SqliteMetadata::open(data).map_err(|e| e.to_string())?)
-            }
-        };
-        if !metadata
-            .add_user(name, &key)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            return Err(format!("a user named '{name}' already exists"));
-        }
-        Ok::<_, String>(
-            metadata
-                .get_setting("account_id")
-                .await
-                .map_err(|e| e.to_string())?
-                .unwrap_or_else(|| config::DEFAULT_ACCOUNT_ID.to_string()),
-        )
-    })?;
-    let json = serde_json::json!({
-        "userName": name,
-        "arn": config::user_arn(&account_id, name),
-        "accessKeyId": key.access_key_id,
-        "secretAccessKey": key.secret_access_key,
-    });
+fn print_json(value: &serde_json::Value) -> Result<(), String> {
     println!(
         "{}",
-        serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?
+        serde_json::to_string_pretty(value).map_err(|e| e.to_string())?
     );
     Ok(())
+}
+
+fn key_json(account_id: &str, name: &str, key: &AccessKey) -> serde_json::Value {
+    serde_json::json!({
+        "userName": name,
+        "arn": config::user_arn(account_id, name),
+        "accessKeyId": key.access_key_id,
+        "secretAccessKey": key.secret_access_key,
+    })
+}
+
+fn user(command: UserCommand) -> Result<(), String> {
+    let text = |e: services::Error| e.to_string();
+    match command {
+        UserCommand::Add { name, target } => {
+            users::validate_user_name(&name).map_err(text)?;
+            block_on(async {
+                let store = open_metadata(&target, true).await?;
+                let key = users::add(store.as_ref(), &name).await.map_err(text)?;
+                let account = users::account_id(store.as_ref()).await.map_err(text)?;
+                print_json(&key_json(&account, &name, &key))
+            })
+        }
+        UserCommand::List { target } => block_on(async {
+            let store = open_metadata(&target, false).await?;
+            let account = users::account_id(store.as_ref()).await.map_err(text)?;
+            let list: Vec<serde_json::Value> = users::list(store.as_ref())
+                .await
+                .map_err(text)?
+                .into_iter()
+                .map(|u| {
+                    serde_json::json!({
+                        "userName": u.user_name,
+                        "arn": config::user_arn(&account, &u.user_name),
+                        "accessKeyIds": u.access_key_ids,
+                        "createdAt": u.created_at,
+                    })
+                })
+                .collect();
+            print_json(&serde_json::Value::Array(list))
+        }),
+        UserCommand::Remove { name, target } => block_on(async {
+            let store = open_metadata(&target, false).await?;
+            users::remove(store.as_ref(), &name).await.map_err(text)?;
+            eprintln!("berth-registry: removed user '{name}'; its keys and tokens no longer work");
+            Ok(())
+        }),
+        UserCommand::RotateKey { name, target } => block_on(async {
+            let store = open_metadata(&target, false).await?;
+            let key = users::rotate_key(store.as_ref(), &name)
+                .await
+                .map_err(text)?;
+            let account = users::account_id(store.as_ref()).await.map_err(text)?;
+            print_json(&key_json(&account, &name, &key))
+        }),
+    }
+}
+
+fn rotate_admin_key(target: MetadataArgs) -> Result<(), String> {
+    let text = |e: services::Error| e.to_string();
+    block_on(async {
+        let store = open_metadata(&target, false).await?;
+        let key = users::rotate_admin_key(store.as_ref())
+            .await
+            .map_err(text)?;
+        let account = users::account_id(store.as_ref()).await.map_err(text)?;
+        let arn = config::root_arn(&account);
+        // A scale-out registry keeps the key only in its database.
+        let file = match &target.database {
+            Some(_) => None,
+            None => {
+                let data = &target.data;
+                let endpoint =
+                    credentials::read_endpoint(data).unwrap_or_else(|| credentials::Endpoint {
+                        region: config::DEFAULT_REGION.to_string(),
+                        endpoint_url: format!("http://{}", config::DEFAULT_LISTEN),
+                    });
+                Some(
+                    credentials::write_admin(data, &key, &arn, &endpoint)
+                        .map_err(|e| format!("{}: {e}", data.display()))?,
+                )
+            }
+        };
+        print_json(&serde_json::json!({
+            "arn": arn,
+            "accessKeyId": key.access_key_id,
+            "secretAccessKey": key.secret_access_key,
+            "credentialsFile": file,
+        }))
+    })
+}
+
+/// Runs fsck and prints its report; whether the data dir is sound.
+fn fsck(storage: StorageArgs, repair: bool) -> Result<bool, String> {
+    let (data_dir, database, blob_store) = storage.resolve()?;
+    if let (Some(data), Database::Embedded) = (&data_dir, &database) {
+        if !data.join(DATABASE_FILE).is_file() {
+            return Err(format!(
+                "{}: no registry data here ({DATABASE_FILE} is missing); pass --data DIR",
+                data.display()
+            ));
+        }
+    }
+    block_on(async {
+        let (store, blobs) =
+            berth_registry::open_storage(data_dir.as_deref(), &database, &blob_store)
+                .await
+                .map_err(|e| e.to_string())?;
+        let report = services::fsck::run(store.as_ref(), blobs.as_ref(), repair)
+            .await
+            .map_err(|e| e.to_string())?;
+        let damaged: Vec<serde_json::Value> = report
+            .damaged
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "digest": d.digest,
+                    "actualDigest": d.actual,
+                    "size": d.size,
+                    "quarantinedTo": d.quarantined,
+                })
+            })
+            .collect();
+        let dangling: Vec<serde_json::Value> = report
+            .dangling
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "repositoryName": d.repository,
+                    "imageDigest": d.manifest,
+                    "layerDigest": d.blob,
+                })
+            })
+            .collect();
+        print_json(&serde_json::json!({
+            "blobsChecked": report.blobs_checked,
+            "damaged": damaged,
+            "missing": report.missing,
+            "orphans": report.orphans,
+            "danglingReferences": dangling,
+        }))?;
+        Ok(!report.has_problems())
+    })
 }
 
 fn migrate(data: PathBuf, database: String, blob_store: &str) -> Result<(), String> {

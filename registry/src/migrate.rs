@@ -218,7 +218,7 @@ impl BlobCopier {
             None => {
                 let read = self
                     .files
-                    .read(&parsed)
+                    .read(&parsed, size)
                     .await
                     .map_err(|e| failed(e.to_string()))?;
                 if read.size != size {
@@ -254,29 +254,33 @@ async fn copy_repository(
 ) -> Result<(), MigrateError> {
     let name = &repository.name;
     let resource_tags = source.resource_tags(repository.id).await?;
-    let id =
-        match target.insert_repository(repository, &resource_tags).await? {
-            Some(id) => id,
-            None => {
-                // There already (an earlier run): bring its settings in line.
-                let existing = target.find_repository(name).await?.ok_or_else(|| {
-                    MigrateError::Repository {
+    let id = match target.insert_repository(repository, &resource_tags).await? {
+        Some(id) => id,
+        None => {
+            // There already (an earlier run): bring its settings in line.
+            let existing =
+                target
+                    .find_repository(name)
+                    .await?
+                    .ok_or_else(|| MigrateError::Repository {
                         repository: name.clone(),
                         message: "vanished while being copied".into(),
-                    }
-                })?;
-                for change in [
-                    RepositoryChange::TagMutability(repository.image_tag_mutability.clone()),
-                    RepositoryChange::ScanOnPush(repository.scan_on_push),
-                ] {
-                    target.update_repository(existing.id, change).await?;
-                }
-                target
-                    .put_resource_tags(existing.id, &resource_tags)
-                    .await?;
-                existing.id
+                    })?;
+            for change in [
+                RepositoryChange::TagMutability {
+                    mutability: repository.image_tag_mutability.clone(),
+                    exclusion_filters: repository.image_tag_mutability_exclusion_filters.clone(),
+                },
+                RepositoryChange::ScanOnPush(repository.scan_on_push),
+            ] {
+                target.update_repository(existing.id, change).await?;
             }
-        };
+            target
+                .put_resource_tags(existing.id, &resource_tags)
+                .await?;
+            existing.id
+        }
+    };
     target
         .update_repository(id, RepositoryChange::Policy(repository.policy.clone()))
         .await?;

@@ -144,15 +144,23 @@ pub fn ImagesTab(repository: Repository) -> impl IntoView {
                 let chips = if tags.is_empty() {
                     view! { <span class="chip muted">"untagged"</span> }.into_any()
                 } else {
+                    // As on ECR, removing an image's last tag deletes the image.
+                    let last = tags.len() == 1;
                     tags.into_iter().map(|tag| {
                         let delete_ids = delete_ids.clone();
                         let remove_tag = tag.clone();
+                        let (title, done) = if last {
+                            (format!("Remove tag {tag}: it is the image's last tag, so the image is deleted too"),
+                             format!("Removed tag {tag} and deleted its image (it was the image's last tag)"))
+                        } else {
+                            (format!("Remove tag {tag}"), format!("Removed tag {tag}"))
+                        };
                         view! {
                             <span class="chip" data-testid="tag-chip">{tag.clone()}
-                                <button type="button" class="chip-remove" aria-label=format!("Remove tag {tag}")
+                                <button type="button" class="chip-remove" aria-label=format!("Remove tag {tag}") title=title
                                     on:click=move |_| delete_ids(
                                         vec![ImageIdentifier { image_digest: None, image_tag: Some(remove_tag.clone()) }],
-                                        format!("Removed tag {remove_tag}"),
+                                        done.clone(),
                                     )>"×"</button>
                             </span>
                         }

@@ -63,6 +63,7 @@ pub enum ErrorType {
     AccessDenied,
     UnknownOperation,
     Serialization,
+    Throttling,
 }
 
 impl ErrorType {
@@ -121,6 +122,7 @@ impl ErrorType {
         ErrorType::AccessDenied,
         ErrorType::UnknownOperation,
         ErrorType::Serialization,
+        ErrorType::Throttling,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -187,6 +189,7 @@ impl ErrorType {
             ErrorType::AccessDenied => "AccessDeniedException",
             ErrorType::UnknownOperation => "UnknownOperationException",
             ErrorType::Serialization => "SerializationException",
+            ErrorType::Throttling => "ThrottlingException",
         }
     }
 
@@ -243,7 +246,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        assert_eq!(ErrorType::ALL.len(), 54);
+        assert_eq!(ErrorType::ALL.len(), 55);
         for error in ErrorType::ALL {
             assert!(error.as_str().ends_with("Exception"));
             assert_eq!(ErrorType::from_name(error.as_str()), Some(*error));

@@ -48,6 +48,11 @@ pub enum Action {
     UntagResource,
     ListTagsForResource,
     DescribeRegistry,
+    PutLifecyclePolicy,
+    GetLifecyclePolicy,
+    DeleteLifecyclePolicy,
+    StartLifecyclePolicyPreview,
+    GetLifecyclePolicyPreview,
 }
 
 impl Action {
@@ -72,6 +77,11 @@ impl Action {
         Action::UntagResource,
         Action::ListTagsForResource,
         Action::DescribeRegistry,
+        Action::PutLifecyclePolicy,
+        Action::GetLifecyclePolicy,
+        Action::DeleteLifecyclePolicy,
+        Action::StartLifecyclePolicyPreview,
+        Action::GetLifecyclePolicyPreview,
     ];
 
     pub fn name(self) -> &'static str {
@@ -96,6 +106,11 @@ impl Action {
             Action::UntagResource => "UntagResource",
             Action::ListTagsForResource => "ListTagsForResource",
             Action::DescribeRegistry => "DescribeRegistry",
+            Action::PutLifecyclePolicy => "PutLifecyclePolicy",
+            Action::GetLifecyclePolicy => "GetLifecyclePolicy",
+            Action::DeleteLifecyclePolicy => "DeleteLifecyclePolicy",
+            Action::StartLifecyclePolicyPreview => "StartLifecyclePolicyPreview",
+            Action::GetLifecyclePolicyPreview => "GetLifecyclePolicyPreview",
         }
     }
 

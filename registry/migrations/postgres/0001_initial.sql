@@ -26,6 +26,14 @@ CREATE TABLE repositories (
     encryption_type      TEXT NOT NULL,
     kms_key              TEXT
 );
+-- A repository's tag mutability exclusion filters, in the order they were given.
+CREATE TABLE tag_mutability_exclusion_filters (
+    repository_id BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    position      INTEGER NOT NULL,
+    filter_type   TEXT NOT NULL,
+    filter        TEXT NOT NULL,
+    PRIMARY KEY (repository_id, position)
+);
 CREATE TABLE blobs (
     digest     TEXT COLLATE "C" PRIMARY KEY,
     size       BIGINT NOT NULL,
@@ -35,6 +43,9 @@ CREATE TABLE blobs (
 CREATE TABLE repository_blobs (
     repository_id BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
     digest        TEXT COLLATE "C" NOT NULL REFERENCES blobs(digest),
+    -- When a push last linked, mounted or confirmed the blob here: an image deletion
+    -- keeps links a push started since relies on.
+    linked_at     DOUBLE PRECISION NOT NULL DEFAULT 0,
     PRIMARY KEY (repository_id, digest)
 );
 -- Garbage collection asks "does any repository still link this blob?".
@@ -71,6 +82,17 @@ CREATE TABLE manifest_blobs (
     FOREIGN KEY (repository_id, manifest_digest) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE
 );
 CREATE INDEX manifest_blobs_by_blob ON manifest_blobs (blob_digest);
+-- The manifests each index references: a child cannot be deleted under its index,
+-- and the rows go with their index.
+CREATE TABLE manifest_children (
+    repository_id BIGINT NOT NULL,
+    parent        TEXT COLLATE "C" NOT NULL,
+    child         TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (repository_id, parent, child),
+    FOREIGN KEY (repository_id, parent) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE,
+    FOREIGN KEY (repository_id, child) REFERENCES manifests (repository_id, digest)
+);
+CREATE INDEX manifest_children_by_child ON manifest_children (repository_id, child);
 CREATE TABLE uploads (
     id            TEXT PRIMARY KEY,
     repository_id BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
@@ -99,6 +121,19 @@ CREATE INDEX auth_tokens_by_expiry ON auth_tokens (expires_at);
 CREATE TABLE repository_policies (
     repository_id BIGINT PRIMARY KEY REFERENCES repositories(id) ON DELETE CASCADE,
     policy_text   TEXT NOT NULL
+);
+CREATE TABLE lifecycle_policies (
+    repository_id     BIGINT PRIMARY KEY REFERENCES repositories(id) ON DELETE CASCADE,
+    policy_text       TEXT NOT NULL,
+    last_evaluated_at DOUBLE PRECISION
+);
+-- Each repository's latest lifecycle policy preview; `result` once it is complete.
+CREATE TABLE lifecycle_previews (
+    repository_id BIGINT PRIMARY KEY REFERENCES repositories(id) ON DELETE CASCADE,
+    policy_text   TEXT NOT NULL,
+    started_at    DOUBLE PRECISION NOT NULL,
+    state         TEXT NOT NULL,
+    result        TEXT
 );
 CREATE TABLE repository_tags (
     repository_id BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,

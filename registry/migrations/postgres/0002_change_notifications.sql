@@ -19,6 +19,8 @@ $$;
 
 CREATE TRIGGER repositories_changed AFTER INSERT OR UPDATE OR DELETE ON repositories
     FOR EACH ROW EXECUTE FUNCTION berth_notify_change('id');
+CREATE TRIGGER tag_mutability_exclusion_filters_changed AFTER INSERT OR UPDATE OR DELETE ON tag_mutability_exclusion_filters
+    FOR EACH ROW EXECUTE FUNCTION berth_notify_change('repository_id');
 CREATE TRIGGER repository_policies_changed AFTER INSERT OR UPDATE OR DELETE ON repository_policies
     FOR EACH ROW EXECUTE FUNCTION berth_notify_change('repository_id');
 CREATE TRIGGER tags_changed AFTER INSERT OR UPDATE OR DELETE ON tags

@@ -17,6 +17,18 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The caller a key belongs to.
+    pub fn for_key(config: &crate::config::Config, key: crate::storage::AccessKey) -> Principal {
+        Principal {
+            arn: match &key.user_name {
+                Some(name) => config.user_arn(name),
+                None => config.root_arn(),
+            },
+            user_name: key.user_name,
+            access_key_id: key.access_key_id,
+        }
+    }
+
     pub fn is_root(&self) -> bool {
         self.user_name.is_none()
     }

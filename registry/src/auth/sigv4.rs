@@ -1,8 +1,8 @@
-//! SigV4 verification of ECR API requests.
-//!
-//! Verification re-signs the request with aws-sigv4 over exactly the headers the
-//! client listed in `SignedHeaders`, at the time it claims in `X-Amz-Date`, and
-//! compares signatures in constant time.
+//! SigV4 verification of ECR API requests, in two steps: [`check_headers`] refuses
+//! what the headers alone condemn before any body is read, then [`verify_body`]
+//! re-signs the request with aws-sigv4 over exactly the headers the client listed in
+//! `SignedHeaders`, at the time it claims in `X-Amz-Date`, and compares signatures
+//! in constant time.
 
 use std::time::{Duration, SystemTime};
 
@@ -86,15 +86,45 @@ fn invalid_signature(message: impl Into<String>) -> AuthError {
     AuthError::new(AuthErrorKind::InvalidSignature, message)
 }
 
-/// Verifies a SigV4-signed ECR API request and returns its principal.
-pub async fn verify_request(
+/// Headers every signature must cover, so that a captured request cannot be
+/// replayed as another action (`x-amz-target`), at another time, or to another host.
+/// AWS's own SDKs sign them all; `content-type` is not required because AWS's
+/// JavaScript SDK v2 leaves it unsigned and AWS accepts that (the ECR API reads the
+/// action from `x-amz-target`, not from the content type).
+const REQUIRED_SIGNED_HEADERS: &[(&str, &str)] = &[
+    (
+        "host",
+        "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+    ),
+    (
+        "x-amz-date",
+        "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.",
+    ),
+    (
+        "x-amz-target",
+        "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.",
+    ),
+];
+
+/// A request whose headers passed every check that needs no body: a known key,
+/// scope, signed headers and clock. Only its signature over the body is left.
+#[derive(Debug)]
+pub struct SignedHeaders {
+    key: AccessKey,
+    signed_at: SystemTime,
+    signed_headers: Vec<String>,
+    signature: String,
+}
+
+/// Checks what the headers alone can tell, so a request that cannot succeed is
+/// refused before its body is read: the Authorization header's form, the access key
+/// (unknown keys never get a body buffered), session tokens, the credential scope,
+/// the signed headers and the clock skew.
+pub async fn check_headers(
     config: &Config,
     metadata: &dyn Metadata,
-    method: &str,
-    path_and_query: &str,
     headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Principal, AuthError> {
+) -> Result<SignedHeaders, AuthError> {
     let authorization = headers
         .get("authorization")
         .ok_or_else(|| {
@@ -137,9 +167,10 @@ pub async fn verify_request(
             config.region, auth.region
         )));
     }
-    for required in ["host", "x-amz-date"] {
-        if !auth.signed_headers.contains(&required) {
-            return Err(incomplete(format!("'{required}' must be a signed header.")));
+    for (required, message) in REQUIRED_SIGNED_HEADERS {
+        let present = *required == "host" || headers.contains_key(*required);
+        if present && !auth.signed_headers.contains(required) {
+            return Err(invalid_signature(*message));
         }
     }
     let amz_date = headers
@@ -168,31 +199,42 @@ pub async fn verify_request(
             format_amz_date(now)
         )));
     }
+    Ok(SignedHeaders {
+        signed_headers: auth.signed_headers.iter().map(|h| h.to_string()).collect(),
+        signature: auth.signature.to_string(),
+        key,
+        signed_at,
+    })
+}
 
+/// Verifies the signature over the whole request, body included, and returns the
+/// caller.
+pub fn verify_body(
+    config: &Config,
+    checked: SignedHeaders,
+    method: &str,
+    path_and_query: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Principal, AuthError> {
+    let signed_headers: Vec<&str> = checked.signed_headers.iter().map(String::as_str).collect();
     let expected = compute_signature(
-        &key,
+        &checked.key,
         &config.region,
         berth_model::ECR_SIGNING_NAME,
-        signed_at,
+        checked.signed_at,
         method,
         path_and_query,
         headers,
-        &auth.signed_headers,
+        &signed_headers,
         body,
     )?;
-    if !constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {
+    if !constant_time_eq(expected.as_bytes(), checked.signature.as_bytes()) {
         return Err(invalid_signature(
             "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
         ));
     }
-    Ok(Principal {
-        arn: match &key.user_name {
-            Some(name) => config.user_arn(name),
-            None => config.root_arn(),
-        },
-        user_name: key.user_name,
-        access_key_id: key.access_key_id,
-    })
+    Ok(Principal::for_key(config, checked.key))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -231,6 +231,8 @@ pub fn ecr(error: Error, config: &Config) -> EcrError {
     let registry = &config.account_id;
     let (error_type, message) = match error {
         Error::InvalidParameter(message) => (ErrorType::InvalidParameter, message),
+        Error::InvalidTagParameter(message) => (ErrorType::InvalidTagParameter, message),
+        Error::TooManyTags(message) => (ErrorType::TooManyTags, message),
         Error::RepositoryNotFound { name } => (
             ErrorType::RepositoryNotFound,
             format!("The repository with name '{name}' does not exist in the registry with id '{registry}'"),
@@ -249,6 +251,18 @@ pub fn ecr(error: Error, config: &Config) -> EcrError {
         Error::RepositoryPolicyNotFound { name } => (
             ErrorType::RepositoryPolicyNotFound,
             format!("Repository policy does not exist for the repository with name '{name}' in the registry with id '{registry}'"),
+        ),
+        Error::LifecyclePolicyNotFound { name } => (
+            ErrorType::LifecyclePolicyNotFound,
+            format!("Lifecycle policy does not exist for the repository with name '{name}' in the registry with id '{registry}'"),
+        ),
+        Error::LifecyclePolicyPreviewNotFound { name } => (
+            ErrorType::LifecyclePolicyPreviewNotFound,
+            format!("There is no dry run for the repository with name '{name}' in the registry with id '{registry}': start one with StartLifecyclePolicyPreview"),
+        ),
+        Error::LifecyclePolicyPreviewInProgress { name } => (
+            ErrorType::LifecyclePolicyPreviewInProgress,
+            format!("The previous lifecycle policy preview request for the repository with name '{name}' in the registry with id '{registry}' has not completed. Wait and try again."),
         ),
         Error::ImageNotFound { repository, image } => (
             ErrorType::ImageNotFound,
@@ -299,6 +313,10 @@ pub fn ecr(error: Error, config: &Config) -> EcrError {
         | Error::UploadOutOfOrder { .. }
         | Error::BlobDigestMismatch { .. }
         | Error::Body(_)
+        | Error::ImageReferencedByManifestList { .. }
+        | Error::BlobReferenced { .. }
+        | Error::UserNotFound { .. }
+        | Error::UserAlreadyExists { .. }
         | Error::Storage(_)) => (ErrorType::Server, other.to_string()),
     };
     EcrError::new(error_type, message)
@@ -350,6 +368,15 @@ pub fn oci(error: Error) -> OciError {
             format!("blob {digest} is not in repository '{repository}'"),
         ),
         Error::UploadNotFound { .. } => OciError::new(OciCode::BlobUploadUnknown, error.to_string()),
+        // ECR's own /v2 answers this with UNSUPPORTED and the same wording.
+        Error::ImageReferencedByManifestList { ref indexes, .. } => {
+            let detail = serde_json::json!({ "manifests": indexes });
+            OciError::new(OciCode::Unsupported, error.to_string()).with_detail(detail)
+        }
+        Error::BlobReferenced { ref manifests, .. } => {
+            let detail = serde_json::json!({ "manifests": manifests });
+            OciError::new(OciCode::Unsupported, error.to_string()).with_detail(detail)
+        }
         Error::InvalidDigest(message) => OciError::new(OciCode::DigestInvalid, message),
         Error::UploadOutOfOrder { .. } => OciError::new(OciCode::RangeInvalid, error.to_string()),
         Error::BlobDigestMismatch { .. } => OciError::new(OciCode::DigestInvalid, error.to_string()),
@@ -359,7 +386,14 @@ pub fn oci(error: Error) -> OciError {
         other @ (Error::RepositoryAlreadyExists { .. }
         | Error::RepositoryNotEmpty { .. }
         | Error::RepositoryPolicyNotFound { .. }
+        | Error::LifecyclePolicyNotFound { .. }
+        | Error::LifecyclePolicyPreviewNotFound { .. }
+        | Error::LifecyclePolicyPreviewInProgress { .. }
         | Error::ImageAlreadyExists { .. }
+        | Error::InvalidTagParameter(_)
+        | Error::TooManyTags(_)
+        | Error::UserNotFound { .. }
+        | Error::UserAlreadyExists { .. }
         | Error::Storage(_)) => OciError::internal(other),
     }
 }

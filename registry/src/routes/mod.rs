@@ -5,3 +5,4 @@ pub mod ecr;
 pub mod error;
 pub mod oci;
 pub mod record;
+pub mod unread_body;

@@ -8,6 +8,12 @@ pub enum Error {
     /// A request field is wrong; the message names the field and says why.
     #[error("{0}")]
     InvalidParameter(String),
+    /// A resource tag's key or value is outside AWS's bounds.
+    #[error("{0}")]
+    InvalidTagParameter(String),
+    /// A repository would carry more resource tags than AWS allows.
+    #[error("{0}")]
+    TooManyTags(String),
     #[error("repository '{name}' does not exist")]
     RepositoryNotFound { name: String },
     #[error("repository '{name}' already exists")]
@@ -16,6 +22,12 @@ pub enum Error {
     RepositoryNotEmpty { name: String, images: u64 },
     #[error("repository '{name}' has no policy")]
     RepositoryPolicyNotFound { name: String },
+    #[error("repository '{name}' has no lifecycle policy")]
+    LifecyclePolicyNotFound { name: String },
+    #[error("repository '{name}' has no lifecycle policy preview")]
+    LifecyclePolicyPreviewNotFound { name: String },
+    #[error("a lifecycle policy preview of repository '{name}' is still running")]
+    LifecyclePolicyPreviewInProgress { name: String },
     /// `image` describes how the image was named (`imageTag=v1`, …).
     #[error("image {image} is not in repository '{repository}'")]
     ImageNotFound { repository: String, image: String },
@@ -49,6 +61,20 @@ pub enum Error {
         repository: String,
         reference: String,
     },
+    /// An index in the repository references the image, which must stay.
+    #[error("Requested image referenced by manifest list: [{}]", indexes.join(", "))]
+    ImageReferencedByManifestList {
+        repository: String,
+        digest: String,
+        indexes: Vec<String>,
+    },
+    /// Manifests in the repository reference the blob, which must stay.
+    #[error("blob {digest} is referenced by manifests [{}] in repository '{repository}': delete them first", manifests.join(", "))]
+    BlobReferenced {
+        repository: String,
+        digest: String,
+        manifests: Vec<String>,
+    },
     #[error("upload {id} is not in progress in repository '{repository}'")]
     UploadNotFound { repository: String, id: String },
     #[error("{0}")]
@@ -59,6 +85,10 @@ pub enum Error {
     BlobDigestMismatch { expected: String, actual: String },
     #[error("the request body could not be read: {0}")]
     Body(String),
+    #[error("there is no user named '{name}'")]
+    UserNotFound { name: String },
+    #[error("a user named '{name}' already exists")]
+    UserAlreadyExists { name: String },
     /// The caller may not do this; the message is AWS's wording.
     #[error("{0}")]
     AccessDenied(String),

@@ -5,16 +5,20 @@ use berth_model::ecr::{
     DescribeImagesRequest, DescribeImagesResponse, Image, ImageDetail, ImageFailure,
     ImageIdentifier, ListImagesRequest, ListImagesResponse, PutImageRequest, PutImageResponse,
 };
+use berth_model::mutability;
 use berth_model::oci::{self, Digest, ParsedManifest};
 use sha2::{Digest as _, Sha256};
 
 use super::error::{Error, Result};
 use super::paging::{self, check_max_results};
 use crate::clock::now_epoch_seconds;
-use crate::storage::{ManifestRecord, NewManifest, PutManifestError, RepositoryRecord, TagStatus};
+use crate::storage::{
+    ImageDeletion, ManifestRecord, NewManifest, PutManifestError, RepositoryRecord, TagStatus,
+    Untag,
+};
 use crate::AppState;
 
-fn tag_status(filter: Option<&ecr::ImageFilter>) -> Result<TagStatus> {
+pub(crate) fn tag_status(filter: Option<&ecr::ImageFilter>) -> Result<TagStatus> {
     match filter.and_then(|f| f.tag_status.as_deref()) {
         None | Some(ecr::TAG_STATUS_ANY) => Ok(TagStatus::Any),
         Some(ecr::TAG_STATUS_TAGGED) => Ok(TagStatus::Tagged),
@@ -33,16 +37,17 @@ async fn image_page(
     limit: usize,
     status: TagStatus,
 ) -> Result<(Vec<(ManifestRecord, Vec<String>)>, Option<String>)> {
+    let listing = paging::images(repository_id);
     let after = next_token
-        .map(|t| paging::decode(paging::IMAGES, t))
+        .map(|t| state.page_tokens.open(&listing, t))
         .transpose()?;
     let rows = state
         .metadata
         .list_images(repository_id, after.as_deref(), limit + 1, status)
         .await?;
-    Ok(paging::cut(rows, limit, paging::IMAGES, |(r, _)| {
-        r.digest.as_str()
-    }))
+    Ok(state
+        .page_tokens
+        .cut(rows, limit, &listing, |(r, _)| r.digest.as_str()))
 }
 
 fn detail(
@@ -189,6 +194,19 @@ pub async fn list(
     })
 }
 
+/// The blobs and the child manifests a manifest references.
+fn references(parsed: &ParsedManifest) -> (Vec<String>, Vec<String>) {
+    let blobs = parsed
+        .blob_references()
+        .map(|d| d.digest.to_string())
+        .collect();
+    let children = parsed
+        .manifest_references()
+        .map(|d| d.digest.to_string())
+        .collect();
+    (blobs, children)
+}
+
 /// A stored manifest.
 pub struct Pushed {
     pub digest: Digest,
@@ -222,21 +240,20 @@ pub async fn push_manifest(
     }
     let parsed = ParsedManifest::parse(&content, content_type)
         .map_err(|e| Error::InvalidManifest(e.to_string()))?;
-    let blobs: Vec<String> = parsed
-        .blob_references()
-        .map(|d| d.digest.to_string())
-        .collect();
-    let children: Vec<String> = parsed
-        .manifest_references()
-        .map(|d| d.digest.to_string())
-        .collect();
+    let (blobs, children) = references(&parsed);
     let subject = parsed
         .manifest
         .subject
         .as_ref()
         .map(|s| s.digest.to_string());
     let id = repository.id;
-    let immutable = repository.image_tag_mutability == ecr::TAG_IMMUTABLE;
+    let immutable = tag.as_deref().is_some_and(|tag| {
+        mutability::is_tag_immutable_str(
+            &repository.image_tag_mutability,
+            &repository.image_tag_mutability_exclusion_filters,
+            tag,
+        )
+    });
     let mut record = ManifestRecord {
         digest: digest.to_string(),
         media_type: parsed.media_type.clone(),
@@ -349,6 +366,14 @@ pub async fn put_image(
     })
 }
 
+fn image_not_found_failure(id: &ImageIdentifier) -> ImageFailure {
+    failure(
+        id,
+        ecr::FAILURE_IMAGE_NOT_FOUND,
+        "Requested image not found",
+    )
+}
+
 fn failure(id: &ImageIdentifier, code: &str, reason: impl Into<String>) -> ImageFailure {
     ImageFailure {
         image_id: id.clone(),
@@ -366,13 +391,7 @@ async fn resolve_ids(
     let metadata = &state.metadata;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        let not_found = || {
-            failure(
-                id,
-                ecr::FAILURE_IMAGE_NOT_FOUND,
-                "Requested image not found",
-            )
-        };
+        let not_found = || image_not_found_failure(id);
         let resolved = match (&id.image_digest, &id.image_tag) {
             (None, None) => Err(failure(
                 id,
@@ -464,7 +483,21 @@ pub async fn batch_get(
     Ok(response)
 }
 
-/// By tag: removes the tag only. By digest: deletes the image and its tags.
+fn referenced(image_id: &ImageIdentifier, indexes: &[String]) -> ImageFailure {
+    failure(
+        image_id,
+        ecr::FAILURE_REFERENCED_BY_MANIFEST_LIST,
+        format!(
+            "Requested image referenced by manifest list: [{}]",
+            indexes.join(", ")
+        ),
+    )
+}
+
+/// By digest: deletes the image and its tags. By tag: removes the tag, and with the
+/// image's last tag the image too ("When you remove the last tag from an image, the
+/// image is deleted from your repository", AWS's API reference). An image an index
+/// references is never deleted: that id fails with ImageReferencedByManifestList.
 pub async fn batch_delete(
     state: &AppState,
     repository: &RepositoryRecord,
@@ -477,18 +510,27 @@ pub async fn batch_delete(
     for (image_id, result) in request.image_ids.iter().zip(resolved) {
         match result {
             Ok(record) => {
-                match (&image_id.image_digest, &image_id.image_tag) {
-                    (None, Some(tag)) => {
-                        state.metadata.delete_tag(id, tag).await?;
-                    }
-                    _ => {
-                        state.metadata.delete_manifest(id, &record.digest).await?;
-                    }
+                let refused = match (&image_id.image_digest, &image_id.image_tag) {
+                    (None, Some(tag)) => match state.metadata.untag(id, tag, true).await? {
+                        Untag::ReferencedBy(indexes) => Some(referenced(image_id, &indexes)),
+                        Untag::NotFound => Some(image_not_found_failure(image_id)),
+                        Untag::Removed(_) | Untag::ImageDeleted(_) => None,
+                    },
+                    _ => match state.metadata.delete_image(id, &record.digest).await? {
+                        ImageDeletion::ReferencedBy(indexes) => {
+                            Some(referenced(image_id, &indexes))
+                        }
+                        ImageDeletion::NotFound => Some(image_not_found_failure(image_id)),
+                        ImageDeletion::Deleted => None,
+                    },
+                };
+                match refused {
+                    Some(f) => response.failures.push(f),
+                    None => response.image_ids.push(ImageIdentifier {
+                        image_digest: Some(record.digest),
+                        image_tag: image_id.image_tag.clone(),
+                    }),
                 }
-                response.image_ids.push(ImageIdentifier {
-                    image_digest: Some(record.digest),
-                    image_tag: image_id.image_tag.clone(),
-                });
             }
             Err(f) => response.failures.push(f),
         }

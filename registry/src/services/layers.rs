@@ -11,8 +11,10 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::error::{Error, Result};
+use super::repositories;
+use crate::auth::Principal;
 use crate::clock::now_epoch_seconds;
-use crate::storage::{BlobError, BlobRead, RepositoryRecord};
+use crate::storage::{BlobError, BlobRead, BlobUnlink, RepositoryRecord};
 use crate::AppState;
 
 pub async fn batch_check(
@@ -35,11 +37,7 @@ pub async fn batch_check(
             });
             continue;
         }
-        match state
-            .metadata
-            .repository_blob(repository.id, &digest)
-            .await?
-        {
+        match available(state, repository, &digest, true).await? {
             Some(size) => response.layers.push(Layer {
                 layer_digest: digest,
                 layer_availability: "AVAILABLE".into(),
@@ -62,34 +60,70 @@ pub const DOWNLOAD_URL_LIFETIME_SECONDS: u64 = 15 * 60;
 /// once, and a download that has started is not cut off when it expires.
 pub const REDIRECT_LIFETIME: Duration = Duration::from_secs(5 * 60);
 
-fn download_mac(key: &[u8], repository: &str, digest: &str, expires: u64) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any size");
-    mac.update(format!("GET\n{repository}\n{digest}\n{expires}").as_bytes());
-    mac
-}
-
-/// Whether a presigned download URL's parameters are genuine and unexpired.
-pub fn verify_download(
+fn download_mac(
     key: &[u8],
     repository: &str,
     digest: &str,
-    expires: &str,
-    signature: &str,
-) -> bool {
-    let Ok(expires) = expires.parse::<u64>() else {
-        return false;
-    };
-    let Ok(given) = hex::decode(signature) else {
-        return false;
-    };
-    expires >= now_epoch_seconds() as u64
-        && download_mac(key, repository, digest, expires)
-            .verify_slice(&given)
-            .is_ok()
+    expires: u64,
+    access_key_id: &str,
+) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any size");
+    mac.update(format!("GET\n{repository}\n{digest}\n{expires}\n{access_key_id}").as_bytes());
+    mac
 }
 
+/// The query parameters of a download URL.
+pub struct DownloadUrl<'a> {
+    pub expires: &'a str,
+    pub access_key_id: &'a str,
+    pub signature: &'a str,
+}
+
+/// The repository a download URL reads from, when the URL is genuine and unexpired,
+/// and the key that asked for it still exists and may still download from there: a
+/// removed key, or a Deny added since, stops its URLs at once.
+pub async fn check_download(
+    state: &AppState,
+    repository: &str,
+    digest: &str,
+    url: DownloadUrl<'_>,
+) -> Result<RepositoryRecord> {
+    let invalid = || {
+        Error::AccessDenied("the download URL is invalid or has expired: ask for a new one".into())
+    };
+    let expires = url.expires.parse::<u64>().map_err(|_| invalid())?;
+    let given = hex::decode(url.signature).map_err(|_| invalid())?;
+    if expires < now_epoch_seconds() as u64
+        || download_mac(
+            &state.url_signing_key,
+            repository,
+            digest,
+            expires,
+            url.access_key_id,
+        )
+        .verify_slice(&given)
+        .is_err()
+    {
+        return Err(invalid());
+    }
+    let key = state
+        .metadata
+        .find_access_key(url.access_key_id)
+        .await?
+        .ok_or_else(|| {
+            Error::AccessDenied(
+                "the access key that asked for this download URL no longer exists".into(),
+            )
+        })?;
+    let principal = Principal::for_key(&state.config, key);
+    repositories::authorized(state, &principal, "ecr:GetDownloadUrlForLayer", repository).await
+}
+
+/// A URL that downloads the layer without credentials for 15 minutes, as long as
+/// `principal` keeps its key and its permission.
 pub async fn download_url(
     state: &AppState,
+    principal: &Principal,
     repository: &RepositoryRecord,
     request: GetDownloadUrlForLayerRequest,
 ) -> Result<GetDownloadUrlForLayerResponse> {
@@ -99,9 +133,7 @@ pub async fn download_url(
             request.layer_digest
         ))
     })?;
-    if state
-        .metadata
-        .repository_blob(repository.id, &request.layer_digest)
+    if available(state, repository, &request.layer_digest, false)
         .await?
         .is_none()
     {
@@ -124,14 +156,15 @@ pub async fn download_url(
             &repository.name,
             &request.layer_digest,
             expires,
+            &principal.access_key_id,
         )
         .finalize()
         .into_bytes(),
     );
     Ok(GetDownloadUrlForLayerResponse {
         download_url: format!(
-            "{}/v2/{}/blobs/{}?X-Berth-Expires={expires}&X-Berth-Signature={signature}",
-            state.config.public_url, repository.name, request.layer_digest
+            "{}/v2/{}/blobs/{}?X-Berth-Expires={expires}&X-Berth-Key={}&X-Berth-Signature={signature}",
+            state.config.public_url, repository.name, request.layer_digest, principal.access_key_id
         ),
         layer_digest: request.layer_digest,
     })
@@ -148,12 +181,50 @@ fn blob_not_found(repository: &RepositoryRecord, digest: &str) -> Error {
     }
 }
 
-/// A blob's size, if the repository may serve it.
+/// A blob's size, if the repository has it and its bytes are stored whole (a
+/// missing or damaged file counts as missing, so a push uploads it again). With
+/// `claim`, the check is a push's: the link counts as renewed.
+async fn available(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    digest: &str,
+    claim: bool,
+) -> Result<Option<u64>> {
+    let parsed = parse_digest(digest)?;
+    let recorded = if claim {
+        state
+            .metadata
+            .claim_blob(repository.id, digest, now_epoch_seconds())
+            .await?
+    } else {
+        state
+            .metadata
+            .repository_blob(repository.id, digest)
+            .await?
+    };
+    let Some(size) = recorded else {
+        return Ok(None);
+    };
+    Ok(match state.blobs.stat(&parsed).await? {
+        Some(stored) if stored == size => Some(size),
+        _ => None,
+    })
+}
+
+/// A blob's size for `/v2` HEAD, which pushes ask before uploading.
 pub async fn size(state: &AppState, repository: &RepositoryRecord, digest: &str) -> Result<u64> {
-    parse_digest(digest)?;
-    state
-        .metadata
-        .repository_blob(repository.id, digest)
+    available(state, repository, digest, true)
+        .await?
+        .ok_or_else(|| blob_not_found(repository, digest))
+}
+
+/// A blob's size for a pull: whether it is stored whole, without renewing its link.
+pub async fn stored_size(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    digest: &str,
+) -> Result<u64> {
+    available(state, repository, digest, false)
         .await?
         .ok_or_else(|| blob_not_found(repository, digest))
 }
@@ -170,34 +241,44 @@ pub async fn redirect(
         return Ok(None);
     }
     let parsed = parse_digest(digest)?;
-    size(state, repository, digest).await?;
+    stored_size(state, repository, digest).await?;
     Ok(state
         .blobs
         .presigned_url(&parsed, REDIRECT_LIFETIME)
         .await?)
 }
 
-/// A blob's bytes, if the repository may serve it.
+/// A blob's bytes, if the repository may serve it, verified as they stream: a damaged
+/// file ends the stream with an error instead of completing it.
 pub async fn read(
     state: &AppState,
     repository: &RepositoryRecord,
     digest: &str,
 ) -> Result<BlobRead> {
     let parsed = parse_digest(digest)?;
-    size(state, repository, digest).await?;
-    state.blobs.read(&parsed).await.map_err(|e| match e {
+    let size = state
+        .metadata
+        .repository_blob(repository.id, digest)
+        .await?
+        .ok_or_else(|| blob_not_found(repository, digest))?;
+    state.blobs.read(&parsed, size).await.map_err(|e| match e {
         BlobError::NotFound(_) => blob_not_found(repository, digest),
         other => other.into(),
     })
 }
 
-/// Removes the repository's link to a blob.
+/// Removes the repository's link to a blob, unless a manifest there needs it.
 pub async fn unlink(state: &AppState, repository: &RepositoryRecord, digest: &str) -> Result<()> {
     parse_digest(digest)?;
-    if !state.metadata.unlink_blob(repository.id, digest).await? {
-        return Err(blob_not_found(repository, digest));
+    match state.metadata.unlink_blob(repository.id, digest).await? {
+        BlobUnlink::Unlinked => Ok(()),
+        BlobUnlink::NotFound => Err(blob_not_found(repository, digest)),
+        BlobUnlink::ReferencedBy(manifests) => Err(Error::BlobReferenced {
+            repository: repository.name.clone(),
+            digest: digest.to_string(),
+            manifests,
+        }),
     }
-    Ok(())
 }
 
 /// Bytes `start..=end` of a blob the repository may serve.
@@ -209,7 +290,7 @@ pub async fn read_range(
     end: u64,
 ) -> Result<BlobRead> {
     let parsed = parse_digest(digest)?;
-    size(state, repository, digest).await?;
+    stored_size(state, repository, digest).await?;
     state
         .blobs
         .read_range(&parsed, start, end)

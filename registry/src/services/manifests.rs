@@ -4,7 +4,7 @@ use berth_model::oci;
 
 use super::error::{Error, Result};
 use super::layers::parse_digest;
-use crate::storage::{ManifestRecord, RepositoryRecord};
+use crate::storage::{ImageDeletion, ManifestRecord, RepositoryRecord, Untag};
 use crate::AppState;
 
 /// A manifest reference: a digest, or a tag.
@@ -73,22 +73,34 @@ pub async fn pull(
     Ok(record)
 }
 
-/// Deletes a manifest (by digest) or a tag (by tag).
+/// Deletes an image (by digest: refused while an index references it) or a tag (by
+/// tag: the tag only, as the distribution spec says; the image stays, reachable by
+/// digest, even when it was its last tag — unlike ECR's BatchDeleteImage).
 pub async fn delete(
     state: &AppState,
     repository: &RepositoryRecord,
     reference: &str,
 ) -> Result<()> {
-    let deleted = match lookup(repository, reference)? {
+    let found = match lookup(repository, reference)? {
         Reference::Digest(digest) => {
-            state
-                .metadata
-                .delete_manifest(repository.id, &digest)
-                .await?
+            match state.metadata.delete_image(repository.id, &digest).await? {
+                ImageDeletion::Deleted => true,
+                ImageDeletion::NotFound => false,
+                ImageDeletion::ReferencedBy(indexes) => {
+                    return Err(Error::ImageReferencedByManifestList {
+                        repository: repository.name.clone(),
+                        digest,
+                        indexes,
+                    })
+                }
+            }
         }
-        Reference::Tag(tag) => state.metadata.delete_tag(repository.id, &tag).await?,
+        Reference::Tag(tag) => !matches!(
+            state.metadata.untag(repository.id, &tag, false).await?,
+            Untag::NotFound
+        ),
     };
-    if !deleted {
+    if !found {
         return Err(not_found(repository, reference));
     }
     Ok(())

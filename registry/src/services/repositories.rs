@@ -3,11 +3,12 @@
 use berth_model::ecr::{
     self, CreateRepositoryRequest, CreateRepositoryResponse, DeleteRepositoryRequest,
     DescribeRepositoriesRequest, DescribeRepositoriesResponse, EncryptionConfiguration,
-    ImageScanningConfiguration, ListTagsForResourceResponse, PutImageScanningConfigurationRequest,
-    PutImageScanningConfigurationResponse, PutImageTagMutabilityRequest,
-    PutImageTagMutabilityResponse, Repository, RepositoryPolicyResponse, RepositoryResponse,
-    SetRepositoryPolicyRequest, Tag,
+    ImageScanningConfiguration, ImageTagMutabilityExclusionFilter, ListTagsForResourceResponse,
+    PutImageScanningConfigurationRequest, PutImageScanningConfigurationResponse,
+    PutImageTagMutabilityRequest, PutImageTagMutabilityResponse, Repository,
+    RepositoryPolicyResponse, RepositoryResponse, SetRepositoryPolicyRequest, Tag,
 };
+use berth_model::mutability::{self, TagMutabilitySetting};
 use berth_model::names::validate_repository_name;
 
 use super::error::{Error, Result};
@@ -27,6 +28,7 @@ fn to_wire(state: &AppState, record: RepositoryRecord) -> Repository {
         repository_name: record.name,
         created_at: record.created_at,
         image_tag_mutability: record.image_tag_mutability,
+        image_tag_mutability_exclusion_filters: record.image_tag_mutability_exclusion_filters,
         image_scanning_configuration: ImageScanningConfiguration {
             scan_on_push: record.scan_on_push,
         },
@@ -34,7 +36,6 @@ fn to_wire(state: &AppState, record: RepositoryRecord) -> Repository {
             encryption_type: record.encryption_type,
             kms_key: record.kms_key,
         },
-        ..Default::default()
     }
 }
 
@@ -66,13 +67,27 @@ pub fn check_registry_id(
     Ok(())
 }
 
-/// The named repository, or RepositoryNotFound.
-pub async fn find(state: &AppState, name: &str) -> Result<RepositoryRecord> {
-    state
-        .metadata
-        .find_repository(name)
-        .await?
-        .ok_or_else(|| not_found(name))
+/// The named repository, once `principal` is allowed `action` on it. Whether it
+/// exists is told only to callers who could be allowed there
+/// ([`access::missing_repository`]); anyone else is denied alike for missing and
+/// existing repositories, as AWS authorizes before it looks up.
+pub async fn authorized(
+    state: &AppState,
+    principal: &Principal,
+    action: &str,
+    name: &str,
+) -> Result<RepositoryRecord> {
+    let denied = |d: access::Denied| Error::AccessDenied(d.message);
+    match state.metadata.find_repository(name).await? {
+        Some(record) => {
+            access::authorize(&state.config, principal, action, Some(&record)).map_err(denied)?;
+            Ok(record)
+        }
+        None => {
+            access::missing_repository(&state.config, principal, action, name).map_err(denied)?;
+            Err(not_found(name))
+        }
+    }
 }
 
 fn not_found(name: &str) -> Error {
@@ -88,10 +103,12 @@ pub async fn create(
     validate_repository_name(&request.repository_name).map_err(|e| {
         Error::InvalidParameter(format!("Invalid parameter at 'repositoryName': {e}"))
     })?;
-    let image_tag_mutability = check_tag_mutability(
+    let mutability = check_tag_mutability(
         request
             .image_tag_mutability
-            .unwrap_or_else(|| ecr::TAG_MUTABLE.into()),
+            .as_deref()
+            .unwrap_or(ecr::TAG_MUTABLE),
+        request.image_tag_mutability_exclusion_filters.as_deref(),
     )?;
     let encryption = request.encryption_configuration.unwrap_or_default();
     check_encryption(&encryption)?;
@@ -101,7 +118,8 @@ pub async fn create(
         policy: None,
         name: request.repository_name,
         created_at: now_epoch_seconds(),
-        image_tag_mutability,
+        image_tag_mutability: mutability.mutability.as_str().to_string(),
+        image_tag_mutability_exclusion_filters: mutability.filters,
         scan_on_push: request
             .image_scanning_configuration
             .unwrap_or_default()
@@ -121,20 +139,16 @@ pub async fn create(
     })
 }
 
-/// Lists repositories; callers other than the root see those their policies let them describe.
+const DESCRIBE: &str = "ecr:DescribeRepositories";
+
+/// Lists repositories; callers other than the root see those their policies let them
+/// describe. A page is cut after that filtering, so it is full whenever more visible
+/// repositories follow, and its token names only a repository the caller saw.
 pub async fn describe(
     state: &AppState,
     principal: &Principal,
     request: DescribeRepositoriesRequest,
 ) -> Result<DescribeRepositoriesResponse> {
-    let visible = |record: &RepositoryRecord| {
-        access::authorize(
-            &state.config,
-            principal,
-            "ecr:DescribeRepositories",
-            Some(record),
-        )
-    };
     let limit = check_max_results(request.max_results)?;
     if let Some(names) = request.repository_names {
         if names.is_empty() || names.len() > 100 {
@@ -144,8 +158,7 @@ pub async fn describe(
         }
         let mut repositories = Vec::with_capacity(names.len());
         for name in names {
-            let record = find(state, &name).await?;
-            visible(&record).map_err(|denied| Error::AccessDenied(denied.message))?;
+            let record = authorized(state, principal, DESCRIBE, &name).await?;
             repositories.push(to_wire(state, record));
         }
         return Ok(DescribeRepositoriesResponse {
@@ -156,21 +169,15 @@ pub async fn describe(
     let after = request
         .next_token
         .as_deref()
-        .map(|t| paging::decode(paging::REPOSITORIES, t))
+        .map(|t| state.page_tokens.open(paging::REPOSITORIES, t))
         .transpose()?;
-    // One extra row tells whether another page exists without a second query.
-    let records = state
-        .metadata
-        .list_repositories(after.as_deref(), limit + 1)
-        .await?;
-    let (records, next_token) =
-        paging::cut(records, limit, paging::REPOSITORIES, |r| r.name.as_str());
+    let (records, more) = visible_page(state, principal, after, limit).await?;
+    let next_token = match (more, records.last()) {
+        (true, Some(last)) => Some(state.page_tokens.seal(paging::REPOSITORIES, &last.name)),
+        _ => None,
+    };
     Ok(DescribeRepositoriesResponse {
-        repositories: records
-            .into_iter()
-            .filter(|r| visible(r).is_ok())
-            .map(|r| to_wire(state, r))
-            .collect(),
+        repositories: records.into_iter().map(|r| to_wire(state, r)).collect(),
         next_token,
     })
 }
@@ -183,35 +190,41 @@ pub async fn catalog(
     last: Option<&str>,
     n: usize,
 ) -> Result<(Vec<String>, bool)> {
-    const BATCH: usize = 500;
-    let mut after = last.map(str::to_string);
-    let mut names = Vec::new();
-    // Only repositories the caller may see are listed; keep reading until a page is full.
+    let (records, more) = visible_page(state, principal, last.map(str::to_string), n).await?;
+    Ok((records.into_iter().map(|r| r.name).collect(), more))
+}
+
+/// Up to `n` repositories after `after` that the caller may describe, in name order,
+/// and whether another one follows. Keeps reading until the page is full, in batches
+/// that grow while the caller sees few of what is read.
+async fn visible_page(
+    state: &AppState,
+    principal: &Principal,
+    mut after: Option<String>,
+    n: usize,
+) -> Result<(Vec<RepositoryRecord>, bool)> {
+    const LARGEST_BATCH: usize = 1000;
+    let mut batch = n.saturating_add(1).min(LARGEST_BATCH);
+    let mut page = Vec::new();
     loop {
-        let batch = state
+        let records = state
             .metadata
-            .list_repositories(after.as_deref(), BATCH)
+            .list_repositories(after.as_deref(), batch)
             .await?;
-        let exhausted = batch.len() < BATCH;
-        for record in batch {
+        let exhausted = records.len() < batch;
+        for record in records {
             after = Some(record.name.clone());
-            if access::authorize(
-                &state.config,
-                principal,
-                "ecr:DescribeRepositories",
-                Some(&record),
-            )
-            .is_ok()
-            {
-                if names.len() == n {
-                    return Ok((names, true));
+            if access::authorize(&state.config, principal, DESCRIBE, Some(&record)).is_ok() {
+                if page.len() == n {
+                    return Ok((page, true));
                 }
-                names.push(record.name);
+                page.push(record);
             }
         }
         if exhausted {
-            return Ok((names, false));
+            return Ok((page, false));
         }
+        batch = (batch * 4).min(LARGEST_BATCH);
     }
 }
 
@@ -240,19 +253,26 @@ pub async fn put_tag_mutability(
     repository: &RepositoryRecord,
     request: PutImageTagMutabilityRequest,
 ) -> Result<PutImageTagMutabilityResponse> {
-    let mutability = check_tag_mutability(request.image_tag_mutability)?;
+    let setting = check_tag_mutability(
+        &request.image_tag_mutability,
+        request.image_tag_mutability_exclusion_filters.as_deref(),
+    )?;
+    let mutability = setting.mutability.as_str().to_string();
     state
         .metadata
         .update_repository(
             repository.id,
-            RepositoryChange::TagMutability(mutability.clone()),
+            RepositoryChange::TagMutability {
+                mutability: mutability.clone(),
+                exclusion_filters: setting.filters.clone(),
+            },
         )
         .await?;
     Ok(PutImageTagMutabilityResponse {
         registry_id: state.config.account_id.clone(),
         repository_name: repository.name.clone(),
         image_tag_mutability: mutability,
-        ..Default::default()
+        image_tag_mutability_exclusion_filters: setting.filters,
     })
 }
 
@@ -304,16 +324,21 @@ pub fn get_policy(
     Ok(policy_response(state, repository, text))
 }
 
+/// AWS's limit on a repository policy's length (`RepositoryPolicyText` max 10240).
+pub const MAX_POLICY_CHARACTERS: usize = 10_240;
+
 /// Stores a policy after validating it with the same code that enforces it.
 pub async fn set_policy(
     state: &AppState,
     repository: &RepositoryRecord,
     request: SetRepositoryPolicyRequest,
 ) -> Result<RepositoryPolicyResponse> {
-    if request.policy_text.len() > 10_240 {
-        return Err(Error::invalid(
-            "Invalid parameter at 'policyText': a policy may be at most 10240 characters.",
-        ));
+    // Characters, as the limit says (a multi-byte character counts once).
+    let characters = request.policy_text.chars().count();
+    if characters > MAX_POLICY_CHARACTERS {
+        return Err(Error::invalid(format!(
+            "Invalid parameter at 'policyText': a policy may be at most {MAX_POLICY_CHARACTERS} characters, not {characters}."
+        )));
     }
     if let Err(problems) = berth_model::policy::parse_policy(&request.policy_text) {
         let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
@@ -347,42 +372,75 @@ pub async fn delete_policy(
     Ok(policy_response(state, repository, text))
 }
 
-/// The repository an ECR resource ARN names.
-pub async fn repository_for_arn(state: &AppState, arn: &str) -> Result<RepositoryRecord> {
+/// The repository an ECR resource ARN names, once `principal` is allowed `action` on it.
+pub async fn authorized_by_arn(
+    state: &AppState,
+    principal: &Principal,
+    action: &str,
+    arn: &str,
+) -> Result<RepositoryRecord> {
     let name = ecr::repository_name_from_arn(arn, &state.config.region, &state.config.account_id).ok_or_else(|| {
         Error::InvalidParameter(format!(
             "Invalid parameter at 'resourceArn': '{arn}' is not a repository ARN of this registry (arn:aws:ecr:{}:{}:repository/<name>)",
             state.config.region, state.config.account_id
         ))
     })?;
-    find(state, name).await
+    authorized(state, principal, action, name).await
 }
 
+/// AWS's limit on a repository's resource tags.
+pub const MAX_RESOURCE_TAGS: usize = 50;
+
+fn too_many_tags(count: usize) -> Error {
+    Error::TooManyTags(format!(
+        "The repository would have {count} tags; a repository may have at most {MAX_RESOURCE_TAGS}."
+    ))
+}
+
+/// Checks keys (1 to 128 characters) and values (up to 256), as AWS counts them.
 pub fn check_resource_tags(tags: Vec<Tag>) -> Result<Vec<(String, String)>> {
     let mut out = Vec::with_capacity(tags.len());
     for tag in tags {
-        if tag.key.is_empty() || tag.key.chars().count() > 128 {
-            return Err(Error::invalid(
-                "Invalid parameter at 'tags': a tag key must be 1 to 128 characters.",
-            ));
+        let key_length = tag.key.chars().count();
+        if !(1..=128).contains(&key_length) {
+            return Err(Error::InvalidTagParameter(format!(
+                "Tag keys must be 1 to 128 characters; a key of {key_length} characters was given."
+            )));
         }
-        if tag.value.chars().count() > 256 {
-            return Err(Error::invalid(format!(
-                "Invalid parameter at 'tags': the value of tag '{}' is longer than 256 characters.",
+        let value_length = tag.value.chars().count();
+        if value_length > 256 {
+            return Err(Error::InvalidTagParameter(format!(
+                "Tag values can have a maximum length of 256 characters; the value of tag '{}' has {value_length}.",
                 tag.key
             )));
         }
         out.push((tag.key, tag.value));
     }
+    let distinct: std::collections::HashSet<&str> = out.iter().map(|(k, _)| k.as_str()).collect();
+    if distinct.len() > MAX_RESOURCE_TAGS {
+        return Err(too_many_tags(distinct.len()));
+    }
     Ok(out)
 }
 
+/// Adds or overwrites tags; keys the repository lacks count toward its 50.
 pub async fn tag_resource(
     state: &AppState,
     repository: &RepositoryRecord,
     tags: Vec<Tag>,
 ) -> Result<()> {
     let tags = check_resource_tags(tags)?;
+    let mut keys: std::collections::HashSet<String> = state
+        .metadata
+        .resource_tags(repository.id)
+        .await?
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    keys.extend(tags.iter().map(|(key, _)| key.clone()));
+    if keys.len() > MAX_RESOURCE_TAGS {
+        return Err(too_many_tags(keys.len()));
+    }
     Ok(state
         .metadata
         .put_resource_tags(repository.id, &tags)
@@ -456,12 +514,10 @@ fn is_kms_key_arn(key: &str) -> bool {
             .is_some_and(|id| !id.is_empty() && lower_digit_dash(id))
 }
 
-fn check_tag_mutability(value: String) -> Result<String> {
-    if [ecr::TAG_MUTABLE, ecr::TAG_IMMUTABLE].contains(&value.as_str()) {
-        Ok(value)
-    } else {
-        Err(Error::invalid(format!(
-            "Invalid parameter at 'imageTagMutability': '{value}' is not one of MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION (Berth does not take the *_WITH_EXCLUSION forms yet)."
-        )))
-    }
+/// The setting and its exclusion filters, checked as AWS checks them.
+fn check_tag_mutability(
+    mutability: &str,
+    filters: Option<&[ImageTagMutabilityExclusionFilter]>,
+) -> Result<TagMutabilitySetting> {
+    mutability::check(mutability, filters).map_err(Error::InvalidParameter)
 }

@@ -27,9 +27,11 @@ pub struct Mount<'a> {
     pub from: &'a str,
 }
 
-/// Starts an upload into `repository`. A mount the caller may read from is done at
-/// once; otherwise (as the spec allows) a normal session starts. With `whole`, the
-/// body is the entire blob and is stored at once.
+/// Starts an upload into `repository`. A mount is done at once when the caller may
+/// pull the blob from its source (everything a pull takes: [`access::BLOB_PULL`]);
+/// otherwise, as the spec allows, a normal session starts, so a mount reveals
+/// nothing a pull would not. With `whole`, the body is the entire blob and is stored
+/// at once.
 pub async fn start(
     state: &AppState,
     principal: &Principal,
@@ -40,7 +42,8 @@ pub async fn start(
     if let Some(mount) = mount {
         let digest = parse_digest(mount.digest)?;
         if let Some(from) = state.metadata.find_repository(mount.from).await? {
-            if access::authorize(&state.config, principal, "ecr:BatchGetImage", Some(&from)).is_ok()
+            if access::authorize_all(&state.config, principal, access::BLOB_PULL, Some(&from))
+                .is_ok()
                 && state
                     .metadata
                     .mount_blob(repository.id, from.id, digest.as_str())

@@ -2,6 +2,13 @@
 //! rename of a fully hashed, verified and fsync'd upload. A crash leaves at most an
 //! upload file or a not yet recorded blob file behind, never a half-written blob;
 //! garbage collection finds and removes both.
+//!
+//! Files can still be damaged afterwards (a disk, an operator, a restore). Every
+//! read is verified against the digest as it streams, unless this process already
+//! hashed the very same file: [`Integrity`] remembers files by (device, inode, size,
+//! mtime, ctime), which any write through the file system changes. Damage that
+//! changes none of those (bit rot under the file system) is only found by
+//! `berth-registry fsck`, which re-hashes everything.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,7 +21,7 @@ use futures_util::StreamExt;
 use sha2::{Digest as _, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{BlobError, BlobRead, Blobs, ByteStream, StoredBlob, StoredUpload};
+use super::{BlobCheck, BlobError, BlobRead, Blobs, ByteStream, StoredBlob, StoredUpload};
 
 /// How far an upload has come: the hash of its bytes so far, and their count.
 #[derive(Clone)]
@@ -30,10 +37,91 @@ const WRITE_BUFFER: usize = 1 << 20;
 /// Read size for blob downloads: large reads keep tokio's blocking-pool hops rare.
 pub const READ_CHUNK: usize = 2 << 20;
 
+/// Where `fsck --repair` moves damaged blobs, inside the data dir.
+pub const QUARANTINE_DIR: &str = "quarantine";
+
+/// A file as the file system last changed it: any write, truncation or replacement
+/// changes at least one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileIdentity {
+    device: u64,
+    inode: u64,
+    size: u64,
+    modified_ns: i128,
+    changed_ns: i128,
+}
+
+impl FileIdentity {
+    #[cfg(unix)]
+    fn of(metadata: &std::fs::Metadata) -> FileIdentity {
+        use std::os::unix::fs::MetadataExt;
+        FileIdentity {
+            device: metadata.dev(),
+            inode: metadata.ino(),
+            size: metadata.size(),
+            modified_ns: i128::from(metadata.mtime()) * 1_000_000_000
+                + i128::from(metadata.mtime_nsec()),
+            changed_ns: i128::from(metadata.ctime()) * 1_000_000_000
+                + i128::from(metadata.ctime_nsec()),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn of(metadata: &std::fs::Metadata) -> FileIdentity {
+        FileIdentity {
+            device: 0,
+            inode: 0,
+            size: metadata.len(),
+            modified_ns: metadata
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as i128),
+            changed_ns: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Intact,
+    Damaged,
+}
+
+/// What this process learned by hashing blob files, so a file is hashed again only
+/// when it changed (and a damaged one counts as missing until replaced).
+#[derive(Default)]
+struct Integrity {
+    known: Mutex<HashMap<String, (FileIdentity, Verdict)>>,
+}
+
+impl Integrity {
+    /// Bounds the memory the cache takes; past it, everything is hashed afresh.
+    const MAX_ENTRIES: usize = 100_000;
+
+    fn verdict(&self, hex: &str, identity: &FileIdentity) -> Option<Verdict> {
+        let known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        known
+            .get(hex)
+            .filter(|(seen, _)| seen == identity)
+            .map(|(_, verdict)| *verdict)
+    }
+
+    fn record(&self, hex: &str, identity: FileIdentity, verdict: Verdict) {
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        if known.len() >= Self::MAX_ENTRIES {
+            known.clear();
+        }
+        known.insert(hex.to_string(), (identity, verdict));
+    }
+}
+
 pub struct BlobFiles {
+    data_dir: PathBuf,
     blobs: PathBuf,
     uploads: PathBuf,
     slots: Mutex<HashMap<String, UploadSlot>>,
+    integrity: Arc<Integrity>,
 }
 
 impl BlobFiles {
@@ -43,9 +131,11 @@ impl BlobFiles {
         std::fs::create_dir_all(&blobs)?;
         std::fs::create_dir_all(&uploads)?;
         Ok(BlobFiles {
+            data_dir: data_dir.to_path_buf(),
             blobs,
             uploads,
             slots: Mutex::new(HashMap::new()),
+            integrity: Arc::default(),
         })
     }
 
@@ -217,6 +307,11 @@ impl Blobs for BlobFiles {
         if let Ok(dir) = tokio::fs::File::open(&parent).await {
             let _ = dir.sync_all().await;
         }
+        // Hashed as it arrived: the first download need not hash it again.
+        if let Ok(metadata) = tokio::fs::metadata(&target).await {
+            self.integrity
+                .record(digest.hex(), FileIdentity::of(&metadata), Verdict::Intact);
+        }
         Ok(())
     }
 
@@ -263,19 +358,59 @@ impl Blobs for BlobFiles {
 
     async fn stat(&self, digest: &Digest) -> Result<Option<u64>, BlobError> {
         match tokio::fs::metadata(self.blob_path(digest)).await {
-            Ok(meta) => Ok(Some(meta.len())),
+            Ok(metadata) => {
+                let identity = FileIdentity::of(&metadata);
+                Ok(match self.integrity.verdict(digest.hex(), &identity) {
+                    Some(Verdict::Damaged) => None,
+                    _ => Some(metadata.len()),
+                })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
 
-    /// The blob's bytes as a stream of large chunks.
-    async fn read(&self, digest: &Digest) -> Result<BlobRead, BlobError> {
-        let file = self.open_blob(digest)?;
-        let size = file.metadata()?.len();
+    /// The blob's bytes as a stream of large chunks. A blocking thread reads the file
+    /// straight into each chunk's buffer (tokio's `File` would read into its own
+    /// buffer and copy again), at most two chunks ahead of the socket, hashing as it
+    /// goes; the last chunk is sent only once the whole matches the digest.
+    async fn read(&self, digest: &Digest, size: u64) -> Result<BlobRead, BlobError> {
+        let path = self.blob_path(digest);
+        let not_found = || BlobError::NotFound(digest.to_string());
+        let file = match std::fs::File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_found()),
+            Err(e) => return Err(e.into()),
+        };
+        let identity = FileIdentity::of(&file.metadata()?);
+        let hex = digest.hex().to_string();
+        let verdict = self.integrity.verdict(&hex, &identity);
+        if verdict == Some(Verdict::Damaged) {
+            return Err(not_found());
+        }
+        if identity.size != size {
+            eprintln!(
+                "berth-registry: blob {digest} is damaged: {} bytes on disk, {size} stored; it counts as missing until pushed again",
+                identity.size
+            );
+            self.integrity.record(&hex, identity, Verdict::Damaged);
+            return Err(not_found());
+        }
+        let check = StreamCheck {
+            digest: digest.clone(),
+            hex,
+            identity,
+            hasher: (verdict != Some(Verdict::Intact)).then(Sha256::new),
+            integrity: self.integrity.clone(),
+        };
+        let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
+        tokio::task::spawn_blocking(move || stream_file(file, size, check, &sender));
+        let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|item| (item, receiver))
+        });
         Ok(BlobRead {
             size,
-            stream: stream_file(file, size),
+            stream: stream.boxed(),
         })
     }
 
@@ -287,6 +422,7 @@ impl Blobs for BlobFiles {
     ) -> Result<BlobRead, BlobError> {
         use std::io::{Seek, SeekFrom};
         let mut file = self.open_blob(digest)?;
+        self.check_whole(digest, &file).await?;
         let size = file.metadata()?.len();
         if start > end || end >= size {
             return Err(BlobError::Io(std::io::Error::new(
@@ -297,7 +433,7 @@ impl Blobs for BlobFiles {
         file.seek(SeekFrom::Start(start))?;
         Ok(BlobRead {
             size,
-            stream: stream_file(file, end - start + 1),
+            stream: stream_range(file, end - start + 1),
         })
     }
 
@@ -323,6 +459,68 @@ impl Blobs for BlobFiles {
         }
     }
 
+    async fn verify(&self, digest: &Digest, quarantine: bool) -> Result<BlobCheck, BlobError> {
+        let path = self.blob_path(digest);
+        let quarantine_dir = self.data_dir.join(QUARANTINE_DIR);
+        let digest = digest.clone();
+        let integrity = self.integrity.clone();
+        let check = tokio::task::spawn_blocking(move || -> std::io::Result<BlobCheck> {
+            use std::io::Read;
+            let mut file = match std::fs::File::open(&path) {
+                Ok(file) => file,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Ok(BlobCheck::Missing)
+                }
+                Err(e) => return Err(e),
+            };
+            let identity = FileIdentity::of(&file.metadata()?);
+            let mut hasher = Sha256::new();
+            let mut buffer = vec![0u8; READ_CHUNK];
+            let mut size = 0u64;
+            loop {
+                match file.read(&mut buffer) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        hasher.update(&buffer[..n]);
+                        size += n as u64;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            let actual = Digest::from_sha256(&hasher.finalize());
+            if actual == digest {
+                integrity.record(digest.hex(), identity, Verdict::Intact);
+                return Ok(BlobCheck::Intact(size));
+            }
+            integrity.record(digest.hex(), identity, Verdict::Damaged);
+            // Move only the file that was hashed: a push may have replaced it since.
+            let still_there = std::fs::symlink_metadata(&path)
+                .map(|m| FileIdentity::of(&m) == identity)
+                .unwrap_or(false);
+            let quarantined = if quarantine && still_there {
+                std::fs::create_dir_all(&quarantine_dir)?;
+                let target = quarantine_dir.join(format!(
+                    "{}.{}",
+                    digest.hex(),
+                    crate::clock::now_epoch_seconds() as u64
+                ));
+                std::fs::rename(&path, &target)?;
+                Some(target.display().to_string())
+            } else {
+                None
+            };
+            Ok(BlobCheck::Corrupt {
+                actual: actual.to_string(),
+                size,
+                quarantined,
+            })
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        Ok(check)
+    }
+
     async fn presigned_url(
         &self,
         _digest: &Digest,
@@ -333,6 +531,26 @@ impl Blobs for BlobFiles {
 }
 
 impl BlobFiles {
+    /// Hashes the whole of an open blob file unless this very file already was: a
+    /// part of a blob (a `Range` read) cannot be checked against the digest alone.
+    async fn check_whole(&self, digest: &Digest, file: &std::fs::File) -> Result<(), BlobError> {
+        let identity = FileIdentity::of(&file.metadata()?);
+        match self.integrity.verdict(digest.hex(), &identity) {
+            Some(Verdict::Intact) => Ok(()),
+            Some(Verdict::Damaged) => Err(BlobError::NotFound(digest.to_string())),
+            None => match self.verify(digest, false).await? {
+                BlobCheck::Intact(_) => Ok(()),
+                BlobCheck::Missing => Err(BlobError::NotFound(digest.to_string())),
+                BlobCheck::Corrupt { .. } => {
+                    eprintln!(
+                        "berth-registry: blob {digest} is damaged; it counts as missing until pushed again"
+                    );
+                    Err(BlobError::NotFound(digest.to_string()))
+                }
+            },
+        }
+    }
+
     fn open_blob(&self, digest: &Digest) -> Result<std::fs::File, BlobError> {
         match std::fs::File::open(self.blob_path(digest)) {
             Ok(file) => Ok(file),
@@ -344,10 +562,11 @@ impl BlobFiles {
     }
 }
 
-/// `length` bytes from the file's position as a stream of large chunks. A blocking
-/// thread reads the file straight into each chunk's buffer (tokio's `File` would
-/// read into its own buffer and copy again), at most two chunks ahead of the socket.
-fn stream_file(mut file: std::fs::File, length: u64) -> ByteStream {
+/// `length` bytes from the file's position as a stream of large chunks, for a range
+/// of a blob verified whole. A blocking thread reads the file straight into each
+/// chunk's buffer (tokio's `File` would read into its own buffer and copy again), at
+/// most two chunks ahead of the socket.
+fn stream_range(mut file: std::fs::File, length: u64) -> ByteStream {
     use std::io::Read;
     let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
     tokio::task::spawn_blocking(move || {
@@ -391,6 +610,82 @@ fn gone_upload(id: &str, error: std::io::Error) -> BlobError {
         BlobError::UnknownUpload(id.to_string())
     } else {
         error.into()
+    }
+}
+
+/// What a download verifies as it streams.
+struct StreamCheck {
+    digest: Digest,
+    hex: String,
+    identity: FileIdentity,
+    /// `None` when this very file was hashed before and matched.
+    hasher: Option<Sha256>,
+    integrity: Arc<Integrity>,
+}
+
+impl StreamCheck {
+    fn damaged(&self, what: &str) -> std::io::Error {
+        eprintln!(
+            "berth-registry: blob {} is damaged ({what}); the download was cut off, and the blob counts as missing until pushed again",
+            self.digest
+        );
+        self.integrity
+            .record(&self.hex, self.identity, Verdict::Damaged);
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("blob {} is damaged: {what}", self.digest),
+        )
+    }
+}
+
+/// Sends `size` bytes of `file` in chunks; the last one only after the whole
+/// hashed to the digest (or was known to). Stops when the receiver goes away.
+fn stream_file(
+    mut file: std::fs::File,
+    size: u64,
+    mut check: StreamCheck,
+    sender: &tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+) {
+    use std::io::Read;
+    let mut sent = 0u64;
+    while sent < size {
+        let want = (size - sent).min(READ_CHUNK as u64) as usize;
+        let mut chunk = vec![0u8; want];
+        let mut filled = 0;
+        while filled < want {
+            match file.read(&mut chunk[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let _ = sender.blocking_send(Err(e));
+                    return;
+                }
+            }
+        }
+        if filled < want {
+            let _ = sender.blocking_send(Err(check.damaged("shorter than stored")));
+            return;
+        }
+        if let Some(hasher) = check.hasher.as_mut() {
+            hasher.update(&chunk);
+        }
+        sent += want as u64;
+        if sent == size {
+            if let Some(hasher) = check.hasher.take() {
+                if Digest::from_sha256(&hasher.finalize()) != check.digest {
+                    let _ = sender.blocking_send(Err(check.damaged("its bytes do not match")));
+                    return;
+                }
+                check
+                    .integrity
+                    .record(&check.hex, check.identity, Verdict::Intact);
+            }
+        }
+        // A closed channel means the client went away: stop reading.
+        if sender.blocking_send(Ok(Bytes::from(chunk))).is_err() {
+            return;
+        }
     }
 }
 

@@ -31,6 +31,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 1, "0001_initial"),
     migration!("sqlite", 2, "0002_upload_parts"),
     migration!("sqlite", 3, "0003_manifest_blobs"),
+    migration!("sqlite", 4, "0004_references_and_lifecycle"),
 ];
 
 pub const POSTGRES: &[Migration] = &[

@@ -1,9 +1,11 @@
 //! Storage: the two traits every backend implements, and the records they speak.
 //!
-//! - [`Metadata`]: repositories, images, tags, blob links, upload sessions, access
-//!   keys and tokens — what a database holds.
+//! - [`Metadata`]: repositories, images, tags, what each manifest references, blob
+//!   links, upload sessions, access keys and tokens — what a database holds. Deletes
+//!   refuse to leave a reference dangling.
 //! - [`Blobs`]: content-addressed bytes and the upload sessions that produce them —
-//!   what a file system or an object store holds.
+//!   what a file system or an object store holds. Reads verify the bytes against
+//!   their digest.
 //!
 //! The embedded default is SQLite ([`sqlite`]) plus files ([`files`]); scale-out
 //! is PostgreSQL ([`postgres`]) plus S3-compatible object storage ([`s3`]), shared by
@@ -16,6 +18,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use berth_model::ecr::ImageTagMutabilityExclusionFilter;
 use berth_model::oci::Digest;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
@@ -67,6 +70,8 @@ pub struct RepositoryRecord {
     pub name: String,
     pub created_at: f64,
     pub image_tag_mutability: String,
+    /// In the order given; empty unless the mutability has exclusions.
+    pub image_tag_mutability_exclusion_filters: Vec<ImageTagMutabilityExclusionFilter>,
     pub scan_on_push: bool,
     pub encryption_type: String,
     pub kms_key: Option<String>,
@@ -75,7 +80,11 @@ pub struct RepositoryRecord {
 /// A change to one of a repository's settings.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RepositoryChange {
-    TagMutability(String),
+    /// The mutability with its exclusion filters, which replace the old ones.
+    TagMutability {
+        mutability: String,
+        exclusion_filters: Vec<ImageTagMutabilityExclusionFilter>,
+    },
     ScanOnPush(bool),
     Policy(Option<String>),
 }
@@ -111,6 +120,43 @@ pub struct NewManifest {
     pub tag: Option<String>,
     /// Whether `tag`, if it exists, may not be moved to another manifest.
     pub tag_immutable: bool,
+}
+
+/// What deleting an image did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImageDeletion {
+    Deleted,
+    NotFound,
+    /// Indexes in the repository reference it; nothing changed.
+    ReferencedBy(Vec<String>),
+}
+
+/// What removing a tag did; each carries the digest the tag named.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Untag {
+    Removed(String),
+    /// It was the image's last tag, and the image went with it.
+    ImageDeleted(String),
+    NotFound,
+    /// It was the last tag of an image indexes reference; nothing changed.
+    ReferencedBy(Vec<String>),
+}
+
+/// What unlinking a blob from a repository did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BlobUnlink {
+    Unlinked,
+    NotFound,
+    /// Manifests in the repository reference it; nothing changed.
+    ReferencedBy(Vec<String>),
+}
+
+/// A manifest that references a blob its repository has no link to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DanglingReference {
+    pub repository: String,
+    pub manifest: String,
+    pub blob: String,
 }
 
 /// Why a manifest cannot be stored.
@@ -162,7 +208,8 @@ pub struct UploadRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
     GarbageCollection,
-    /// First-start setup (signing key, admin key): processes starting together
+    Lifecycle,
+    /// First-start setup (signing keys, admin key): processes starting together
     /// must agree on one of each.
     Bootstrap,
     /// `berth-registry migrate` into this store.
@@ -173,11 +220,16 @@ impl Job {
     pub fn name(self) -> &'static str {
         match self {
             Job::GarbageCollection => "gc",
+            Job::Lifecycle => "lifecycle",
             Job::Bootstrap => "bootstrap",
             Job::Migrate => "migrate",
         }
     }
 }
+
+/// Proof that this process runs a [`Job`]; dropping it (or the process dying) lets
+/// another run it.
+pub type JobLease = Box<dyn Send + Sync>;
 
 /// One piece of an upload, for blob stores that cannot append (object stores): each
 /// chunk is stored whole under its own key and recorded here, so that any process can
@@ -193,9 +245,32 @@ pub struct UploadPart {
     pub digest: String,
 }
 
-/// Proof that this process runs a [`Job`]; dropping it (or the process dying) lets
-/// another run it.
-pub type JobLease = Box<dyn Send + Sync>;
+/// A repository's lifecycle policy as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LifecyclePolicyRecord {
+    pub text: String,
+    /// When a lifecycle run last evaluated this policy (epoch seconds).
+    pub last_evaluated_at: Option<f64>,
+}
+
+/// Where a lifecycle policy preview stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PreviewState {
+    Running,
+    /// The evaluation's result, a document only the lifecycle service reads.
+    Complete(String),
+    /// Why the evaluation did not finish.
+    Failed(String),
+}
+
+/// A repository's latest lifecycle policy preview.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LifecyclePreviewRecord {
+    pub policy_text: String,
+    /// Epoch seconds; also tells one preview from the next.
+    pub started_at: f64,
+    pub state: PreviewState,
+}
 
 /// Metadata: everything but the blobs' bytes. Every method is one consistent step
 /// (a transaction where it changes more than one row).
@@ -210,6 +285,14 @@ pub trait Metadata: Send + Sync + 'static {
     async fn replace_root_access_key(&self, key: &AccessKey) -> Result<()>;
     /// Adds a user with its first key; false when the name is taken.
     async fn add_user(&self, user_name: &str, key: &AccessKey) -> Result<bool>;
+    /// Users in name order, each with its access key ids.
+    async fn list_users(&self) -> Result<Vec<UserRecord>>;
+    /// Removes a user, its keys and the registry tokens issued to them, at once;
+    /// false when there is no such user.
+    async fn remove_user(&self, user_name: &str) -> Result<bool>;
+    /// Makes `key` the user's only key: its old keys and their registry tokens stop
+    /// working at once. False when there is no such user.
+    async fn replace_user_key(&self, user_name: &str, key: &AccessKey) -> Result<bool>;
 
     /// Stores a token hash; expired tokens are forgotten on the way.
     async fn insert_token(&self, token_hash: &str, record: &TokenRecord, now: f64) -> Result<()>;
@@ -240,6 +323,9 @@ pub trait Metadata: Send + Sync + 'static {
 
     /// The size of a blob the repository may serve.
     async fn repository_blob(&self, repository_id: i64, digest: &str) -> Result<Option<u64>>;
+    /// [`Metadata::repository_blob`] for a push that checks what it need not upload:
+    /// the link counts as renewed `now`, so an image deletion meanwhile keeps it.
+    async fn claim_blob(&self, repository_id: i64, digest: &str, now: f64) -> Result<Option<u64>>;
     /// Publishes a verified blob: runs `put_bytes` (which moves its bytes into place),
     /// records the blob and links it to the repository, all under the lock that
     /// [`Metadata::sweep_blobs`] takes, so a sweep never sees the bytes without the
@@ -255,7 +341,8 @@ pub trait Metadata: Send + Sync + 'static {
     /// Links a blob of `from` to `to` (cross-repository mount); its size, or `None`
     /// when `from` does not have it.
     async fn mount_blob(&self, to: i64, from: i64, digest: &str) -> Result<Option<u64>>;
-    async fn unlink_blob(&self, repository_id: i64, digest: &str) -> Result<bool>;
+    /// Removes the repository's link to a blob, unless a manifest there references it.
+    async fn unlink_blob(&self, repository_id: i64, digest: &str) -> Result<BlobUnlink>;
 
     async fn find_manifest(
         &self,
@@ -263,7 +350,8 @@ pub trait Metadata: Send + Sync + 'static {
         digest: &str,
     ) -> Result<Option<ManifestRecord>>;
     async fn resolve_tag(&self, repository_id: i64, tag: &str) -> Result<Option<String>>;
-    /// Stores a manifest and points its tag at it, atomically.
+    /// Stores a manifest, records what it references, and points its tag at it,
+    /// atomically.
     async fn put_manifest(
         &self,
         repository_id: i64,
@@ -271,8 +359,17 @@ pub trait Metadata: Send + Sync + 'static {
     ) -> Result<(), PutManifestError>;
     /// The image sizes of child manifests, for an index's total.
     async fn manifests_size(&self, repository_id: i64, digests: &[String]) -> Result<u64>;
-    async fn delete_manifest(&self, repository_id: i64, digest: &str) -> Result<bool>;
-    async fn delete_tag(&self, repository_id: i64, tag: &str) -> Result<bool>;
+    /// Deletes an image with its tags, unless an index in the repository references
+    /// it; then unlinks its blobs that no remaining manifest there references and no
+    /// push renewed since the image was pushed. Atomic.
+    async fn delete_image(&self, repository_id: i64, digest: &str) -> Result<ImageDeletion>;
+    /// Removes a tag; with `delete_untagged`, an image left without tags is deleted
+    /// as [`Metadata::delete_image`] does (and when it cannot be, nothing changes).
+    async fn untag(&self, repository_id: i64, tag: &str, delete_untagged: bool) -> Result<Untag>;
+    /// Every blob recorded as stored, with its size, in digest order.
+    async fn blob_records(&self) -> Result<Vec<(String, u64)>>;
+    /// Manifests referencing blobs their repository has no link to.
+    async fn dangling_references(&self) -> Result<Vec<DanglingReference>>;
     /// Tags in lexical order, strictly after `after`.
     async fn list_tags(
         &self,
@@ -292,6 +389,50 @@ pub trait Metadata: Send + Sync + 'static {
     ) -> Result<Vec<(ManifestRecord, Vec<String>)>>;
     /// Manifests whose `subject` is `digest`.
     async fn referrers(&self, repository_id: i64, digest: &str) -> Result<Vec<ManifestRecord>>;
+
+    async fn lifecycle_policy(&self, repository_id: i64) -> Result<Option<LifecyclePolicyRecord>>;
+    /// Sets the repository's lifecycle policy; a new text has not been evaluated yet.
+    async fn put_lifecycle_policy(&self, repository_id: i64, text: &str) -> Result<()>;
+    /// Deletes the repository's lifecycle policy; what it was, if there was one.
+    async fn delete_lifecycle_policy(
+        &self,
+        repository_id: i64,
+    ) -> Result<Option<LifecyclePolicyRecord>>;
+    /// Records that a lifecycle run evaluated the policy `text` at `at`; nothing
+    /// when the policy has changed since the run read it.
+    async fn record_lifecycle_evaluation(
+        &self,
+        repository_id: i64,
+        text: &str,
+        at: f64,
+    ) -> Result<()>;
+    /// Up to `limit` repositories with a lifecycle policy, in name order after `after`.
+    async fn lifecycle_policies(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(RepositoryRecord, LifecyclePolicyRecord)>>;
+
+    /// Starts a preview of `policy_text` at `now`, replacing the repository's last
+    /// preview — unless that one is still running and started at or after
+    /// `running_since`: then nothing changes and the answer is false.
+    async fn start_lifecycle_preview(
+        &self,
+        repository_id: i64,
+        policy_text: &str,
+        now: f64,
+        running_since: f64,
+    ) -> Result<bool>;
+    /// Ends the preview that started at `started_at` in `state`, if it is still the
+    /// repository's preview.
+    async fn finish_lifecycle_preview(
+        &self,
+        repository_id: i64,
+        started_at: f64,
+        state: PreviewState,
+    ) -> Result<()>;
+    async fn lifecycle_preview(&self, repository_id: i64)
+        -> Result<Option<LifecyclePreviewRecord>>;
 
     async fn create_upload(&self, id: &str, repository_id: i64, now: f64) -> Result<()>;
     /// The repository an upload session belongs to.
@@ -347,6 +488,20 @@ pub enum BlobError {
     Io(#[from] io::Error),
 }
 
+/// What re-reading a stored blob found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlobCheck {
+    /// Its bytes hash to its digest; their count.
+    Intact(u64),
+    Missing,
+    /// Its bytes hash to `actual`; where they were moved, when asked to.
+    Corrupt {
+        actual: String,
+        size: u64,
+        quarantined: Option<String>,
+    },
+}
+
 /// A blob's bytes on their way out.
 pub struct BlobRead {
     /// The blob's whole size.
@@ -394,10 +549,14 @@ pub trait Blobs: Send + Sync + 'static {
     async fn cancel_upload(&self, id: &str);
     /// Upload sessions that have bytes stored, in no particular order.
     async fn list_uploads(&self) -> Result<Vec<StoredUpload>, BlobError>;
-    /// The stored blob's size, or `None` when its bytes are missing.
+    /// The stored blob's size, or `None` when its bytes are missing or known to be
+    /// damaged.
     async fn stat(&self, digest: &Digest) -> Result<Option<u64>, BlobError>;
-    /// The blob's bytes.
-    async fn read(&self, digest: &Digest) -> Result<BlobRead, BlobError>;
+    /// The blob's `size` bytes (the size recorded when it was stored), verified
+    /// against its digest as they stream: bytes that do not match end the stream with
+    /// an error before its last chunk, so a damaged blob is never served whole. A
+    /// blob already damaged before the first byte is `NotFound`.
+    async fn read(&self, digest: &Digest, size: u64) -> Result<BlobRead, BlobError>;
     /// Up to `limit` stored blobs in digest order after `after`.
     async fn list_blobs(
         &self,
@@ -408,12 +567,18 @@ pub trait Blobs: Send + Sync + 'static {
     /// [`Metadata::sweep_blobs`] calls it, under its lock.
     async fn delete_blob(&self, digest: &Digest) -> Result<(), BlobError>;
     /// Bytes `start..=end` of the blob (a `Range` request); `end` is within the blob.
+    /// A part cannot be checked against the digest, so the whole blob is verified
+    /// first unless it already was: a damaged blob is `NotFound`.
     async fn read_range(
         &self,
         digest: &Digest,
         start: u64,
         end: u64,
     ) -> Result<BlobRead, BlobError>;
+    /// Re-reads and hashes a stored blob; with `quarantine`, moves damaged bytes
+    /// aside (kept for inspection) so the blob counts as missing and the next push
+    /// stores it anew.
+    async fn verify(&self, digest: &Digest, quarantine: bool) -> Result<BlobCheck, BlobError>;
     /// A URL that serves the blob's bytes to anyone holding it until `lifetime` has
     /// passed (an object store's presigned GET), or `None` when the store has no such
     /// URLs (files).

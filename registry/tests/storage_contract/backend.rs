@@ -98,6 +98,36 @@ impl Backend {
         self.kind == Kind::ScaleOut
     }
 
+    /// Overwrites a stored blob's bytes behind the store's back, as a faulty disk or
+    /// an operator would.
+    pub async fn damage(&self, digest: &berth_model::oci::Digest, bytes: &[u8]) {
+        let hex = digest.hex();
+        match &self.place {
+            Place::Dir(dir) => {
+                let path = dir.join("blobs").join("sha256").join(&hex[..2]).join(hex);
+                std::fs::write(path, bytes).unwrap();
+            }
+            Place::Shared { location, .. } => {
+                use object_store::ObjectStore;
+                let store = object_store::aws::AmazonS3Builder::new()
+                    .with_bucket_name(&location.bucket)
+                    .with_region("us-east-1")
+                    .with_endpoint(location.endpoint.as_deref().expect("a test endpoint"))
+                    .with_allow_http(true)
+                    .with_access_key_id("berth-test")
+                    .with_secret_access_key("berth-test-secret")
+                    .build()
+                    .unwrap();
+                let key = object_store::path::Path::from(format!(
+                    "{}/blobs/sha256/{hex}",
+                    location.prefix
+                ));
+                let bytes = bytes::Bytes::copy_from_slice(bytes);
+                store.put(&key, bytes.into()).await.unwrap();
+            }
+        }
+    }
+
     pub fn database_url(&self) -> Option<&str> {
         match &self.place {
             Place::Shared { database_url, .. } => Some(database_url),
@@ -133,6 +163,7 @@ pub fn record(name: &str) -> RepositoryRecord {
         scan_on_push: false,
         encryption_type: berth_model::ecr::ENCRYPTION_AES256.into(),
         kms_key: None,
+        image_tag_mutability_exclusion_filters: Vec::new(),
     }
 }
 

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use berth_model::oci::Digest;
-use berth_registry::storage::{BlobError, BlobStep, Blobs, ByteStream, Metadata, PublishError};
+use berth_registry::storage::{
+    BlobCheck, BlobError, BlobStep, Blobs, ByteStream, Metadata, PublishError,
+};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use sha2::Digest as _;
@@ -91,8 +93,10 @@ async fn finish(
     published
 }
 
+/// The blob's bytes, read as a pull reads them: with the size recorded for it.
 async fn read_all(blobs: &Arc<dyn Blobs>, digest: &Digest) -> Vec<u8> {
-    let read = blobs.read(digest).await.unwrap();
+    let size = blobs.stat(digest).await.unwrap().expect("stored");
+    let read = blobs.read(digest, size).await.unwrap();
     let mut stream = read.stream;
     let mut out = Vec::with_capacity(read.size as usize);
     while let Some(chunk) = stream.next().await {
@@ -141,7 +145,7 @@ pub async fn chunks_append_in_order_and_finish_verified(b: Backend) {
         Err(BlobError::UnknownUpload(_))
     ));
     assert!(matches!(
-        b.blobs.read(&digest_of(b"never stored")).await,
+        b.blobs.read(&digest_of(b"never stored"), 12).await,
         Err(BlobError::NotFound(_))
     ));
 }
@@ -461,6 +465,71 @@ pub async fn upload_sessions_with_bytes_are_listed_until_cancelled(b: Backend) {
 
 fn uuid(n: u8) -> String {
     format!("00000000-0000-4000-8000-{:012}", n)
+}
+
+pub async fn damaged_blobs_are_never_served_whole_and_can_be_quarantined(b: Backend) {
+    let data = content(300_000, 40);
+    let expected = digest_of(&data);
+    start(&b, "u").await;
+    b.blobs
+        .append("u", None, body(&data, 65_536))
+        .await
+        .unwrap();
+    finish(&b.metadata, &b.blobs, "u", &expected).await.unwrap();
+    assert_eq!(read_all(&b.blobs, &expected).await, data);
+
+    let mut damaged = data.clone();
+    damaged[150_000] ^= 0xff;
+    b.damage(&expected, &damaged).await;
+    let read = b.blobs.read(&expected, data.len() as u64).await.unwrap();
+    let chunks: Vec<std::io::Result<Bytes>> = read.stream.collect().await;
+    let served: usize = chunks
+        .iter()
+        .filter_map(|c| c.as_ref().ok())
+        .map(Bytes::len)
+        .sum();
+    assert!(
+        chunks.last().is_some_and(|c| c.is_err()),
+        "the stream ends with an error"
+    );
+    assert!(served < data.len(), "never the whole of a damaged blob");
+    assert_eq!(
+        b.blobs.stat(&expected).await.unwrap(),
+        None,
+        "damaged counts as missing"
+    );
+    assert!(b.blobs.read_range(&expected, 0, 9).await.is_err());
+
+    match b.blobs.verify(&expected, true).await.unwrap() {
+        BlobCheck::Corrupt {
+            actual,
+            size,
+            quarantined,
+        } => {
+            assert_eq!(actual, digest_of(&damaged).to_string());
+            assert_eq!(size, data.len() as u64);
+            assert!(quarantined.is_some());
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    assert_eq!(
+        b.blobs.verify(&expected, false).await.unwrap(),
+        BlobCheck::Missing
+    );
+    // The next push of the blob stores it anew.
+    start(&b, "again").await;
+    b.blobs
+        .append("again", None, body(&data, 65_536))
+        .await
+        .unwrap();
+    finish(&b.metadata, &b.blobs, "again", &expected)
+        .await
+        .unwrap();
+    assert_eq!(read_all(&b.blobs, &expected).await, data);
+    assert_eq!(
+        b.blobs.verify(&expected, false).await.unwrap(),
+        BlobCheck::Intact(data.len() as u64)
+    );
 }
 
 /// A plain HTTP/1.1 GET, as a client given the URL (and no credentials) does.

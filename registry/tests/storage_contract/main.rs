@@ -41,6 +41,9 @@ const CASES: &[(&str, Case)] = cases![
     metadata::job_locks_admit_one_holder_until_dropped,
     metadata::unreferenced_blobs_are_found_and_swept_only_while_unreferenced,
     metadata::uploads_started_before_a_time_are_listed,
+    metadata::users_are_listed_removed_and_their_keys_replaced,
+    metadata::deletions_keep_what_indexes_and_pushes_still_need,
+    metadata::lifecycle_policies_and_previews_are_kept_per_repository,
     metadata::migrations_run_once_when_processes_start_together,
     blobs::chunks_append_in_order_and_finish_verified,
     blobs::a_chunk_at_the_wrong_offset_changes_nothing,
@@ -56,6 +59,7 @@ const CASES: &[(&str, Case)] = cases![
     blobs::presigned_urls_serve_the_bytes_where_the_store_has_them,
     blobs::stored_blobs_list_in_digest_order_and_read_in_ranges,
     blobs::upload_sessions_with_bytes_are_listed_until_cancelled,
+    blobs::damaged_blobs_are_never_served_whole_and_can_be_quarantined,
     metadata::postgres_announces_changes_at_commit,
 ];
 

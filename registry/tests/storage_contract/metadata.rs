@@ -2,8 +2,9 @@
 
 use berth_model::oci::Digest;
 use berth_registry::storage::{
-    AccessKey, BlobStep, Job, ManifestRecord, Metadata, NewManifest, PutManifestError,
-    RepositoryChange, RepositoryRecord, TagStatus, TokenRecord, UploadPart,
+    AccessKey, BlobStep, BlobUnlink, ImageDeletion, Job, ManifestRecord, Metadata, NewManifest,
+    PreviewState, PutManifestError, RepositoryChange, RepositoryRecord, TagStatus, TokenRecord,
+    Untag, UploadPart,
 };
 
 use crate::backend::record;
@@ -69,9 +70,25 @@ pub async fn repository_settings_policies_and_resource_tags_change(b: Backend) {
         .await
         .unwrap()
         .unwrap();
-    m.update_repository(id, RepositoryChange::TagMutability("IMMUTABLE".into()))
-        .await
-        .unwrap();
+    let exclusions = vec![
+        berth_model::ecr::ImageTagMutabilityExclusionFilter {
+            filter_type: "WILDCARD".into(),
+            filter: "latest".into(),
+        },
+        berth_model::ecr::ImageTagMutabilityExclusionFilter {
+            filter_type: "WILDCARD".into(),
+            filter: "dev-*".into(),
+        },
+    ];
+    m.update_repository(
+        id,
+        RepositoryChange::TagMutability {
+            mutability: "IMMUTABLE".into(),
+            exclusion_filters: exclusions.clone(),
+        },
+    )
+    .await
+    .unwrap();
     m.update_repository(id, RepositoryChange::ScanOnPush(true))
         .await
         .unwrap();
@@ -81,6 +98,10 @@ pub async fn repository_settings_policies_and_resource_tags_change(b: Backend) {
         .unwrap();
     let found = m.find_repository("app").await.unwrap().unwrap();
     assert_eq!(found.image_tag_mutability, "IMMUTABLE");
+    assert_eq!(
+        found.image_tag_mutability_exclusion_filters, exclusions,
+        "in the order given"
+    );
     assert!(found.scan_on_push);
     assert_eq!(found.policy.as_deref(), Some(policy));
     assert_eq!(
@@ -286,8 +307,8 @@ pub async fn blobs_are_linked_mounted_and_unlinked(b: Backend) {
     assert_eq!(m.mount_blob(third, third, &blob).await.unwrap(), None);
     assert_eq!(m.mount_blob(third, a, &digest(8)).await.unwrap(), None);
     assert_eq!(m.repository_blob(third, &digest(8)).await.unwrap(), None);
-    assert!(m.unlink_blob(a, &blob).await.unwrap());
-    assert!(!m.unlink_blob(a, &blob).await.unwrap());
+    assert_eq!(m.unlink_blob(a, &blob).await.unwrap(), BlobUnlink::Unlinked);
+    assert_eq!(m.unlink_blob(a, &blob).await.unwrap(), BlobUnlink::NotFound);
     assert_eq!(m.repository_blob(a, &blob).await.unwrap(), None);
     assert_eq!(m.repository_blob(other, &blob).await.unwrap(), Some(4096));
 }
@@ -376,8 +397,11 @@ pub async fn tags_move_unless_immutable_and_list_in_byte_order(b: Backend) {
         m.tags_of(id, &digest(1)).await.unwrap(),
         ["A", "B1", "a-1", "a.1", "a1", "a_1"].map(String::from)
     );
-    assert!(m.delete_tag(id, "B1").await.unwrap());
-    assert!(!m.delete_tag(id, "B1").await.unwrap());
+    assert_eq!(
+        m.untag(id, "B1", false).await.unwrap(),
+        Untag::Removed(digest(1))
+    );
+    assert_eq!(m.untag(id, "B1", false).await.unwrap(), Untag::NotFound);
     assert_eq!(m.resolve_tag(id, "B1").await.unwrap(), None);
     assert!(m.find_manifest(id, &digest(1)).await.unwrap().is_some());
 }
@@ -394,8 +418,14 @@ pub async fn deleting_a_manifest_deletes_its_tags(b: Backend) {
     m.put_manifest(id, image(2, &[&digest(200)], Some("two")))
         .await
         .unwrap();
-    assert!(m.delete_manifest(id, &digest(1)).await.unwrap());
-    assert!(!m.delete_manifest(id, &digest(1)).await.unwrap());
+    assert_eq!(
+        m.delete_image(id, &digest(1)).await.unwrap(),
+        ImageDeletion::Deleted
+    );
+    assert_eq!(
+        m.delete_image(id, &digest(1)).await.unwrap(),
+        ImageDeletion::NotFound
+    );
     assert_eq!(m.resolve_tag(id, "one").await.unwrap(), None);
     assert_eq!(m.resolve_tag(id, "uno").await.unwrap(), None);
     assert_eq!(m.list_tags(id, None, 10).await.unwrap(), ["two"]);
@@ -557,7 +587,14 @@ pub async fn unreferenced_blobs_are_found_and_swept_only_while_unreferenced(b: B
         .await
         .unwrap();
     for n in [201, 202, 204] {
-        assert!(m.unlink_blob(id, &digest(n)).await.unwrap());
+        assert_eq!(
+            m.unlink_blob(id, &digest(n)).await.unwrap(),
+            if n == 201 {
+                BlobUnlink::ReferencedBy(vec![digest(1)])
+            } else {
+                BlobUnlink::Unlinked
+            }
+        );
     }
     assert_eq!(
         listed(1000.0).await,
@@ -647,6 +684,233 @@ pub async fn migrations_run_once_when_processes_start_together(b: Backend) {
         third.get_setting("seen").await.unwrap().as_deref(),
         Some("yes")
     );
+}
+
+pub async fn users_are_listed_removed_and_their_keys_replaced(b: Backend) {
+    let m = &b.metadata;
+    assert!(m
+        .add_user("ops", &key("AKIAOPS", Some("ops")))
+        .await
+        .unwrap());
+    assert!(m.add_user("ci", &key("AKIACI", Some("ci"))).await.unwrap());
+    let token = |id: &str, user: &str| TokenRecord {
+        access_key_id: id.into(),
+        user_name: Some(user.into()),
+        expires_at: 1e12,
+    };
+    m.insert_token("ci-token", &token("AKIACI", "ci"), 1.0)
+        .await
+        .unwrap();
+    m.insert_token("ops-token", &token("AKIAOPS", "ops"), 1.0)
+        .await
+        .unwrap();
+    let listed = m.list_users().await.unwrap();
+    let names: Vec<(&str, Vec<String>)> = listed
+        .iter()
+        .map(|u| (u.user_name.as_str(), u.access_key_ids.clone()))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("ci", vec!["AKIACI".to_string()]),
+            ("ops", vec!["AKIAOPS".to_string()])
+        ]
+    );
+    assert!(m
+        .replace_user_key("ci", &key("AKIACI2", Some("ci")))
+        .await
+        .unwrap());
+    assert_eq!(m.find_access_key("AKIACI").await.unwrap(), None);
+    assert_eq!(
+        m.find_token("ci-token").await.unwrap(),
+        None,
+        "the old key's tokens die with it"
+    );
+    assert!(m.find_access_key("AKIACI2").await.unwrap().is_some());
+    assert!(!m
+        .replace_user_key("nobody", &key("AKIAX", Some("nobody")))
+        .await
+        .unwrap());
+    assert!(m.remove_user("ops").await.unwrap());
+    assert!(!m.remove_user("ops").await.unwrap());
+    assert_eq!(m.find_access_key("AKIAOPS").await.unwrap(), None);
+    assert_eq!(m.find_token("ops-token").await.unwrap(), None);
+    assert_eq!(m.list_users().await.unwrap().len(), 1);
+}
+
+pub async fn deletions_keep_what_indexes_and_pushes_still_need(b: Backend) {
+    let m = &b.metadata;
+    let id = b.repository("app").await;
+    for n in [200, 201, 202, 203] {
+        link(m.as_ref(), id, &digest(n), n as u64, 1.0).await;
+    }
+    // Image 1 has its own layer 201, image 2 its own 202; both share 200.
+    m.put_manifest(id, image(1, &[&digest(200), &digest(201)], Some("one")))
+        .await
+        .unwrap();
+    m.put_manifest(id, image(2, &[&digest(200), &digest(202)], Some("two")))
+        .await
+        .unwrap();
+    let mut index = image(9, &[], Some("multi"));
+    index.record = manifest(&digest(9), OCI_INDEX, None);
+    index.children = vec![digest(1)];
+    m.put_manifest(id, index).await.unwrap();
+
+    assert_eq!(
+        m.delete_image(id, &digest(1)).await.unwrap(),
+        ImageDeletion::ReferencedBy(vec![digest(9)])
+    );
+    assert_eq!(
+        m.untag(id, "one", true).await.unwrap(),
+        Untag::ReferencedBy(vec![digest(9)])
+    );
+    assert_eq!(
+        m.resolve_tag(id, "one").await.unwrap(),
+        Some(digest(1)),
+        "nothing changed"
+    );
+    assert_eq!(
+        m.untag(id, "multi", true).await.unwrap(),
+        Untag::ImageDeleted(digest(9))
+    );
+    // A push confirms it still has layer 201 after image 1 was pushed: the link stays
+    // when image 1 goes. Layer 202 was not confirmed: it goes with image 2.
+    let pushed_at = 1_700_000_100.5;
+    assert_eq!(
+        m.claim_blob(id, &digest(201), pushed_at + 10.0)
+            .await
+            .unwrap(),
+        Some(201)
+    );
+    assert_eq!(
+        m.delete_image(id, &digest(1)).await.unwrap(),
+        ImageDeletion::Deleted
+    );
+    assert_eq!(
+        m.repository_blob(id, &digest(201)).await.unwrap(),
+        Some(201)
+    );
+    assert_eq!(
+        m.repository_blob(id, &digest(200)).await.unwrap(),
+        Some(200),
+        "image 2 needs it"
+    );
+    assert_eq!(
+        m.untag(id, "two", true).await.unwrap(),
+        Untag::ImageDeleted(digest(2))
+    );
+    assert_eq!(m.repository_blob(id, &digest(202)).await.unwrap(), None);
+    assert_eq!(m.repository_blob(id, &digest(200)).await.unwrap(), None);
+    assert_eq!(
+        m.repository_blob(id, &digest(203)).await.unwrap(),
+        Some(203),
+        "no image had it"
+    );
+    assert_eq!(m.count_images(id).await.unwrap(), 0);
+    assert!(m.dangling_references().await.unwrap().is_empty());
+    let records: Vec<String> = m
+        .blob_records()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(d, _)| d)
+        .collect();
+    assert_eq!(records, [200, 201, 202, 203].map(digest));
+}
+
+pub async fn lifecycle_policies_and_previews_are_kept_per_repository(b: Backend) {
+    let m = &b.metadata;
+    let a = b.repository("a").await;
+    let z = b.repository("z").await;
+    b.repository("none").await;
+    assert_eq!(m.lifecycle_policy(a).await.unwrap(), None);
+    m.put_lifecycle_policy(a, "policy-a").await.unwrap();
+    m.put_lifecycle_policy(z, "policy-z").await.unwrap();
+    m.record_lifecycle_evaluation(a, "policy-a", 50.0)
+        .await
+        .unwrap();
+    m.record_lifecycle_evaluation(z, "an older text", 50.0)
+        .await
+        .unwrap();
+    assert_eq!(
+        m.lifecycle_policy(a)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_evaluated_at,
+        Some(50.0)
+    );
+    assert_eq!(
+        m.lifecycle_policy(z)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_evaluated_at,
+        None
+    );
+    let listed: Vec<String> = m
+        .lifecycle_policies(None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(r, p)| format!("{}={}", r.name, p.text))
+        .collect();
+    assert_eq!(listed, ["a=policy-a", "z=policy-z"]);
+    assert_eq!(m.lifecycle_policies(Some("a"), 10).await.unwrap().len(), 1);
+    m.put_lifecycle_policy(a, "policy-a2").await.unwrap();
+    assert_eq!(
+        m.lifecycle_policy(a)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_evaluated_at,
+        None,
+        "a new text is unevaluated"
+    );
+    let deleted = m.delete_lifecycle_policy(a).await.unwrap().unwrap();
+    assert_eq!(deleted.text, "policy-a2");
+    assert_eq!(m.delete_lifecycle_policy(a).await.unwrap(), None);
+
+    assert!(m
+        .start_lifecycle_preview(z, "draft", 100.0, 90.0)
+        .await
+        .unwrap());
+    assert!(
+        !m.start_lifecycle_preview(z, "other", 101.0, 90.0)
+            .await
+            .unwrap(),
+        "one runs"
+    );
+    assert!(
+        m.start_lifecycle_preview(z, "other", 102.0, 101.0)
+            .await
+            .unwrap(),
+        "a stale run is replaced"
+    );
+    m.finish_lifecycle_preview(z, 100.0, PreviewState::Complete("stale".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        m.lifecycle_preview(z).await.unwrap().unwrap().state,
+        PreviewState::Running
+    );
+    m.finish_lifecycle_preview(z, 102.0, PreviewState::Complete("result".into()))
+        .await
+        .unwrap();
+    let preview = m.lifecycle_preview(z).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            preview.policy_text.as_str(),
+            preview.started_at,
+            preview.state
+        ),
+        ("other", 102.0, PreviewState::Complete("result".into()))
+    );
+    assert!(m
+        .start_lifecycle_preview(z, "third", 103.0, 0.0)
+        .await
+        .unwrap());
+    assert_eq!(m.lifecycle_preview(a).await.unwrap(), None);
 }
 
 pub async fn postgres_announces_changes_at_commit(b: Backend) {

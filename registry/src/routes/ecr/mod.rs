@@ -1,8 +1,13 @@
 //! The ECR API: AWS JSON 1.1 on `POST /`, the action named by `X-Amz-Target`.
+//!
+//! A request is checked in the order that costs least: its headers (key, scope,
+//! signed headers, clock), then its body within the limits of `body.rs`, then its
+//! signature, then the action.
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, Method, Uri};
+pub mod body;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use berth_model::ecr::{
@@ -13,8 +18,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::error::{self, EcrError};
-use crate::auth::{access, sigv4};
-use crate::services::{self, images, layers, repositories, tokens};
+use crate::auth::{access, sigv4, Principal};
+use crate::services::{self, images, layers, lifecycle, repositories, tokens};
 use crate::storage::RepositoryRecord;
 use crate::AppState;
 
@@ -56,14 +61,8 @@ fn request_id() -> String {
     )
 }
 
-async fn handle(
-    State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let mut response = match dispatch(&state, &method, &uri, &headers, &body).await {
+async fn handle(State(state): State<AppState>, request: Request) -> Response {
+    let mut response = match authenticate_and_dispatch(&state, request).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
@@ -73,61 +72,70 @@ async fn handle(
     response
 }
 
-async fn dispatch(
+async fn authenticate_and_dispatch(
     state: &AppState,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
+    request: Request,
 ) -> Result<Response, EcrError> {
-    let wire = |e: services::Error| error::ecr(e, &state.config);
-    let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let principal = sigv4::verify_request(
-        &state.config,
-        state.metadata.as_ref(),
-        method.as_str(),
-        path_and_query,
-        headers,
-        body,
-    )
-    .await?;
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    let checked = sigv4::check_headers(&state.config, state.metadata.as_ref(), headers).await?;
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let action = Action::from_target(target).ok_or_else(|| {
+    let action = Action::from_target(target);
+    let name = action.map_or("ECR", Action::name);
+    let body = body::read(state, headers, body, body::limit(action), name).await?;
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let principal = sigv4::verify_body(
+        &state.config,
+        checked,
+        parts.method.as_str(),
+        path_and_query,
+        headers,
+        &body.bytes,
+    )?;
+    let body = body.verified();
+    let action = action.ok_or_else(|| {
         EcrError::new(
             ErrorType::UnknownOperation,
             format!("Unknown operation: '{target}' is not an ECR action this registry supports."),
         )
     })?;
-    check_registry(state, &principal, action, body).map_err(wire)?;
+    check_registry(state, &principal, action, &body).map_err(|e| error::ecr(e, &state.config))?;
+    dispatch(state, &principal, action, &body).await
+}
+
+async fn dispatch(
+    state: &AppState,
+    principal: &Principal,
+    action: Action,
+    body: &[u8],
+) -> Result<Response, EcrError> {
+    let wire = |e: services::Error| error::ecr(e, &state.config);
+    let action_name = format!("ecr:{}", action.name());
     let allow = |repository: Option<&RepositoryRecord>| {
-        access::authorize(
-            &state.config,
-            &principal,
-            &format!("ecr:{}", action.name()),
-            repository,
-        )
-        .map_err(|denied| EcrError::new(ErrorType::AccessDenied, denied.message))
+        access::authorize(&state.config, principal, &action_name, repository)
+            .map_err(|denied| EcrError::new(ErrorType::AccessDenied, denied.message))
     };
     // Every repository-level action names its repository (by name, or by ARN for the
-    // tagging actions), which is looked up and authorized before the action runs.
+    // tagging actions), which is authorized before the action runs: whether it
+    // exists is told only to callers who could be allowed there.
     let named = async || -> Result<RepositoryRecord, EcrError> {
         let named: RepositoryRequest = parse(body)?;
-        let repository = repositories::find(state, &named.repository_name)
+        repositories::authorized(state, principal, &action_name, &named.repository_name)
             .await
-            .map_err(wire)?;
-        allow(Some(&repository))?;
-        Ok(repository)
+            .map_err(wire)
     };
     let by_arn = async || -> Result<RepositoryRecord, EcrError> {
         let arn: ResourceArn = parse(body)?;
-        let repository = repositories::repository_for_arn(state, &arn.resource_arn)
+        repositories::authorized_by_arn(state, principal, &action_name, &arn.resource_arn)
             .await
-            .map_err(wire)?;
-        allow(Some(&repository))?;
-        Ok(repository)
+            .map_err(wire)
     };
     let empty = || json_body(&serde_json::json!({}));
     Ok(match action {
@@ -140,7 +148,7 @@ async fn dispatch(
         Action::DescribeRepositories => {
             let request = parse(body)?;
             json_body(
-                &repositories::describe(state, &principal, request)
+                &repositories::describe(state, principal, request)
                     .await
                     .map_err(wire)?,
             )
@@ -149,7 +157,7 @@ async fn dispatch(
             let request = parse(body)?;
             allow(None)?;
             json_body(
-                &tokens::get_authorization_token(state, &principal, request)
+                &tokens::get_authorization_token(state, principal, request)
                     .await
                     .map_err(wire)?,
             )
@@ -252,7 +260,7 @@ async fn dispatch(
             let repository = named().await?;
             let request = parse(body)?;
             json_body(
-                &layers::download_url(state, &repository, request)
+                &layers::download_url(state, principal, &repository, request)
                     .await
                     .map_err(wire)?,
             )
@@ -283,6 +291,49 @@ async fn dispatch(
             let request = parse(body)?;
             json_body(
                 &repositories::put_tag_mutability(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::PutLifecyclePolicy => {
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &lifecycle::put_policy(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::GetLifecyclePolicy => {
+            let repository = named().await?;
+            json_body(
+                &lifecycle::get_policy(state, &repository)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::DeleteLifecyclePolicy => {
+            let repository = named().await?;
+            json_body(
+                &lifecycle::delete_policy(state, &repository)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::StartLifecyclePolicyPreview => {
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &lifecycle::preview::start(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::GetLifecyclePolicyPreview => {
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &lifecycle::preview::get(state, &repository, request)
                     .await
                     .map_err(wire)?,
             )

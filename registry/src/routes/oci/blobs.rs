@@ -8,14 +8,14 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 
 use super::{
-    content_digest, header_value, parse_endpoint, respond, wire, Endpoint, OciCode, OciError,
-    Target,
+    content_digest, header_value, parse_endpoint, respond, wire, Endpoint, OciError, Target,
 };
-use crate::services::{layers, repositories};
+use crate::services::layers;
 use crate::storage::RepositoryRecord;
 use crate::AppState;
 
-/// A blob GET carrying a GetDownloadUrlForLayer signature needs no other credentials.
+/// A blob GET carrying a GetDownloadUrlForLayer signature needs no other credentials;
+/// the URL holds only while the key that asked for it may still download.
 pub(super) async fn presigned(
     state: &AppState,
     rest: &str,
@@ -23,10 +23,11 @@ pub(super) async fn presigned(
     headers: &HeaderMap,
     query: &HashMap<String, String>,
 ) -> Option<Result<Response, OciError>> {
-    let (expires, signature) = (
-        query.get("X-Berth-Expires")?,
-        query.get("X-Berth-Signature")?,
-    );
+    let url = layers::DownloadUrl {
+        expires: query.get("X-Berth-Expires")?,
+        access_key_id: query.get("X-Berth-Key").map_or("", String::as_str),
+        signature: query.get("X-Berth-Signature")?,
+    };
     let Some(Endpoint::Repository {
         name,
         target: Target::Blob(digest),
@@ -37,16 +38,12 @@ pub(super) async fn presigned(
     if method != Method::GET {
         return None;
     }
-    if !layers::verify_download(&state.url_signing_key, name, digest, expires, signature) {
-        return Some(Err(OciError::new(
-            OciCode::Denied,
-            "the download URL is invalid or has expired: ask for a new one",
-        )));
-    }
-    Some(match repositories::find(state, name).await {
-        Ok(repository) => get(state, &repository, digest, true, headers).await,
-        Err(e) => Err(wire(e)),
-    })
+    Some(
+        match layers::check_download(state, name, digest, url).await {
+            Ok(repository) => get(state, &repository, digest, true, headers).await,
+            Err(e) => Err(wire(e)),
+        },
+    )
 }
 
 /// What a `Range` header asks of a blob of `size` bytes.
@@ -122,9 +119,13 @@ pub(super) async fn get(
             content_digest(digest),
         ]
     };
-    let size = layers::size(state, repository, digest)
-        .await
-        .map_err(wire)?;
+    // A HEAD is how a push asks what it need not upload; a GET is a pull.
+    let size = if with_body {
+        layers::stored_size(state, repository, digest).await
+    } else {
+        layers::size(state, repository, digest).await
+    }
+    .map_err(wire)?;
     if !with_body {
         return Ok(respond(StatusCode::OK, headers(size), Body::empty()));
     }

@@ -16,7 +16,7 @@ use axum::Router;
 use futures_util::TryStreamExt;
 
 use super::error::{self, Challenge, OciCode, OciError};
-use crate::auth::{access, bearer, tokens, Principal};
+use crate::auth::{bearer, tokens, Principal};
 use crate::services::{self, layers, repositories};
 use crate::storage::ByteStream;
 use crate::AppState;
@@ -305,9 +305,9 @@ async fn serve(state: &AppState, rest: &str, request: Request) -> Result<Respons
             format!("invalid repository name '{name}': {e}"),
         )
     })?;
-    let repository = repositories::find(state, name).await.map_err(error::oci)?;
-    access::authorize(&state.config, &principal, action, Some(&repository))
-        .map_err(|denied| OciError::new(OciCode::Denied, denied.message))?;
+    let repository = repositories::authorized(state, &principal, action, name)
+        .await
+        .map_err(error::oci)?;
     let method = request.method.clone();
     match (target, method.as_str()) {
         (Target::Tags, _) => listings::tags(state, &repository, &request.query).await,

@@ -51,13 +51,15 @@ pub async fn publish_blob(
     tx.execute(&record, &[&digest.as_str(), &(size as i64), &now])
         .await
         .map_err(storage)?;
+    // An upload renews the link: an image deletion meanwhile keeps it for this push.
     let link = tx
         .prepare_cached(
-            "INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            "INSERT INTO repository_blobs (repository_id, digest, linked_at) VALUES ($1, $2, $3)
+             ON CONFLICT (repository_id, digest) DO UPDATE SET linked_at = excluded.linked_at",
         )
         .await
         .map_err(storage)?;
-    tx.execute(&link, &[&repository_id, &digest.as_str()])
+    tx.execute(&link, &[&repository_id, &digest.as_str(), &now])
         .await
         .map_err(storage)?;
     tx.commit().await.map_err(storage)?;

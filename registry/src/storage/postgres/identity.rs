@@ -3,7 +3,7 @@
 use deadpool_postgres::{Client, GenericClient};
 
 use crate::clock::now_epoch_seconds;
-use crate::storage::{AccessKey, StorageError, TokenRecord};
+use crate::storage::{AccessKey, StorageError, TokenRecord, UserRecord};
 
 type Result<T> = std::result::Result<T, StorageError>;
 
@@ -65,10 +65,17 @@ pub async fn root_access_key(client: &impl GenericClient) -> Result<Option<Acces
         }))
 }
 
-/// Makes `key` the one root key: other root keys are deleted in the same
-/// transaction, so a changed admin key revokes the old one at once.
+/// Makes `key` the one root key: other root keys (and the registry tokens issued to
+/// them) are deleted in the same transaction, so a changed admin key revokes the old
+/// one at once.
 pub async fn replace_root_access_key(client: &mut Client, key: &AccessKey) -> Result<()> {
     let tx = client.transaction().await?;
+    tx.execute(
+        "DELETE FROM auth_tokens WHERE access_key_id IN
+           (SELECT access_key_id FROM access_keys WHERE user_name IS NULL AND access_key_id <> $1)",
+        &[&key.access_key_id],
+    )
+    .await?;
     tx.execute(
         "DELETE FROM access_keys WHERE user_name IS NULL AND access_key_id <> $1",
         &[&key.access_key_id],
@@ -159,4 +166,90 @@ pub async fn find_token(
             user_name: row.get(1),
             expires_at: row.get(2),
         }))
+}
+
+/// Users in name order, each with its access key ids.
+pub async fn list_users(client: &impl GenericClient) -> Result<Vec<UserRecord>> {
+    let statement = client
+        .prepare_cached(
+            "SELECT u.user_name, u.created_at,
+                    ARRAY(SELECT access_key_id FROM access_keys k
+                          WHERE k.user_name = u.user_name ORDER BY access_key_id)
+             FROM users u ORDER BY u.user_name",
+        )
+        .await?;
+    Ok(client
+        .query(&statement, &[])
+        .await?
+        .iter()
+        .map(|row| UserRecord {
+            user_name: row.get(0),
+            created_at: row.get(1),
+            access_key_ids: row.get(2),
+        })
+        .collect())
+}
+
+/// Deletes the user's keys and the registry tokens issued to them.
+async fn delete_user_keys(tx: &impl GenericClient, user_name: &str) -> Result<()> {
+    tx.execute(
+        "DELETE FROM auth_tokens WHERE access_key_id IN
+           (SELECT access_key_id FROM access_keys WHERE user_name = $1)",
+        &[&user_name],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM access_keys WHERE user_name = $1",
+        &[&user_name],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Removes a user with its keys and tokens, in one transaction; false when there is
+/// no such user.
+pub async fn remove_user(client: &mut Client, user_name: &str) -> Result<bool> {
+    let tx = client.transaction().await?;
+    delete_user_keys(&tx, user_name).await?;
+    let removed = tx
+        .execute("DELETE FROM users WHERE user_name = $1", &[&user_name])
+        .await?
+        > 0;
+    tx.commit().await?;
+    Ok(removed)
+}
+
+/// Makes `key` the user's only key: the old keys and their tokens go in the same
+/// transaction (the user's row locked, so a removal cannot interleave). False when
+/// there is no such user.
+pub async fn replace_user_key(
+    client: &mut Client,
+    user_name: &str,
+    key: &AccessKey,
+) -> Result<bool> {
+    let tx = client.transaction().await?;
+    let exists = tx
+        .query_opt(
+            "SELECT 1 FROM users WHERE user_name = $1 FOR UPDATE",
+            &[&user_name],
+        )
+        .await?
+        .is_some();
+    if !exists {
+        return Ok(false);
+    }
+    delete_user_keys(&tx, user_name).await?;
+    tx.execute(
+        "INSERT INTO access_keys (access_key_id, secret_access_key, user_name, created_at)
+         VALUES ($1, $2, $3, $4)",
+        &[
+            &key.access_key_id,
+            &key.secret_access_key,
+            &user_name,
+            &now_epoch_seconds(),
+        ],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }

@@ -33,6 +33,7 @@ pub async fn mount_blob(
     repository_id: i64,
     from_repository_id: i64,
     digest: &str,
+    now: f64,
 ) -> Result<Option<u64>> {
     // One statement: the link is made only if `from` has the blob at that moment.
     let statement = client
@@ -41,30 +42,49 @@ pub async fn mount_blob(
                  SELECT b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
                  WHERE rb.repository_id = $2 AND rb.digest = $3 FOR KEY SHARE OF rb
              ), linked AS (
-                 INSERT INTO repository_blobs (repository_id, digest)
-                 SELECT $1, $3 FROM source ON CONFLICT DO NOTHING
+                 INSERT INTO repository_blobs (repository_id, digest, linked_at)
+                 SELECT $1, $3, $4 FROM source
+                 ON CONFLICT (repository_id, digest) DO UPDATE SET linked_at = excluded.linked_at
              )
              SELECT size FROM source",
         )
         .await?;
     Ok(client
-        .query_opt(&statement, &[&repository_id, &from_repository_id, &digest])
+        .query_opt(
+            &statement,
+            &[&repository_id, &from_repository_id, &digest, &now],
+        )
         .await?
         .map(|row| row.get::<_, i64>(0) as u64))
 }
 
-pub async fn unlink_blob(
+/// The size of a blob the repository may serve, recording that a push relies on the
+/// link now. The link is renewed only when a manifest referencing the blob was pushed
+/// since it last was, which is exactly when deleting that manifest would unlink it:
+/// one write per image, not one per check.
+pub async fn claim_blob(
     client: &impl GenericClient,
     repository_id: i64,
     digest: &str,
-) -> Result<bool> {
-    let statement = client
-        .prepare_cached("DELETE FROM repository_blobs WHERE repository_id = $1 AND digest = $2")
-        .await?;
-    Ok(client
-        .execute(&statement, &[&repository_id, &digest])
-        .await?
-        > 0)
+    now: f64,
+) -> Result<Option<u64>> {
+    let size = repository_blob(client, repository_id, digest).await?;
+    if size.is_some() {
+        let renew = client
+            .prepare_cached(
+                "UPDATE repository_blobs SET linked_at = $3
+                 WHERE repository_id = $1 AND digest = $2
+                   AND linked_at <= (SELECT COALESCE(MAX(m.pushed_at), -1) FROM manifest_blobs mb
+                                     JOIN manifests m ON m.repository_id = mb.repository_id
+                                                     AND m.digest = mb.manifest_digest
+                                     WHERE mb.repository_id = $1 AND mb.blob_digest = $2)",
+            )
+            .await?;
+        client
+            .execute(&renew, &[&repository_id, &digest, &now])
+            .await?;
+    }
+    Ok(size)
 }
 
 const MANIFEST_COLUMNS: &str =
@@ -184,6 +204,16 @@ pub async fn put_manifest(
         ],
     )
     .await?;
+    if !children.is_empty() {
+        let references = tx
+            .prepare_cached(
+                "INSERT INTO manifest_children (repository_id, parent, child)
+                 SELECT $1, $2, unnest($3::TEXT[]) ON CONFLICT DO NOTHING",
+            )
+            .await?;
+        tx.execute(&references, &[&repository_id, &record.digest, children])
+            .await?;
+    }
     if !blobs.is_empty() {
         let references = tx
             .prepare_cached(
@@ -246,31 +276,6 @@ pub async fn manifests_size(
         .await?
         .get(0);
     Ok(total as u64)
-}
-
-pub async fn delete_manifest(
-    client: &impl GenericClient,
-    repository_id: i64,
-    digest: &str,
-) -> Result<bool> {
-    let statement = client
-        .prepare_cached("DELETE FROM manifests WHERE repository_id = $1 AND digest = $2")
-        .await?;
-    Ok(client
-        .execute(&statement, &[&repository_id, &digest])
-        .await?
-        > 0)
-}
-
-pub async fn delete_tag(
-    client: &impl GenericClient,
-    repository_id: i64,
-    tag: &str,
-) -> Result<bool> {
-    let statement = client
-        .prepare_cached("DELETE FROM tags WHERE repository_id = $1 AND tag = $2")
-        .await?;
-    Ok(client.execute(&statement, &[&repository_id, &tag]).await? > 0)
 }
 
 /// Tags in byte order, strictly after `after`.

@@ -17,17 +17,21 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 use super::{
-    AccessKey, BlobStep, Job, JobLease, ManifestRecord, Metadata, NewManifest, PublishError,
-    PutManifestError, RemoveBytes, RepositoryChange, RepositoryRecord, Result, StorageError,
-    SweepOutcome, TagStatus, TokenRecord, UploadPart, UploadRecord,
+    AccessKey, BlobStep, BlobUnlink, DanglingReference, ImageDeletion, Job, JobLease,
+    LifecyclePolicyRecord, LifecyclePreviewRecord, ManifestRecord, Metadata, NewManifest,
+    PreviewState, PublishError, PutManifestError, RemoveBytes, RepositoryChange, RepositoryRecord,
+    Result, StorageError, SweepOutcome, TagStatus, TokenRecord, Untag, UploadPart, UploadRecord,
+    UserRecord,
 };
 
 mod blobs;
 mod identity;
 mod images;
 mod import;
+mod lifecycle;
 mod locks;
 mod migrate;
+mod references;
 mod repositories;
 mod uploads;
 
@@ -176,6 +180,18 @@ impl Metadata for PostgresMetadata {
         identity::add_user(&mut self.client().await?, user_name, key).await
     }
 
+    async fn list_users(&self) -> Result<Vec<UserRecord>> {
+        identity::list_users(&self.client().await?).await
+    }
+
+    async fn remove_user(&self, user_name: &str) -> Result<bool> {
+        identity::remove_user(&mut self.client().await?, user_name).await
+    }
+
+    async fn replace_user_key(&self, user_name: &str, key: &AccessKey) -> Result<bool> {
+        identity::replace_user_key(&mut self.client().await?, user_name, key).await
+    }
+
     async fn insert_token(&self, token_hash: &str, record: &TokenRecord, now: f64) -> Result<()> {
         identity::insert_token(&self.client().await?, token_hash, record, now).await
     }
@@ -213,7 +229,7 @@ impl Metadata for PostgresMetadata {
     }
 
     async fn update_repository(&self, id: i64, change: RepositoryChange) -> Result<()> {
-        repositories::update_repository(&self.client().await?, id, &change).await
+        repositories::update_repository(&mut self.client().await?, id, &change).await
     }
 
     async fn resource_tags(&self, id: i64) -> Result<Vec<(String, String)>> {
@@ -245,11 +261,16 @@ impl Metadata for PostgresMetadata {
     }
 
     async fn mount_blob(&self, to: i64, from: i64, digest: &str) -> Result<Option<u64>> {
-        images::mount_blob(&self.client().await?, to, from, digest).await
+        let now = crate::clock::now_epoch_seconds();
+        images::mount_blob(&self.client().await?, to, from, digest, now).await
     }
 
-    async fn unlink_blob(&self, repository_id: i64, digest: &str) -> Result<bool> {
-        images::unlink_blob(&self.client().await?, repository_id, digest).await
+    async fn unlink_blob(&self, repository_id: i64, digest: &str) -> Result<BlobUnlink> {
+        references::unlink_blob(&mut self.client().await?, repository_id, digest).await
+    }
+
+    async fn claim_blob(&self, repository_id: i64, digest: &str, now: f64) -> Result<Option<u64>> {
+        images::claim_blob(&self.client().await?, repository_id, digest, now).await
     }
 
     async fn find_manifest(
@@ -276,12 +297,26 @@ impl Metadata for PostgresMetadata {
         images::manifests_size(&self.client().await?, repository_id, digests).await
     }
 
-    async fn delete_manifest(&self, repository_id: i64, digest: &str) -> Result<bool> {
-        images::delete_manifest(&self.client().await?, repository_id, digest).await
+    async fn delete_image(&self, repository_id: i64, digest: &str) -> Result<ImageDeletion> {
+        references::delete_image(&mut self.client().await?, repository_id, digest).await
     }
 
-    async fn delete_tag(&self, repository_id: i64, tag: &str) -> Result<bool> {
-        images::delete_tag(&self.client().await?, repository_id, tag).await
+    async fn untag(&self, repository_id: i64, tag: &str, delete_untagged: bool) -> Result<Untag> {
+        references::untag(
+            &mut self.client().await?,
+            repository_id,
+            tag,
+            delete_untagged,
+        )
+        .await
+    }
+
+    async fn blob_records(&self) -> Result<Vec<(String, u64)>> {
+        references::blob_records(&self.client().await?).await
+    }
+
+    async fn dangling_references(&self) -> Result<Vec<DanglingReference>> {
+        references::dangling_references(&self.client().await?).await
     }
 
     async fn list_tags(
@@ -313,6 +348,71 @@ impl Metadata for PostgresMetadata {
 
     async fn referrers(&self, repository_id: i64, digest: &str) -> Result<Vec<ManifestRecord>> {
         images::referrers(&self.client().await?, repository_id, digest).await
+    }
+
+    async fn lifecycle_policy(&self, repository_id: i64) -> Result<Option<LifecyclePolicyRecord>> {
+        lifecycle::policy(&self.client().await?, repository_id).await
+    }
+
+    async fn put_lifecycle_policy(&self, repository_id: i64, text: &str) -> Result<()> {
+        lifecycle::put_policy(&self.client().await?, repository_id, text).await
+    }
+
+    async fn delete_lifecycle_policy(
+        &self,
+        repository_id: i64,
+    ) -> Result<Option<LifecyclePolicyRecord>> {
+        lifecycle::delete_policy(&self.client().await?, repository_id).await
+    }
+
+    async fn record_lifecycle_evaluation(
+        &self,
+        repository_id: i64,
+        text: &str,
+        at: f64,
+    ) -> Result<()> {
+        lifecycle::record_evaluation(&self.client().await?, repository_id, text, at).await
+    }
+
+    async fn lifecycle_policies(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(RepositoryRecord, LifecyclePolicyRecord)>> {
+        lifecycle::policies(&self.client().await?, after, limit).await
+    }
+
+    async fn start_lifecycle_preview(
+        &self,
+        repository_id: i64,
+        policy_text: &str,
+        now: f64,
+        running_since: f64,
+    ) -> Result<bool> {
+        lifecycle::start_preview(
+            &mut self.client().await?,
+            repository_id,
+            policy_text,
+            now,
+            running_since,
+        )
+        .await
+    }
+
+    async fn finish_lifecycle_preview(
+        &self,
+        repository_id: i64,
+        started_at: f64,
+        state: PreviewState,
+    ) -> Result<()> {
+        lifecycle::finish_preview(&self.client().await?, repository_id, started_at, &state).await
+    }
+
+    async fn lifecycle_preview(
+        &self,
+        repository_id: i64,
+    ) -> Result<Option<LifecyclePreviewRecord>> {
+        lifecycle::preview(&self.client().await?, repository_id).await
     }
 
     async fn create_upload(&self, id: &str, repository_id: i64, now: f64) -> Result<()> {

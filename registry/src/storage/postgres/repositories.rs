@@ -1,5 +1,6 @@
 //! Repositories: their settings, policies and resource tags.
 
+use berth_model::ecr::ImageTagMutabilityExclusionFilter;
 use deadpool_postgres::{Client, GenericClient};
 use tokio_postgres::Row;
 
@@ -33,6 +34,7 @@ pub async fn insert_repository(
     };
     let id: i64 = row.get(0);
     upsert_resource_tags(&tx, id, tags).await?;
+    replace_exclusion_filters(&tx, id, &record.image_tag_mutability_exclusion_filters).await?;
     tx.commit().await?;
     Ok(Some(id))
 }
@@ -54,8 +56,46 @@ async fn upsert_resource_tags(
     Ok(())
 }
 
-fn repository_from_row(row: &Row) -> RepositoryRecord {
-    RepositoryRecord {
+async fn replace_exclusion_filters(
+    client: &impl GenericClient,
+    id: i64,
+    filters: &[ImageTagMutabilityExclusionFilter],
+) -> Result<()> {
+    client
+        .execute(
+            "DELETE FROM tag_mutability_exclusion_filters WHERE repository_id = $1",
+            &[&id],
+        )
+        .await?;
+    let statement = client
+        .prepare_cached(
+            "INSERT INTO tag_mutability_exclusion_filters (repository_id, position, filter_type, filter)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .await?;
+    for (position, filter) in filters.iter().enumerate() {
+        client
+            .execute(
+                &statement,
+                &[&id, &(position as i32), &filter.filter_type, &filter.filter],
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+pub(super) fn repository_from_row(row: &Row) -> Result<RepositoryRecord> {
+    let filters: Option<String> = row.get(8);
+    let image_tag_mutability_exclusion_filters = match filters {
+        Some(json) => serde_json::from_str(&json).map_err(|e| {
+            StorageError(format!(
+                "a repository's exclusion filters are unreadable: {e}"
+            ))
+        })?,
+        None => Vec::new(),
+    };
+    Ok(RepositoryRecord {
+        image_tag_mutability_exclusion_filters,
         name: row.get(0),
         created_at: row.get(1),
         image_tag_mutability: row.get(2),
@@ -64,25 +104,37 @@ fn repository_from_row(row: &Row) -> RepositoryRecord {
         kms_key: row.get(5),
         id: row.get(6),
         policy: row.get(7),
-    }
+    })
 }
 
-const REPOSITORY_COLUMNS: &str =
+/// The exclusion filters come as one JSON array in the wire's member names, so a
+/// repository is still one row.
+pub(super) const REPOSITORY_COLUMNS: &str =
     "r.name, r.created_at, r.image_tag_mutability, r.scan_on_push, r.encryption_type, r.kms_key, r.id,
-     p.policy_text FROM repositories r LEFT JOIN repository_policies p ON p.repository_id = r.id";
+     p.policy_text,
+     (SELECT json_agg(json_build_object('filterType', f.filter_type, 'filter', f.filter)
+                      ORDER BY f.position)::TEXT
+        FROM tag_mutability_exclusion_filters f WHERE f.repository_id = r.id)";
+
+/// Where [`REPOSITORY_COLUMNS`] come from.
+pub(super) const REPOSITORY_TABLES: &str =
+    "repositories r LEFT JOIN repository_policies p ON p.repository_id = r.id";
 
 pub async fn find_repository(
     client: &impl GenericClient,
     name: &str,
 ) -> Result<Option<RepositoryRecord>> {
     let statement = client
-        .prepare_cached(&format!("SELECT {REPOSITORY_COLUMNS} WHERE r.name = $1"))
+        .prepare_cached(&format!(
+            "SELECT {REPOSITORY_COLUMNS} FROM {REPOSITORY_TABLES} WHERE r.name = $1"
+        ))
         .await?;
-    Ok(client
+    client
         .query_opt(&statement, &[&name])
         .await?
         .as_ref()
-        .map(repository_from_row))
+        .map(repository_from_row)
+        .transpose()
 }
 
 /// Up to `limit` repositories in name order, strictly after `after` (keyset paging).
@@ -93,13 +145,14 @@ pub async fn list_repositories(
 ) -> Result<Vec<RepositoryRecord>> {
     let statement = client
         .prepare_cached(&format!(
-            "SELECT {REPOSITORY_COLUMNS} WHERE r.name > $1 ORDER BY r.name LIMIT $2"
+            "SELECT {REPOSITORY_COLUMNS} FROM {REPOSITORY_TABLES}
+             WHERE r.name > $1 ORDER BY r.name LIMIT $2"
         ))
         .await?;
     let rows = client
         .query(&statement, &[&after.unwrap_or(""), &(limit as i64)])
         .await?;
-    Ok(rows.iter().map(repository_from_row).collect())
+    rows.iter().map(repository_from_row).collect()
 }
 
 /// Deletes a repository and everything in it (manifests, tags, links, policy).
@@ -128,6 +181,11 @@ pub async fn delete_repository(client: &mut Client, id: i64, force: bool) -> Res
     }
     tx.execute("DELETE FROM tags WHERE repository_id = $1", &[&id])
         .await?;
+    tx.execute(
+        "DELETE FROM manifest_children WHERE repository_id = $1",
+        &[&id],
+    )
+    .await?;
     tx.execute("DELETE FROM manifests WHERE repository_id = $1", &[&id])
         .await?;
     tx.execute("DELETE FROM repositories WHERE id = $1", &[&id])
@@ -145,18 +203,24 @@ pub async fn count_images(client: &impl GenericClient, id: i64) -> Result<u64> {
 }
 
 pub async fn update_repository(
-    client: &impl GenericClient,
+    client: &mut Client,
     id: i64,
     change: &RepositoryChange,
 ) -> Result<()> {
     match change {
-        RepositoryChange::TagMutability(mutability) => {
-            client
-                .execute(
-                    "UPDATE repositories SET image_tag_mutability = $2 WHERE id = $1",
-                    &[&id, mutability],
-                )
-                .await?
+        RepositoryChange::TagMutability {
+            mutability,
+            exclusion_filters,
+        } => {
+            let tx = client.transaction().await?;
+            tx.execute(
+                "UPDATE repositories SET image_tag_mutability = $2 WHERE id = $1",
+                &[&id, mutability],
+            )
+            .await?;
+            replace_exclusion_filters(&tx, id, exclusion_filters).await?;
+            tx.commit().await?;
+            1
         }
         RepositoryChange::ScanOnPush(scan_on_push) => {
             client

@@ -28,11 +28,15 @@ use object_store::{ClientOptions, GetOptions, GetRange, ObjectStore, PutPayload}
 use sha2::{Digest as _, Sha256};
 
 use super::{
-    BlobError, BlobRead, Blobs, ByteStream, Metadata, StoredBlob, StoredUpload, UploadPart,
+    BlobCheck, BlobError, BlobRead, Blobs, ByteStream, Metadata, StoredBlob, StoredUpload,
+    UploadPart,
 };
 
+mod integrity;
 mod location;
 mod writer;
+
+use integrity::{Integrity, Verdict};
 
 pub use location::{credentials, Credentials, S3Location, StaticCredentials};
 
@@ -57,6 +61,8 @@ pub struct S3Blobs {
     /// verification in the same process (the services run them back to back), and
     /// must not ask the metadata store, whose lock it runs under.
     verified: Mutex<HashMap<String, Verified>>,
+    /// What this process found re-reading stored blobs.
+    integrity: Arc<Integrity>,
 }
 
 fn store_error(error: object_store::Error) -> BlobError {
@@ -124,6 +130,7 @@ impl S3Blobs {
             prefix: Path::from(location.prefix.as_str()),
             metadata,
             verified: Mutex::new(HashMap::new()),
+            integrity: Arc::default(),
         };
         blobs
             .store
@@ -146,14 +153,6 @@ impl S3Blobs {
 
     fn upload_prefix(&self, id: &str) -> Path {
         self.uploads().child(id)
-    }
-
-    async fn exists(&self, key: &Path) -> Result<Option<u64>, BlobError> {
-        match self.store.head(key).await {
-            Ok(meta) => Ok(Some(meta.size)),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(store_error(e)),
-        }
     }
 
     async fn parts(&self, id: &str) -> Result<Vec<UploadPart>, BlobError> {
@@ -230,7 +229,8 @@ impl S3Blobs {
         }
     }
 
-    /// Puts verified bytes under the blob's key, unless they are there already.
+    /// Puts verified bytes under the blob's key, replacing what is there (identical
+    /// bytes, or damaged ones a push now repairs).
     async fn put_in_place(
         &self,
         id: &str,
@@ -238,9 +238,6 @@ impl S3Blobs {
         digest: &Digest,
     ) -> Result<(), BlobError> {
         let target = self.blob_key(digest);
-        if self.exists(&target).await?.is_some() {
-            return Ok(());
-        }
         match verified {
             Verified::Empty => self
                 .store
@@ -430,24 +427,47 @@ impl Blobs for S3Blobs {
         Ok(found.into_values().collect())
     }
 
+    /// `None` also for a blob this process found damaged (until it is pushed again).
     async fn stat(&self, digest: &Digest) -> Result<Option<u64>, BlobError> {
-        self.exists(&self.blob_key(digest)).await
-    }
-
-    async fn read(&self, digest: &Digest) -> Result<BlobRead, BlobError> {
-        match self.store.get(&self.blob_key(digest)).await {
-            Ok(result) => Ok(BlobRead {
-                size: result.meta.size,
-                stream: result.into_stream().map_err(io_error).boxed(),
+        match self.store.head(&self.blob_key(digest)).await {
+            Ok(meta) => Ok(match self.integrity.verdict(digest, &meta.e_tag) {
+                Some(Verdict::Damaged) => None,
+                _ => Some(meta.size),
             }),
-            Err(object_store::Error::NotFound { .. }) => {
-                Err(BlobError::NotFound(digest.to_string()))
-            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(store_error(e)),
         }
     }
 
-    /// A ranged GET of the object; `size` is the whole blob's.
+    /// Streams the object, verified against the digest unless this very version of
+    /// it already was.
+    async fn read(&self, digest: &Digest, size: u64) -> Result<BlobRead, BlobError> {
+        let not_found = || BlobError::NotFound(digest.to_string());
+        let result = match self.store.get(&self.blob_key(digest)).await {
+            Ok(result) => result,
+            Err(object_store::Error::NotFound { .. }) => return Err(not_found()),
+            Err(e) => return Err(store_error(e)),
+        };
+        let e_tag = result.meta.e_tag.clone();
+        let verdict = self.integrity.verdict(digest, &e_tag);
+        if verdict == Some(Verdict::Damaged) {
+            return Err(not_found());
+        }
+        if result.meta.size != size {
+            self.integrity.record(digest, e_tag, Verdict::Damaged);
+            return Err(not_found());
+        }
+        let stream = result.into_stream().map_err(io_error).boxed();
+        let stream = if verdict == Some(Verdict::Intact) {
+            stream
+        } else {
+            integrity::verified(stream, digest.clone(), e_tag, self.integrity.clone())
+        };
+        Ok(BlobRead { size, stream })
+    }
+
+    /// A ranged GET of the object, once the whole is known intact (a part cannot be
+    /// checked against the digest); `size` is the whole blob's.
     async fn read_range(
         &self,
         digest: &Digest,
@@ -455,9 +475,20 @@ impl Blobs for S3Blobs {
         end: u64,
     ) -> Result<BlobRead, BlobError> {
         let key = self.blob_key(digest);
-        let Some(size) = self.exists(&key).await? else {
-            return Err(BlobError::NotFound(digest.to_string()));
+        let meta = match self.store.head(&key).await {
+            Ok(meta) => meta,
+            Err(object_store::Error::NotFound { .. }) => {
+                return Err(BlobError::NotFound(digest.to_string()))
+            }
+            Err(e) => return Err(store_error(e)),
         };
+        if self.integrity.verdict(digest, &meta.e_tag) != Some(Verdict::Intact) {
+            match self.verify(digest, false).await? {
+                BlobCheck::Intact(_) => {}
+                _ => return Err(BlobError::NotFound(digest.to_string())),
+            }
+        }
+        let size = meta.size;
         if start > end || end >= size {
             return Err(BlobError::Io(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
@@ -478,6 +509,50 @@ impl Blobs for S3Blobs {
             }
             Err(e) => Err(store_error(e)),
         }
+    }
+
+    /// Re-reads and hashes the object; with `quarantine`, a damaged one is copied to
+    /// `PREFIX/quarantine/` (kept for inspection) and removed, so the next push stores
+    /// it anew.
+    async fn verify(&self, digest: &Digest, quarantine: bool) -> Result<BlobCheck, BlobError> {
+        let key = self.blob_key(digest);
+        let result = match self.store.get(&key).await {
+            Ok(result) => result,
+            Err(object_store::Error::NotFound { .. }) => return Ok(BlobCheck::Missing),
+            Err(e) => return Err(store_error(e)),
+        };
+        let e_tag = result.meta.e_tag.clone();
+        let mut stream = result.into_stream();
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(store_error)?;
+            hasher.update(&chunk);
+            size += chunk.len() as u64;
+        }
+        let actual = Digest::from_sha256(&hasher.finalize());
+        if &actual == digest {
+            self.integrity.record(digest, e_tag, Verdict::Intact);
+            return Ok(BlobCheck::Intact(size));
+        }
+        self.integrity.record(digest, e_tag, Verdict::Damaged);
+        let quarantined = if quarantine {
+            let aside = self.prefix.child("quarantine").child(format!(
+                "{}.{}",
+                digest.hex(),
+                crate::clock::now_epoch_seconds() as u64
+            ));
+            self.store.copy(&key, &aside).await.map_err(store_error)?;
+            self.store.delete(&key).await.map_err(store_error)?;
+            Some(aside.to_string())
+        } else {
+            None
+        };
+        Ok(BlobCheck::Corrupt {
+            actual: actual.to_string(),
+            size,
+            quarantined,
+        })
     }
 
     /// Keys list in byte order, which for lower-case hex names is digest order.

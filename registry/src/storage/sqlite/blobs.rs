@@ -31,9 +31,11 @@ pub fn publish_blob(
         params![digest, size as i64, now],
     )
     .map_err(StorageError::from)?;
+    // An upload renews the link: an image deletion meanwhile keeps it for this push.
     tx.execute(
-        "INSERT INTO repository_blobs (repository_id, digest) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-        params![repository_id, digest],
+        "INSERT INTO repository_blobs (repository_id, digest, linked_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT DO UPDATE SET linked_at = excluded.linked_at",
+        params![repository_id, digest, now],
     )
     .map_err(StorageError::from)?;
     Ok(())
@@ -175,8 +177,8 @@ mod tests {
 
     use crate::storage::sqlite::SqliteMetadata;
     use crate::storage::{
-        BlobError, BlobStep, Job, ManifestRecord, Metadata, NewManifest, RemoveBytes,
-        RepositoryRecord,
+        BlobError, BlobStep, BlobUnlink, ImageDeletion, Job, ManifestRecord, Metadata, NewManifest,
+        RemoveBytes, RepositoryRecord,
     };
 
     fn tempdir() -> PathBuf {
@@ -200,6 +202,7 @@ mod tests {
             name: name.into(),
             created_at: 1.0,
             image_tag_mutability: berth_model::ecr::TAG_MUTABLE.into(),
+            image_tag_mutability_exclusion_filters: Vec::new(),
             scan_on_push: false,
             encryption_type: berth_model::ecr::ENCRYPTION_AES256.into(),
             kms_key: None,
@@ -308,8 +311,15 @@ mod tests {
             .put_manifest(repo, manifest_referencing(&[&referenced]))
             .await
             .unwrap();
-        assert!(store.unlink_blob(repo, unlinked.as_str()).await.unwrap());
-        assert!(store.unlink_blob(repo, referenced.as_str()).await.unwrap());
+        assert_eq!(
+            store.unlink_blob(repo, unlinked.as_str()).await.unwrap(),
+            BlobUnlink::Unlinked
+        );
+        // A blob a manifest references keeps its link.
+        assert!(matches!(
+            store.unlink_blob(repo, referenced.as_str()).await.unwrap(),
+            BlobUnlink::ReferencedBy(_)
+        ));
 
         let listed = store.unreferenced_blobs(20.0, None, 10).await.unwrap();
         assert_eq!(listed, vec![(unlinked.clone(), 5)]);
@@ -347,9 +357,17 @@ mod tests {
             vec![unlinked.clone()]
         );
 
-        // Once its manifest is deleted, nothing references the blob any more.
+        // Once its image is deleted (which keeps the link: the blob was published after
+        // the image's push) and the link removed, nothing holds the blob any more.
         let manifest = manifest_referencing(&[&referenced]).record.digest;
-        assert!(store.delete_manifest(repo, &manifest).await.unwrap());
+        assert_eq!(
+            store.delete_image(repo, &manifest).await.unwrap(),
+            ImageDeletion::Deleted
+        );
+        assert_eq!(
+            store.unlink_blob(repo, referenced.as_str()).await.unwrap(),
+            BlobUnlink::Unlinked
+        );
         assert_eq!(
             store.unreferenced_blobs(20.0, None, 10).await.unwrap(),
             vec![(referenced.clone(), 5)]

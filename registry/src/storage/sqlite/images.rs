@@ -32,28 +32,43 @@ pub fn mount_blob(
     repository_id: i64,
     from_repository_id: i64,
     digest: &str,
+    now: f64,
 ) -> Result<Option<u64>, StorageError> {
     let tx = write_transaction(conn)?;
     let Some(size) = repository_blob(&tx, from_repository_id, digest)? else {
         return Ok(None);
     };
     tx.execute(
-        "INSERT INTO repository_blobs (repository_id, digest) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-        params![repository_id, digest],
+        "INSERT INTO repository_blobs (repository_id, digest, linked_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT DO UPDATE SET linked_at = excluded.linked_at",
+        params![repository_id, digest, now],
     )?;
     tx.commit()?;
     Ok(Some(size))
 }
 
-pub fn unlink_blob(
+/// The size of a blob the repository may serve, recording that a push relies on the
+/// link now. The link is renewed only when a manifest referencing the blob was pushed
+/// since it last was, which is exactly when deleting that manifest would unlink it:
+/// one write per image, not one per check.
+pub fn claim_blob(
     conn: &Connection,
     repository_id: i64,
     digest: &str,
-) -> Result<bool, StorageError> {
-    Ok(conn.execute(
-        "DELETE FROM repository_blobs WHERE repository_id = ?1 AND digest = ?2",
-        params![repository_id, digest],
-    )? > 0)
+    now: f64,
+) -> Result<Option<u64>, StorageError> {
+    let size = repository_blob(conn, repository_id, digest)?;
+    if size.is_some() {
+        conn.execute(
+            "UPDATE repository_blobs SET linked_at = ?3
+             WHERE repository_id = ?1 AND digest = ?2
+               AND linked_at <= (SELECT COALESCE(MAX(m.pushed_at), -1) FROM manifest_blobs mb
+                                 JOIN manifests m ON m.repository_id = mb.repository_id AND m.digest = mb.manifest_digest
+                                 WHERE mb.repository_id = ?1 AND mb.blob_digest = ?2)",
+            params![repository_id, digest, now],
+        )?;
+    }
+    Ok(size)
 }
 
 const MANIFEST_COLUMNS: &str =
@@ -167,13 +182,7 @@ pub fn put_manifest(
             record.subject
         ],
     )?;
-    for digest in blobs {
-        tx.execute(
-            "INSERT INTO manifest_blobs (repository_id, manifest_digest, blob_digest) VALUES (?1, ?2, ?3)
-             ON CONFLICT DO NOTHING",
-            params![repository_id, record.digest, digest],
-        )?;
-    }
+    super::references::record(&tx, repository_id, &record.digest, blobs, children)?;
     if let Some(tag) = tag {
         tx.execute(
             "INSERT INTO tags (repository_id, tag, digest) VALUES (?1, ?2, ?3)
@@ -203,24 +212,6 @@ pub fn manifests_size(
         total += size.unwrap_or(0) as u64;
     }
     Ok(total)
-}
-
-pub fn delete_manifest(
-    conn: &Connection,
-    repository_id: i64,
-    digest: &str,
-) -> Result<bool, StorageError> {
-    Ok(conn.execute(
-        "DELETE FROM manifests WHERE repository_id = ?1 AND digest = ?2",
-        params![repository_id, digest],
-    )? > 0)
-}
-
-pub fn delete_tag(conn: &Connection, repository_id: i64, tag: &str) -> Result<bool, StorageError> {
-    Ok(conn.execute(
-        "DELETE FROM tags WHERE repository_id = ?1 AND tag = ?2",
-        params![repository_id, tag],
-    )? > 0)
 }
 
 /// Tags in lexical order, strictly after `after`.

@@ -14,9 +14,11 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::migrations::{self, Migration};
 use super::{
-    AccessKey, BlobStep, Job, JobLease, ManifestRecord, Metadata, NewManifest, PublishError,
-    PutManifestError, RemoveBytes, RepositoryChange, RepositoryRecord, Result, StorageError,
-    SweepOutcome, TagStatus, TokenRecord, UploadPart, UploadRecord,
+    AccessKey, BlobStep, BlobUnlink, DanglingReference, ImageDeletion, Job, JobLease,
+    LifecyclePolicyRecord, LifecyclePreviewRecord, ManifestRecord, Metadata, NewManifest,
+    PreviewState, PublishError, PutManifestError, RemoveBytes, RepositoryChange, RepositoryRecord,
+    Result, StorageError, SweepOutcome, TagStatus, TokenRecord, Untag, UploadPart, UploadRecord,
+    UserRecord,
 };
 
 pub mod blobs;
@@ -24,6 +26,8 @@ mod export;
 pub mod fixtures;
 pub mod identity;
 pub mod images;
+pub mod lifecycle;
+pub mod references;
 pub mod repositories;
 pub mod uploads;
 
@@ -49,9 +53,31 @@ pub(crate) fn write_transaction(conn: &mut Connection) -> rusqlite::Result<Trans
     conn.transaction_with_behavior(TransactionBehavior::Immediate)
 }
 
+fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+        [name],
+        |row| row.get(0),
+    )
+}
+
+fn has_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<bool> {
+    let mut statement = conn.prepare(&format!("PRAGMA table_info({table})"))?;
+    let names = statement.query_map([], |row| row.get::<_, String>(1))?;
+    for name in names {
+        if name? == column {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Applies the migrations newer than the database's `user_version`, all in one
 /// write transaction that also records the version: one fsync, and a second process
-/// opening the same file waits, then sees the version the first one reached.
+/// opening the same file waits, then sees the version the first one reached. Data
+/// dirs from before versioned migrations (version 0) may hold some of what a
+/// migration adds: the SQL is idempotent, and the steps done here in Rust (columns,
+/// rows derived from stored manifests) check first.
 fn migrate(connection: &mut Connection, known: &[Migration]) -> Result<()> {
     let tx = write_transaction(connection)?;
     let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
@@ -59,11 +85,27 @@ fn migrate(connection: &mut Connection, known: &[Migration]) -> Result<()> {
         return Err(StorageError(message));
     }
     for migration in known.iter().filter(|m| m.version > found) {
+        let had_manifest_blobs = table_exists(&tx, "manifest_blobs")?;
+        let had_manifest_children = table_exists(&tx, "manifest_children")?;
         tx.execute_batch(migration.sql)
             .map_err(|e| StorageError(format!("migration {} failed: {e}", migration.name)))?;
-        if migration.name == "0003_manifest_blobs" {
-            // What each stored manifest references: the registry parses them.
-            blobs::backfill_manifest_blobs(&tx)?;
+        match migration.name {
+            "0003_manifest_blobs" if !had_manifest_blobs => {
+                blobs::backfill_manifest_blobs(&tx)?;
+            }
+            "0004_references_and_lifecycle" => {
+                // When a repository last linked, mounted or confirmed a blob for a
+                // push: an image deletion keeps links a push started since relies on.
+                if !has_column(&tx, "repository_blobs", "linked_at")? {
+                    tx.execute_batch(
+                        "ALTER TABLE repository_blobs ADD COLUMN linked_at REAL NOT NULL DEFAULT 0",
+                    )?;
+                }
+                if !had_manifest_children {
+                    references::backfill_manifest_children(&tx)?;
+                }
+            }
+            _ => {}
         }
         tx.pragma_update(None, "user_version", migration.version)?;
     }
@@ -182,6 +224,21 @@ impl Metadata for SqliteMetadata {
         self.call(move |c| identity::add_user(c, &name, &key)).await
     }
 
+    async fn list_users(&self) -> Result<Vec<UserRecord>> {
+        self.call(|c| identity::list_users(c)).await
+    }
+
+    async fn remove_user(&self, user_name: &str) -> Result<bool> {
+        let name = user_name.to_string();
+        self.call(move |c| identity::remove_user(c, &name)).await
+    }
+
+    async fn replace_user_key(&self, user_name: &str, key: &AccessKey) -> Result<bool> {
+        let (name, key) = (user_name.to_string(), key.clone());
+        self.call(move |c| identity::replace_user_key(c, &name, &key))
+            .await
+    }
+
     async fn insert_token(&self, token_hash: &str, record: &TokenRecord, now: f64) -> Result<()> {
         let (hash, record) = (token_hash.to_string(), record.clone());
         self.call(move |c| identity::insert_token(c, &hash, &record, now))
@@ -270,15 +327,22 @@ impl Metadata for SqliteMetadata {
         .await
     }
 
-    async fn mount_blob(&self, to: i64, from: i64, digest: &str) -> Result<Option<u64>> {
+    async fn claim_blob(&self, repository_id: i64, digest: &str, now: f64) -> Result<Option<u64>> {
         let digest = digest.to_string();
-        self.call(move |c| images::mount_blob(c, to, from, &digest))
+        self.call(move |c| images::claim_blob(c, repository_id, &digest, now))
             .await
     }
 
-    async fn unlink_blob(&self, repository_id: i64, digest: &str) -> Result<bool> {
+    async fn mount_blob(&self, to: i64, from: i64, digest: &str) -> Result<Option<u64>> {
         let digest = digest.to_string();
-        self.call(move |c| images::unlink_blob(c, repository_id, &digest))
+        let now = crate::clock::now_epoch_seconds();
+        self.call(move |c| images::mount_blob(c, to, from, &digest, now))
+            .await
+    }
+
+    async fn unlink_blob(&self, repository_id: i64, digest: &str) -> Result<BlobUnlink> {
+        let digest = digest.to_string();
+        self.call(move |c| references::unlink_blob(c, repository_id, &digest))
             .await
     }
 
@@ -313,16 +377,24 @@ impl Metadata for SqliteMetadata {
             .await
     }
 
-    async fn delete_manifest(&self, repository_id: i64, digest: &str) -> Result<bool> {
+    async fn delete_image(&self, repository_id: i64, digest: &str) -> Result<ImageDeletion> {
         let digest = digest.to_string();
-        self.call(move |c| images::delete_manifest(c, repository_id, &digest))
+        self.call(move |c| references::delete_image(c, repository_id, &digest))
             .await
     }
 
-    async fn delete_tag(&self, repository_id: i64, tag: &str) -> Result<bool> {
+    async fn untag(&self, repository_id: i64, tag: &str, delete_untagged: bool) -> Result<Untag> {
         let tag = tag.to_string();
-        self.call(move |c| images::delete_tag(c, repository_id, &tag))
+        self.call(move |c| references::untag(c, repository_id, &tag, delete_untagged))
             .await
+    }
+
+    async fn blob_records(&self) -> Result<Vec<(String, u64)>> {
+        self.call(|c| references::blob_records(c)).await
+    }
+
+    async fn dangling_references(&self) -> Result<Vec<DanglingReference>> {
+        self.call(|c| references::dangling_references(c)).await
     }
 
     async fn list_tags(
@@ -363,6 +435,76 @@ impl Metadata for SqliteMetadata {
     async fn referrers(&self, repository_id: i64, digest: &str) -> Result<Vec<ManifestRecord>> {
         let digest = digest.to_string();
         self.call(move |c| images::referrers(c, repository_id, &digest))
+            .await
+    }
+
+    async fn lifecycle_policy(&self, repository_id: i64) -> Result<Option<LifecyclePolicyRecord>> {
+        self.call(move |c| lifecycle::policy(c, repository_id))
+            .await
+    }
+
+    async fn put_lifecycle_policy(&self, repository_id: i64, text: &str) -> Result<()> {
+        let text = text.to_string();
+        self.call(move |c| lifecycle::put_policy(c, repository_id, &text))
+            .await
+    }
+
+    async fn delete_lifecycle_policy(
+        &self,
+        repository_id: i64,
+    ) -> Result<Option<LifecyclePolicyRecord>> {
+        self.call(move |c| lifecycle::delete_policy(c, repository_id))
+            .await
+    }
+
+    async fn record_lifecycle_evaluation(
+        &self,
+        repository_id: i64,
+        text: &str,
+        at: f64,
+    ) -> Result<()> {
+        let text = text.to_string();
+        self.call(move |c| lifecycle::record_evaluation(c, repository_id, &text, at))
+            .await
+    }
+
+    async fn lifecycle_policies(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(RepositoryRecord, LifecyclePolicyRecord)>> {
+        let after = after.map(str::to_string);
+        self.call(move |c| lifecycle::policies(c, after.as_deref(), limit))
+            .await
+    }
+
+    async fn start_lifecycle_preview(
+        &self,
+        repository_id: i64,
+        policy_text: &str,
+        now: f64,
+        running_since: f64,
+    ) -> Result<bool> {
+        let text = policy_text.to_string();
+        self.call(move |c| lifecycle::start_preview(c, repository_id, &text, now, running_since))
+            .await
+    }
+
+    async fn finish_lifecycle_preview(
+        &self,
+        repository_id: i64,
+        started_at: f64,
+        state: PreviewState,
+    ) -> Result<()> {
+        self.call(move |c| lifecycle::finish_preview(c, repository_id, started_at, &state))
+            .await
+    }
+
+    async fn lifecycle_preview(
+        &self,
+        repository_id: i64,
+    ) -> Result<Option<LifecyclePreviewRecord>> {
+        self.call(move |c| lifecycle::preview(c, repository_id))
             .await
     }
 
@@ -466,6 +608,7 @@ mod tests {
             name: name.into(),
             created_at: 1.5,
             image_tag_mutability: berth_model::ecr::TAG_MUTABLE.into(),
+            image_tag_mutability_exclusion_filters: Vec::new(),
             scan_on_push: true,
             encryption_type: berth_model::ecr::ENCRYPTION_AES256.into(),
             kms_key: None,
@@ -519,6 +662,55 @@ mod tests {
         assert!(!store.add_user("ci", &key).await.unwrap());
         assert_eq!(store.find_access_key("AKIA1").await.unwrap(), Some(key));
         assert_eq!(store.find_access_key("nope").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn removed_and_rotated_user_keys_and_their_tokens_stop_working() {
+        let store = SqliteMetadata::open(&tempdir()).unwrap();
+        let key = |id: &str, user: &str| AccessKey {
+            access_key_id: id.into(),
+            secret_access_key: "s".into(),
+            user_name: Some(user.into()),
+        };
+        let token = |id: &str, user: &str| TokenRecord {
+            access_key_id: id.into(),
+            user_name: Some(user.into()),
+            expires_at: f64::MAX,
+        };
+        assert!(store.add_user("ci", &key("AKIACI1", "ci")).await.unwrap());
+        assert!(store
+            .add_user("viewer", &key("AKIAVIEW", "viewer"))
+            .await
+            .unwrap());
+        store
+            .insert_token("t-ci", &token("AKIACI1", "ci"), 0.0)
+            .await
+            .unwrap();
+        store
+            .insert_token("t-view", &token("AKIAVIEW", "viewer"), 0.0)
+            .await
+            .unwrap();
+
+        assert!(store
+            .replace_user_key("ci", &key("AKIACI2", "ci"))
+            .await
+            .unwrap());
+        assert_eq!(store.find_access_key("AKIACI1").await.unwrap(), None);
+        assert_eq!(store.find_token("t-ci").await.unwrap(), None);
+        assert!(store.find_access_key("AKIACI2").await.unwrap().is_some());
+        assert!(!store
+            .replace_user_key("nobody", &key("AKIAX", "nobody"))
+            .await
+            .unwrap());
+
+        assert!(store.remove_user("viewer").await.unwrap());
+        assert!(!store.remove_user("viewer").await.unwrap());
+        assert_eq!(store.find_access_key("AKIAVIEW").await.unwrap(), None);
+        assert_eq!(store.find_token("t-view").await.unwrap(), None);
+        let users = store.list_users().await.unwrap();
+        assert_eq!(users.len(), 1);
+        assert_eq!(users[0].user_name, "ci");
+        assert_eq!(users[0].access_key_ids, ["AKIACI2"]);
     }
 
     #[tokio::test]
