@@ -486,3 +486,43 @@ def test_garbage_collection_on_postgres_and_s3_never_hurts_pushes_on_either_proc
         cluster.assert_consistent()
     finally:
         cluster.stop()
+
+
+def test_lifecycle_preview_started_through_one_process_is_answered_by_the_other_and_a_run_expires_once(
+        cluster):
+    from test_lifecycle import keep_tagged, policy, push
+
+    import boto3
+
+    def ecr_of(url):
+        return boto3.client("ecr", endpoint_url=url, region_name=cluster.region,
+                            aws_access_key_id=cluster.access_key_id,
+                            aws_secret_access_key=cluster.secret_access_key)
+
+    first, second = (ecr_of(p.url) for p in cluster.processes)
+    first.create_repository(repositoryName="app")
+    client = client_for(cluster, cluster.url)
+    digests = {f"v{i}": push(client, "app", f"image {i}", tag=f"v{i}")[1] for i in range(1, 5)}
+    draft = policy(keep_tagged(2))
+    assert first.start_lifecycle_policy_preview(repositoryName="app", lifecyclePolicyText=draft)["status"] \
+        == "IN_PROGRESS"
+    # The preview's state and result are in the database: the other process answers.
+    deadline = time.monotonic() + 60
+    while (preview := second.get_lifecycle_policy_preview(repositoryName="app"))["status"] != "COMPLETE":
+        assert time.monotonic() < deadline, preview
+        time.sleep(0.05)
+    assert [r["imageDigest"] for r in preview["previewResults"]] == [digests["v1"], digests["v2"]]
+
+    # Runs from both processes and the command line at once: each image expires once.
+    second.put_lifecycle_policy(repositoryName="app", lifecyclePolicyText=draft)
+    runs = [subprocess.Popen([REGISTRY_BIN, "lifecycle", "run", "--database", cluster.database, "--blob-store",
+                              cluster.blob_store, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=dict(os.environ, **S3_KEYS)) for _ in range(3)]
+    expired = []
+    for run_ in runs:
+        out, err = run_.communicate(timeout=300)
+        assert run_.returncode == 0, err
+        expired += [image["imageDigest"] for image in json.loads(out)["expired"]]
+    assert sorted(expired) == sorted([digests["v1"], digests["v2"]])
+    left = first.list_images(repositoryName="app")["imageIds"]
+    assert sorted(i["imageTag"] for i in left) == ["v3", "v4"]
