@@ -332,6 +332,12 @@ def test_migrate_an_embedded_registry_then_every_image_pulls_and_verifies(servic
         "Sid": "CiPulls", "Effect": "Allow", "Principal": {"AWS": user["arn"]},
         "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]}]})
     ecr.set_repository_policy(repositoryName="app", policyText=policy)
+    lifecycle = json.dumps({"rules": [{"rulePriority": 1, "description": "keep five",
+                                       "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
+                                                     "countNumber": 5},
+                                       "action": {"type": "expire"}}]})
+    ecr.put_lifecycle_policy(repositoryName="app", lifecyclePolicyText=lifecycle)
+    kept_lifecycle = ecr.get_lifecycle_policy(repositoryName="app")["lifecyclePolicyText"]
     before = {name: describe_all(embedded, name) for name in ["app", "multi/app"]}
     embedded.stop()
 
@@ -367,6 +373,7 @@ def test_migrate_an_embedded_registry_then_every_image_pulls_and_verifies(servic
         assert sorted(repositories) == ["app", "empty", "multi/app"]
         assert repositories["multi/app"]["imageTagMutability"] == "IMMUTABLE"
         assert repositories["app"]["imageScanningConfiguration"]["scanOnPush"] is True
+        assert cluster.ecr().get_lifecycle_policy(repositoryName="app")["lifecyclePolicyText"] == kept_lifecycle
         arn = repositories["app"]["repositoryArn"]
         assert cluster.ecr().list_tags_for_resource(resourceArn=arn)["tags"] == [{"Key": "team", "Value": "web"}]
 

@@ -1,5 +1,7 @@
 //! `berth-registry migrate`: copies an embedded registry (a data dir: SQLite and
-//! blob files) into a scale-out deployment (PostgreSQL and S3).
+//! blob files) into a scale-out deployment (PostgreSQL and S3): settings, users and
+//! keys, repositories with their settings, repository and lifecycle policies and
+//! resource tags, blobs, images and tags.
 //!
 //! Every blob is streamed from its file into the bucket and verified against its
 //! digest on the way; every manifest's content is checked against its digest before
@@ -284,6 +286,19 @@ async fn copy_repository(
     target
         .update_repository(id, RepositoryChange::Policy(repository.policy.clone()))
         .await?;
+    match source.lifecycle_policy(repository.id).await? {
+        Some(lifecycle) => {
+            target.put_lifecycle_policy(id, &lifecycle.text).await?;
+            if let Some(at) = lifecycle.last_evaluated_at {
+                target
+                    .record_lifecycle_evaluation(id, &lifecycle.text, at)
+                    .await?;
+            }
+        }
+        None => {
+            target.delete_lifecycle_policy(id).await?;
+        }
+    }
     // What its manifests reference is linked too (a blob unlinked after its image
     // was pushed is linked again), so that every image pulls whole and garbage
     // collection in the target knows every reference.
