@@ -48,6 +48,17 @@ pub enum Action {
     UntagResource,
     ListTagsForResource,
     DescribeRegistry,
+    InitiateLayerUpload,
+    UploadLayerPart,
+    CompleteLayerUpload,
+    PutRegistryPolicy,
+    GetRegistryPolicy,
+    DeleteRegistryPolicy,
+    PutRegistryScanningConfiguration,
+    GetRegistryScanningConfiguration,
+    BatchGetRepositoryScanningConfiguration,
+    StartImageScan,
+    DescribeImageScanFindings,
 }
 
 impl Action {
@@ -72,6 +83,17 @@ impl Action {
         Action::UntagResource,
         Action::ListTagsForResource,
         Action::DescribeRegistry,
+        Action::InitiateLayerUpload,
+        Action::UploadLayerPart,
+        Action::CompleteLayerUpload,
+        Action::PutRegistryPolicy,
+        Action::GetRegistryPolicy,
+        Action::DeleteRegistryPolicy,
+        Action::PutRegistryScanningConfiguration,
+        Action::GetRegistryScanningConfiguration,
+        Action::BatchGetRepositoryScanningConfiguration,
+        Action::StartImageScan,
+        Action::DescribeImageScanFindings,
     ];
 
     pub fn name(self) -> &'static str {
@@ -96,6 +118,19 @@ impl Action {
             Action::UntagResource => "UntagResource",
             Action::ListTagsForResource => "ListTagsForResource",
             Action::DescribeRegistry => "DescribeRegistry",
+            Action::InitiateLayerUpload => "InitiateLayerUpload",
+            Action::UploadLayerPart => "UploadLayerPart",
+            Action::CompleteLayerUpload => "CompleteLayerUpload",
+            Action::PutRegistryPolicy => "PutRegistryPolicy",
+            Action::GetRegistryPolicy => "GetRegistryPolicy",
+            Action::DeleteRegistryPolicy => "DeleteRegistryPolicy",
+            Action::PutRegistryScanningConfiguration => "PutRegistryScanningConfiguration",
+            Action::GetRegistryScanningConfiguration => "GetRegistryScanningConfiguration",
+            Action::BatchGetRepositoryScanningConfiguration => {
+                "BatchGetRepositoryScanningConfiguration"
+            }
+            Action::StartImageScan => "StartImageScan",
+            Action::DescribeImageScanFindings => "DescribeImageScanFindings",
         }
     }
 
