@@ -267,6 +267,65 @@ def ecr_rows(tmp):
     return rows
 
 
+LIFECYCLE_IMAGES = 10_000
+LIFECYCLE_KEPT = 100
+
+
+def lifecycle_rows(tmp):
+    """A lifecycle policy over one repository of 10,000 images ("keep the last 100"):
+    its preview through the API, then `berth-registry lifecycle run` beside `serve`,
+    dry and for real (expiring 9,900 images through BatchDeleteImage's path)."""
+    log("lifecycle …")
+    (tmp / "lifecycle").mkdir(exist_ok=True)
+    registry = Registry(tmp / "lifecycle")
+    rows = []
+    try:
+        ecr = registry.ecr()
+        ecr.create_repository(repositoryName="lifecycle")
+        push_tags(OciClient.for_registry(registry), "lifecycle", LIFECYCLE_IMAGES)
+        expiring = LIFECYCLE_IMAGES - LIFECYCLE_KEPT
+        ecr.put_lifecycle_policy(repositoryName="lifecycle", lifecyclePolicyText=json.dumps({"rules": [{
+            "rulePriority": 1, "description": f"Keep the last {LIFECYCLE_KEPT} images",
+            "selection": {"tagStatus": "tagged", "tagPatternList": ["t*"], "countType": "imageCountMoreThan",
+                          "countNumber": LIFECYCLE_KEPT},
+            "action": {"type": "expire"}}]}))
+        start = time.perf_counter()
+        ecr.start_lifecycle_policy_preview(repositoryName="lifecycle")
+        while (preview := ecr.get_lifecycle_policy_preview(repositoryName="lifecycle", maxResults=1))["status"] == "IN_PROGRESS":
+            time.sleep(0.01)
+        seconds = time.perf_counter() - start
+        assert preview["summary"]["expiringImageTotalCount"] == expiring, preview
+        rows.append((f"StartLifecyclePolicyPreview to COMPLETE, {LIFECYCLE_IMAGES:,} images", seconds, None, expiring))
+        for label, args in [(f"lifecycle run, dry run, {LIFECYCLE_IMAGES:,} images", ["--dry-run"]),
+                            (f"lifecycle run, {LIFECYCLE_IMAGES:,} images", [])]:
+            usage = tmp / "lifecycle-usage"
+            start = time.perf_counter()
+            out = subprocess.run(["/usr/bin/time", "-o", str(usage), "-f", "%M", REGISTRY_BIN, "lifecycle", "run",
+                                  "--data", str(registry.data), "--json", *args],
+                                 capture_output=True, text=True, check=True, timeout=1200).stdout
+            seconds = time.perf_counter() - start
+            report = json.loads(out)
+            assert report["imagesExpired"] == expiring and report["failureCount"] == 0, report["failures"]
+            rows.append((label, seconds, int(usage.read_text().split()[-1]) / 1024, expiring))
+        left = sum(len(p["imageIds"]) for p in ecr.get_paginator("list_images").paginate(repositoryName="lifecycle"))
+        assert left == LIFECYCLE_KEPT, left
+    finally:
+        registry.stop()
+    return rows
+
+
+def lifecycle_lines(rows):
+    lines = ["## Lifecycle policies", "",
+             f"One repository of {LIFECYCLE_IMAGES:,} images (pushed over `/v2`) and the policy \"keep the last"
+             f" {LIFECYCLE_KEPT} tagged t*\". The preview is timed from StartLifecyclePolicyPreview to COMPLETE through"
+             " boto3; the runs are `berth-registry lifecycle run` beside `serve` (wall time and peak RSS of the"
+             " command), the second one deleting each expiring image as BatchDeleteImage does.",
+             "", "| workload | seconds | peak RSS (MiB) | images expired |", "| --- | ---: | ---: | ---: |"]
+    for label, seconds, rss, expired in rows:
+        lines.append(f"| {label} | {seconds:.2f} | {'' if rss is None else f'{rss:.1f}'} | {expired:,} |")
+    return lines + [""]
+
+
 GC_BLOBS = 100_000
 
 
@@ -398,6 +457,7 @@ def main():
         registry = registry_rows(tmp)
         ecr = ecr_rows(tmp)
         gc = gc_rows(tmp)
+        lifecycle = lifecycle_rows(tmp)
         sizes, timings = console_rows(tmp)
     lines = [
         "# Benchmarks",
@@ -432,6 +492,7 @@ def main():
         lines.append(f"| {label} | {rps:,.0f} | {p50:.1f} | {p99:.1f} |")
     lines += ["", "boto3 adds its own signing and parsing to every call; the numbers are what a Python client sees.", ""]
     lines += gc_lines(gc)
+    lines += lifecycle_lines(lifecycle)
     lines += ["## Console", "", "| file | raw (bytes) | gzip (bytes) |", "| --- | ---: | ---: |"]
     for kind, raw, gz in sizes:
         lines.append(f"| {kind} | {raw:,} | {gz:,} |")
@@ -474,5 +535,9 @@ if __name__ == "__main__":
         # One section alone, printed, for working on it: BENCHMARKS.md is left as it is.
         with tempfile.TemporaryDirectory(prefix="berth-bench-") as scratch:
             print("\n".join(gc_lines(gc_rows(pathlib.Path(scratch)))))
+    elif sys.argv[1:] == ["lifecycle"]:
+        # One section alone, printed, for working on it: BENCHMARKS.md is left as it is.
+        with tempfile.TemporaryDirectory(prefix="berth-bench-") as scratch:
+            print("\n".join(lifecycle_lines(lifecycle_rows(pathlib.Path(scratch)))))
     else:
         main()

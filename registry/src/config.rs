@@ -28,6 +28,8 @@ pub struct Config {
     pub upload_expiry: Duration,
     /// At most one `lastRecordedPullTime` write per image per this long.
     pub pull_record_interval: Duration,
+    /// How often lifecycle policies run; `None` when they only run on demand.
+    pub lifecycle_interval: Option<Duration>,
     pub limits: Limits,
 }
 
@@ -141,6 +143,7 @@ mod tests {
             gc_interval: None,
             upload_expiry: Duration::from_secs(1),
             pull_record_interval: Duration::from_secs(1),
+            lifecycle_interval: None,
         }
     }
 

@@ -198,6 +198,66 @@ pub async fn bootstrap(
     ))
 }
 
+/// The state of the registry whose data dir is `data_dir`, for work beside a
+/// running `serve` (`berth-registry lifecycle run`): its stores and its account,
+/// leaving keys and credentials as they are.
+pub async fn open_existing(data_dir: &std::path::Path) -> Result<AppState, BootstrapError> {
+    let io = |source| BootstrapError::Io {
+        path: data_dir.display().to_string(),
+        source,
+    };
+    let database = data_dir.join(storage::sqlite::DATABASE_FILE);
+    if !database.is_file() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!(
+                "no registry data here (no {})",
+                storage::sqlite::DATABASE_FILE
+            ),
+        )));
+    }
+    let metadata: Arc<dyn Metadata> = Arc::new(SqliteMetadata::open(data_dir)?);
+    let blobs: Arc<dyn Blobs> = Arc::new(BlobFiles::open(data_dir).map_err(io)?);
+    let account_id = metadata
+        .get_setting("account_id")
+        .await?
+        .unwrap_or_else(|| config::DEFAULT_ACCOUNT_ID.to_string());
+    let listen: std::net::SocketAddr = config::DEFAULT_LISTEN
+        .parse()
+        .map_err(|e| io(std::io::Error::other(e)))?;
+    let config = Config {
+        listen,
+        data_dir: data_dir.to_path_buf(),
+        public_url: format!("http://{listen}"),
+        region: config::DEFAULT_REGION.to_string(),
+        account_id,
+        cors_origins: Vec::new(),
+        console_dir: None,
+        gc_interval: None,
+        upload_expiry: std::time::Duration::from_secs(24 * 60 * 60),
+        pull_record_interval: std::time::Duration::from_secs(60),
+        lifecycle_interval: None,
+        limits: config::Limits::default(),
+    };
+    let url_signing_key = stored_key(metadata.as_ref(), "url_signing_key").await?;
+    let page_token_key = stored_key(metadata.as_ref(), "page_token_key").await?;
+    let pulls = Arc::new(PullRecorder::start(
+        metadata.clone(),
+        config.pull_record_interval,
+    ));
+    Ok(AppState {
+        unauthenticated_bodies: Arc::new(tokio::sync::Semaphore::new(
+            config.limits.unauthenticated_body_bytes,
+        )),
+        config: Arc::new(config),
+        metadata,
+        blobs,
+        url_signing_key: Arc::new(url_signing_key.to_vec()),
+        page_tokens: Arc::new(services::paging::PageTokens::new(&page_token_key)),
+        pulls,
+    })
+}
+
 /// A 32-byte secret kept in the settings table, generated on first use.
 async fn stored_key(metadata: &dyn Metadata, name: &str) -> Result<[u8; 32], StorageError> {
     let stored = metadata

@@ -1,5 +1,5 @@
-//! `berth-registry`: run the registry, collect its garbage, manage its users and keys,
-//! check its data.
+//! `berth-registry`: run the registry, collect its garbage, apply its lifecycle policies,
+//! manage its users and keys, check its data.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use berth_registry::config::{self, Config, Limits};
+use berth_registry::services::lifecycle::run as lifecycle;
 use berth_registry::services::{self, gc, users};
 use berth_registry::storage::files::BlobFiles;
 use berth_registry::storage::sqlite::{self, SqliteMetadata, DATABASE_FILE};
@@ -54,6 +55,11 @@ enum Command {
         #[arg(long)]
         repair: bool,
     },
+    /// Apply the repositories' lifecycle policies.
+    Lifecycle {
+        #[command(subcommand)]
+        command: LifecycleCommand,
+    },
     /// Make a registry of `blobs` blobs in a new data dir, for `cargo xtask bench`:
     /// half of them linked to one repository and referenced by its images, half
     /// referenced by nothing.
@@ -63,6 +69,24 @@ enum Command {
         data: PathBuf,
         #[arg(long, default_value_t = 100_000)]
         blobs: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum LifecycleCommand {
+    /// Evaluate every repository's lifecycle policy now and delete the images it
+    /// expires. Safe while `serve` runs on the same data dir; waits for a run in
+    /// progress elsewhere to finish.
+    Run {
+        /// Data directory of the registry.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Report what would expire, and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON instead of a sentence.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -133,6 +157,10 @@ struct ServeArgs {
     /// Record an image's last pull time at most once per this long.
     #[arg(long, default_value = "60s", value_parser = config::parse_duration)]
     pull_record_interval: Duration,
+    /// How often to apply lifecycle policies (e.g. 30m, 1h, 1d); 0 applies them only
+    /// on demand (`berth-registry lifecycle run`).
+    #[arg(long, default_value = "1h", value_parser = config::parse_duration)]
+    lifecycle_interval: Duration,
     /// Append every ECR API exchange to this file as JSON lines (a test aid).
     #[arg(long, hide = true)]
     record_api: Option<PathBuf>,
@@ -193,6 +221,14 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(*args),
         Command::Gc(args) => collect_garbage(args),
         Command::BenchFill { data, blobs } => bench_fill(&data, blobs),
+        Command::Lifecycle {
+            command:
+                LifecycleCommand::Run {
+                    data,
+                    dry_run,
+                    json,
+                },
+        } => run_lifecycle(&data, dry_run, json),
         Command::User { command } => user(command),
         Command::Admin {
             command: AdminCommand::RotateKey { data },
@@ -284,6 +320,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             gc_interval: Some(args.gc_interval).filter(|i| !i.is_zero()),
             upload_expiry: args.upload_expiry,
             pull_record_interval: args.pull_record_interval,
+            lifecycle_interval: Some(args.lifecycle_interval).filter(|i| !i.is_zero()),
         };
         let (state, admin) = berth_registry::bootstrap(config, preset)
             .await
@@ -317,6 +354,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 interval,
                 config.upload_expiry,
             ));
+        }
+        if let Some(interval) = config.lifecycle_interval {
+            println!("  lifecycle policies applied every {}s", interval.as_secs());
+            tokio::spawn(lifecycle::run_on_schedule(state.clone(), interval));
         }
         let mut app = berth_registry::app(state);
         if let Some(path) = &args.record_api {
@@ -396,6 +437,55 @@ fn collect_garbage(args: GcArgs) -> Result<(), String> {
     Ok(())
 }
 
+fn run_lifecycle(data: &std::path::Path, dry_run: bool, json: bool) -> Result<(), String> {
+    if !data.join(DATABASE_FILE).is_file() {
+        return Err(format!(
+            "{}: no registry data here ({DATABASE_FILE} is missing); pass --data DIR",
+            data.display()
+        ));
+    }
+    data_dir::secure_and_report(data)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let report = runtime.block_on(async {
+        let state = berth_registry::open_existing(data)
+            .await
+            .map_err(|e| e.to_string())?;
+        let options = lifecycle::Options {
+            dry_run,
+            wait: true,
+        };
+        lifecycle::run(&state, options)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "the lifecycle run did not start".to_string())
+    })?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!("{}", report.summary());
+        for image in &report.expired {
+            println!(
+                "  {} {}@{} (rulePriority {})",
+                if dry_run { "would expire" } else { "expired" },
+                image.repository_name,
+                image.image_digest,
+                image.applied_rule_priority
+            );
+        }
+    }
+    if report.failure_count > 0 {
+        return Err(format!("{} lifecycle actions failed", report.failure_count));
+    }
+    Ok(())
+}
+
 fn bench_fill(data: &std::path::Path, count: usize) -> Result<(), String> {
     use berth_model::oci::Digest;
     use berth_registry::storage::sqlite::fixtures::BulkImage;
@@ -452,6 +542,7 @@ fn bench_fill(data: &std::path::Path, count: usize) -> Result<(), String> {
             name: "bench/gc".into(),
             created_at: berth_registry::clock::now_epoch_seconds(),
             image_tag_mutability: berth_model::ecr::TAG_MUTABLE.into(),
+            image_tag_mutability_exclusion_filters: Vec::new(),
             scan_on_push: false,
             encryption_type: berth_model::ecr::ENCRYPTION_AES256.into(),
             kms_key: None,

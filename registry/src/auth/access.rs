@@ -206,6 +206,7 @@ mod tests {
             gc_interval: None,
             upload_expiry: std::time::Duration::from_secs(1),
             pull_record_interval: std::time::Duration::from_secs(1),
+            lifecycle_interval: None,
             limits: Default::default(),
         }
     }
@@ -233,6 +234,7 @@ mod tests {
             name: name.into(),
             created_at: 0.0,
             image_tag_mutability: "MUTABLE".into(),
+            image_tag_mutability_exclusion_filters: Vec::new(),
             scan_on_push: false,
             encryption_type: "AES256".into(),
             kms_key: None,

@@ -269,6 +269,18 @@ pub fn ecr(error: Error, config: &Config) -> EcrError {
             ErrorType::RepositoryPolicyNotFound,
             format!("Repository policy does not exist for the repository with name '{name}' in the registry with id '{registry}'"),
         ),
+        Error::LifecyclePolicyNotFound { name } => (
+            ErrorType::LifecyclePolicyNotFound,
+            format!("Lifecycle policy does not exist for the repository with name '{name}' in the registry with id '{registry}'"),
+        ),
+        Error::LifecyclePolicyPreviewNotFound { name } => (
+            ErrorType::LifecyclePolicyPreviewNotFound,
+            format!("There is no dry run for the repository with name '{name}' in the registry with id '{registry}': start one with StartLifecyclePolicyPreview"),
+        ),
+        Error::LifecyclePolicyPreviewInProgress { name } => (
+            ErrorType::LifecyclePolicyPreviewInProgress,
+            format!("The previous lifecycle policy preview request for the repository with name '{name}' in the registry with id '{registry}' has not completed. Wait and try again."),
+        ),
         Error::ImageNotFound { repository, image } => (
             ErrorType::ImageNotFound,
             format!("The image with imageId {{{image}}} does not exist within the repository with name '{repository}' in the registry with id '{registry}'"),
@@ -429,6 +441,9 @@ pub fn oci(error: Error) -> OciError {
         other @ (Error::RepositoryAlreadyExists { .. }
         | Error::RepositoryNotEmpty { .. }
         | Error::RepositoryPolicyNotFound { .. }
+        | Error::LifecyclePolicyNotFound { .. }
+        | Error::LifecyclePolicyPreviewNotFound { .. }
+        | Error::LifecyclePolicyPreviewInProgress { .. }
         | Error::ImageAlreadyExists { .. }
         | Error::InvalidTagParameter(_)
         | Error::TooManyTags(_)

@@ -22,6 +22,12 @@ pub enum Error {
     RepositoryNotEmpty { name: String, images: u64 },
     #[error("repository '{name}' has no policy")]
     RepositoryPolicyNotFound { name: String },
+    #[error("repository '{name}' has no lifecycle policy")]
+    LifecyclePolicyNotFound { name: String },
+    #[error("repository '{name}' has no lifecycle policy preview")]
+    LifecyclePolicyPreviewNotFound { name: String },
+    #[error("a lifecycle policy preview of repository '{name}' is still running")]
+    LifecyclePolicyPreviewInProgress { name: String },
     /// `image` describes how the image was named (`imageTag=v1`, …).
     #[error("image {image} is not in repository '{repository}'")]
     ImageNotFound { repository: String, image: String },

@@ -6,6 +6,7 @@ pub mod fsck;
 pub mod gc;
 pub mod images;
 pub mod layers;
+pub mod lifecycle;
 pub mod manifests;
 pub mod paging;
 pub mod policies;

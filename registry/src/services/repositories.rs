@@ -3,11 +3,12 @@
 use berth_model::ecr::{
     self, CreateRepositoryRequest, CreateRepositoryResponse, DeleteRepositoryRequest,
     DescribeRepositoriesRequest, DescribeRepositoriesResponse, EncryptionConfiguration,
-    ImageScanningConfiguration, ListTagsForResourceResponse, PutImageScanningConfigurationRequest,
-    PutImageScanningConfigurationResponse, PutImageTagMutabilityRequest,
-    PutImageTagMutabilityResponse, Repository, RepositoryPolicyResponse, RepositoryResponse,
-    SetRepositoryPolicyRequest, Tag,
+    ImageScanningConfiguration, ImageTagMutabilityExclusionFilter, ListTagsForResourceResponse,
+    PutImageScanningConfigurationRequest, PutImageScanningConfigurationResponse,
+    PutImageTagMutabilityRequest, PutImageTagMutabilityResponse, Repository,
+    RepositoryPolicyResponse, RepositoryResponse, SetRepositoryPolicyRequest, Tag,
 };
+use berth_model::mutability::{self, TagMutabilitySetting};
 use berth_model::names::validate_repository_name;
 
 use super::error::{Error, Result};
@@ -28,6 +29,7 @@ fn to_wire(state: &AppState, record: RepositoryRecord) -> Repository {
         repository_name: record.name,
         created_at: record.created_at,
         image_tag_mutability: record.image_tag_mutability,
+        image_tag_mutability_exclusion_filters: record.image_tag_mutability_exclusion_filters,
         image_scanning_configuration: ImageScanningConfiguration {
             scan_on_push: record.scan_on_push,
         },
@@ -35,7 +37,6 @@ fn to_wire(state: &AppState, record: RepositoryRecord) -> Repository {
             encryption_type: record.encryption_type,
             kms_key: record.kms_key,
         },
-        ..Default::default()
     }
 }
 
@@ -131,10 +132,12 @@ pub async fn create(
             On::Name(&request.repository_name),
         )
         .map_err(|d| Error::AccessDenied(d.message))?;
-    let image_tag_mutability = check_tag_mutability(
+    let mutability = check_tag_mutability(
         request
             .image_tag_mutability
-            .unwrap_or_else(|| ecr::TAG_MUTABLE.into()),
+            .as_deref()
+            .unwrap_or(ecr::TAG_MUTABLE),
+        request.image_tag_mutability_exclusion_filters.as_deref(),
     )?;
     let encryption = request.encryption_configuration.unwrap_or_default();
     check_encryption(&encryption)?;
@@ -144,7 +147,8 @@ pub async fn create(
         policy: None,
         name: request.repository_name,
         created_at: now_epoch_seconds(),
-        image_tag_mutability,
+        image_tag_mutability: mutability.mutability.as_str().to_string(),
+        image_tag_mutability_exclusion_filters: mutability.filters,
         scan_on_push: request
             .image_scanning_configuration
             .unwrap_or_default()
@@ -283,19 +287,26 @@ pub async fn put_tag_mutability(
     repository: &RepositoryRecord,
     request: PutImageTagMutabilityRequest,
 ) -> Result<PutImageTagMutabilityResponse> {
-    let mutability = check_tag_mutability(request.image_tag_mutability)?;
+    let setting = check_tag_mutability(
+        &request.image_tag_mutability,
+        request.image_tag_mutability_exclusion_filters.as_deref(),
+    )?;
+    let mutability = setting.mutability.as_str().to_string();
     state
         .metadata
         .update_repository(
             repository.id,
-            RepositoryChange::TagMutability(mutability.clone()),
+            RepositoryChange::TagMutability {
+                mutability: mutability.clone(),
+                exclusion_filters: setting.filters.clone(),
+            },
         )
         .await?;
     Ok(PutImageTagMutabilityResponse {
         registry_id: state.config.account_id.clone(),
         repository_name: repository.name.clone(),
         image_tag_mutability: mutability,
-        ..Default::default()
+        image_tag_mutability_exclusion_filters: setting.filters,
     })
 }
 
@@ -537,12 +548,10 @@ fn is_kms_key_arn(key: &str) -> bool {
             .is_some_and(|id| !id.is_empty() && lower_digit_dash(id))
 }
 
-fn check_tag_mutability(value: String) -> Result<String> {
-    if [ecr::TAG_MUTABLE, ecr::TAG_IMMUTABLE].contains(&value.as_str()) {
-        Ok(value)
-    } else {
-        Err(Error::invalid(format!(
-            "Invalid parameter at 'imageTagMutability': '{value}' is not one of MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION (Berth does not take the *_WITH_EXCLUSION forms yet)."
-        )))
-    }
+/// The setting and its exclusion filters, checked as AWS checks them.
+fn check_tag_mutability(
+    mutability: &str,
+    filters: Option<&[ImageTagMutabilityExclusionFilter]>,
+) -> Result<TagMutabilitySetting> {
+    mutability::check(mutability, filters).map_err(Error::InvalidParameter)
 }

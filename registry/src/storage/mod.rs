@@ -16,6 +16,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use berth_model::ecr::ImageTagMutabilityExclusionFilter;
 use berth_model::oci::Digest;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
@@ -64,6 +65,8 @@ pub struct RepositoryRecord {
     pub name: String,
     pub created_at: f64,
     pub image_tag_mutability: String,
+    /// In the order given; empty unless the mutability has exclusions.
+    pub image_tag_mutability_exclusion_filters: Vec<ImageTagMutabilityExclusionFilter>,
     pub scan_on_push: bool,
     pub encryption_type: String,
     pub kms_key: Option<String>,
@@ -72,7 +75,11 @@ pub struct RepositoryRecord {
 /// A change to one of a repository's settings.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RepositoryChange {
-    TagMutability(String),
+    /// The mutability with its exclusion filters, which replace the old ones.
+    TagMutability {
+        mutability: String,
+        exclusion_filters: Vec<ImageTagMutabilityExclusionFilter>,
+    },
     ScanOnPush(bool),
     Policy(Option<String>),
 }
@@ -196,12 +203,14 @@ pub struct UploadRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
     GarbageCollection,
+    Lifecycle,
 }
 
 impl Job {
     pub fn name(self) -> &'static str {
         match self {
             Job::GarbageCollection => "gc",
+            Job::Lifecycle => "lifecycle",
         }
     }
 }
@@ -209,6 +218,33 @@ impl Job {
 /// Proof that this process runs a [`Job`]; dropping it (or the process dying) lets
 /// another run it.
 pub type JobLease = Box<dyn Send + Sync>;
+
+/// A repository's lifecycle policy as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LifecyclePolicyRecord {
+    pub text: String,
+    /// When a lifecycle run last evaluated this policy (epoch seconds).
+    pub last_evaluated_at: Option<f64>,
+}
+
+/// Where a lifecycle policy preview stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PreviewState {
+    Running,
+    /// The evaluation's result, a document only the lifecycle service reads.
+    Complete(String),
+    /// Why the evaluation did not finish.
+    Failed(String),
+}
+
+/// A repository's latest lifecycle policy preview.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LifecyclePreviewRecord {
+    pub policy_text: String,
+    /// Epoch seconds; also tells one preview from the next.
+    pub started_at: f64,
+    pub state: PreviewState,
+}
 
 /// Metadata: everything but the blobs' bytes. Every method is one consistent step
 /// (a transaction where it changes more than one row).
@@ -330,6 +366,50 @@ pub trait Metadata: Send + Sync + 'static {
     ) -> Result<Vec<(ManifestRecord, Vec<String>)>>;
     /// Manifests whose `subject` is `digest`.
     async fn referrers(&self, repository_id: i64, digest: &str) -> Result<Vec<ManifestRecord>>;
+
+    async fn lifecycle_policy(&self, repository_id: i64) -> Result<Option<LifecyclePolicyRecord>>;
+    /// Sets the repository's lifecycle policy; a new text has not been evaluated yet.
+    async fn put_lifecycle_policy(&self, repository_id: i64, text: &str) -> Result<()>;
+    /// Deletes the repository's lifecycle policy; what it was, if there was one.
+    async fn delete_lifecycle_policy(
+        &self,
+        repository_id: i64,
+    ) -> Result<Option<LifecyclePolicyRecord>>;
+    /// Records that a lifecycle run evaluated the policy `text` at `at`; nothing
+    /// when the policy has changed since the run read it.
+    async fn record_lifecycle_evaluation(
+        &self,
+        repository_id: i64,
+        text: &str,
+        at: f64,
+    ) -> Result<()>;
+    /// Up to `limit` repositories with a lifecycle policy, in name order after `after`.
+    async fn lifecycle_policies(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(RepositoryRecord, LifecyclePolicyRecord)>>;
+
+    /// Starts a preview of `policy_text` at `now`, replacing the repository's last
+    /// preview — unless that one is still running and started at or after
+    /// `running_since`: then nothing changes and the answer is false.
+    async fn start_lifecycle_preview(
+        &self,
+        repository_id: i64,
+        policy_text: &str,
+        now: f64,
+        running_since: f64,
+    ) -> Result<bool>;
+    /// Ends the preview that started at `started_at` in `state`, if it is still the
+    /// repository's preview.
+    async fn finish_lifecycle_preview(
+        &self,
+        repository_id: i64,
+        started_at: f64,
+        state: PreviewState,
+    ) -> Result<()>;
+    async fn lifecycle_preview(&self, repository_id: i64)
+        -> Result<Option<LifecyclePreviewRecord>>;
 
     async fn create_upload(&self, id: &str, repository_id: i64, now: f64) -> Result<()>;
     /// The repository an upload session belongs to.

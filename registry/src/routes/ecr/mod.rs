@@ -22,7 +22,9 @@ use serde::Serialize;
 use super::error::{self, EcrError};
 use crate::auth::access::On;
 use crate::auth::{sigv4, Principal};
-use crate::services::{self, images, layers, policies, repositories, scanning, tokens, uploads};
+use crate::services::{
+    self, images, layers, lifecycle, policies, repositories, scanning, tokens, uploads,
+};
 use crate::storage::RepositoryRecord;
 use crate::AppState;
 
@@ -302,6 +304,49 @@ async fn dispatch(
             let request = parse(body)?;
             json_body(
                 &repositories::put_tag_mutability(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::PutLifecyclePolicy => {
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &lifecycle::put_policy(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::GetLifecyclePolicy => {
+            let repository = named().await?;
+            json_body(
+                &lifecycle::get_policy(state, &repository)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::DeleteLifecyclePolicy => {
+            let repository = named().await?;
+            json_body(
+                &lifecycle::delete_policy(state, &repository)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::StartLifecyclePolicyPreview => {
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &lifecycle::preview::start(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::GetLifecyclePolicyPreview => {
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &lifecycle::preview::get(state, &repository, request)
                     .await
                     .map_err(wire)?,
             )

@@ -13,15 +13,16 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::{
     AccessKey, BlobStep, BlobUnlink, DanglingReference, ImageDeletion, Job, JobLease,
-    ManifestRecord, Metadata, NewManifest, PublishError, PutManifestError, RemoveBytes,
-    RepositoryChange, RepositoryRecord, Result, StorageError, SweepOutcome, TagStatus, TokenRecord,
-    Untag, UploadRecord, UserRecord,
+    LifecyclePolicyRecord, LifecyclePreviewRecord, ManifestRecord, Metadata, NewManifest,
+    PreviewState, PublishError, PutManifestError, RemoveBytes, RepositoryChange, RepositoryRecord,
+    Result, StorageError, SweepOutcome, TagStatus, TokenRecord, Untag, UploadRecord, UserRecord,
 };
 
 pub mod blobs;
 pub mod fixtures;
 pub mod identity;
 pub mod images;
+pub mod lifecycle;
 pub mod references;
 pub mod repositories;
 
@@ -51,6 +52,14 @@ CREATE TABLE IF NOT EXISTS repositories (
     scan_on_push         INTEGER NOT NULL,
     encryption_type      TEXT NOT NULL,
     kms_key              TEXT
+);
+-- A repository's tag mutability exclusion filters, in the order they were given.
+CREATE TABLE IF NOT EXISTS tag_mutability_exclusion_filters (
+    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    position      INTEGER NOT NULL,
+    filter_type   TEXT NOT NULL,
+    filter        TEXT NOT NULL,
+    PRIMARY KEY (repository_id, position)
 );
 CREATE TABLE IF NOT EXISTS blobs (
     digest     TEXT PRIMARY KEY,
@@ -125,6 +134,19 @@ CREATE TABLE IF NOT EXISTS auth_tokens (
 CREATE TABLE IF NOT EXISTS repository_policies (
     repository_id INTEGER PRIMARY KEY REFERENCES repositories(id) ON DELETE CASCADE,
     policy_text   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS lifecycle_policies (
+    repository_id     INTEGER PRIMARY KEY REFERENCES repositories(id) ON DELETE CASCADE,
+    policy_text       TEXT NOT NULL,
+    last_evaluated_at REAL
+);
+-- Each repository's latest lifecycle policy preview; `result` once it is complete.
+CREATE TABLE IF NOT EXISTS lifecycle_previews (
+    repository_id INTEGER PRIMARY KEY REFERENCES repositories(id) ON DELETE CASCADE,
+    policy_text   TEXT NOT NULL,
+    started_at    REAL NOT NULL,
+    state         TEXT NOT NULL,
+    result        TEXT
 );
 CREATE TABLE IF NOT EXISTS repository_tags (
     repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
@@ -522,6 +544,76 @@ impl Metadata for SqliteMetadata {
             .await
     }
 
+    async fn lifecycle_policy(&self, repository_id: i64) -> Result<Option<LifecyclePolicyRecord>> {
+        self.call(move |c| lifecycle::policy(c, repository_id))
+            .await
+    }
+
+    async fn put_lifecycle_policy(&self, repository_id: i64, text: &str) -> Result<()> {
+        let text = text.to_string();
+        self.call(move |c| lifecycle::put_policy(c, repository_id, &text))
+            .await
+    }
+
+    async fn delete_lifecycle_policy(
+        &self,
+        repository_id: i64,
+    ) -> Result<Option<LifecyclePolicyRecord>> {
+        self.call(move |c| lifecycle::delete_policy(c, repository_id))
+            .await
+    }
+
+    async fn record_lifecycle_evaluation(
+        &self,
+        repository_id: i64,
+        text: &str,
+        at: f64,
+    ) -> Result<()> {
+        let text = text.to_string();
+        self.call(move |c| lifecycle::record_evaluation(c, repository_id, &text, at))
+            .await
+    }
+
+    async fn lifecycle_policies(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(RepositoryRecord, LifecyclePolicyRecord)>> {
+        let after = after.map(str::to_string);
+        self.call(move |c| lifecycle::policies(c, after.as_deref(), limit))
+            .await
+    }
+
+    async fn start_lifecycle_preview(
+        &self,
+        repository_id: i64,
+        policy_text: &str,
+        now: f64,
+        running_since: f64,
+    ) -> Result<bool> {
+        let text = policy_text.to_string();
+        self.call(move |c| lifecycle::start_preview(c, repository_id, &text, now, running_since))
+            .await
+    }
+
+    async fn finish_lifecycle_preview(
+        &self,
+        repository_id: i64,
+        started_at: f64,
+        state: PreviewState,
+    ) -> Result<()> {
+        self.call(move |c| lifecycle::finish_preview(c, repository_id, started_at, &state))
+            .await
+    }
+
+    async fn lifecycle_preview(
+        &self,
+        repository_id: i64,
+    ) -> Result<Option<LifecyclePreviewRecord>> {
+        self.call(move |c| lifecycle::preview(c, repository_id))
+            .await
+    }
+
     async fn create_upload(&self, id: &str, repository_id: i64, now: f64) -> Result<()> {
         let id = id.to_string();
         self.call(move |c| images::create_upload(c, &id, repository_id, now))
@@ -611,6 +703,7 @@ mod tests {
             name: name.into(),
             created_at: 1.5,
             image_tag_mutability: berth_model::ecr::TAG_MUTABLE.into(),
+            image_tag_mutability_exclusion_filters: Vec::new(),
             scan_on_push: true,
             encryption_type: berth_model::ecr::ENCRYPTION_AES256.into(),
             kms_key: None,
