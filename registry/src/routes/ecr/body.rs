@@ -39,6 +39,9 @@ pub const LARGEST_LIMIT: usize = if PUT_IMAGE_LIMIT > UPLOAD_LAYER_PART_LIMIT {
     UPLOAD_LAYER_PART_LIMIT
 };
 
+// The default budget must hold the largest legal request.
+const _: () = assert!(LARGEST_LIMIT <= crate::config::DEFAULT_UNAUTHENTICATED_BODY_BYTES);
+
 /// How long a request waits for room in the shared budget before it is turned away
 /// (ThrottlingException, which AWS's SDKs retry with backoff).
 const BUDGET_WAIT: Duration = Duration::from_secs(10);
@@ -53,31 +56,6 @@ pub fn limit(action: Option<Action>) -> usize {
         Some(Action::PutImage) => PUT_IMAGE_LIMIT,
         Some(Action::UploadLayerPart) => UPLOAD_LAYER_PART_LIMIT,
         _ => DEFAULT_LIMIT,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_largest_part_fits_its_limit_and_the_default_budget() {
-        let request = serde_json::to_vec(&berth_model::ecr::UploadLayerPartRequest {
-            registry_id: Some("123456789012".into()),
-            repository_name: format!("{}/{}", "a".repeat(127), "b".repeat(128)),
-            upload_id: "6bc05ba6-1a42-4ad6-a1f4-4e4d0c2cc6a4".into(),
-            part_first_byte: u64::MAX - MAX_LAYER_PART_BYTES as u64,
-            part_last_byte: u64::MAX,
-            layer_part_blob: berth_model::ecr::Blob(vec![0xff; MAX_LAYER_PART_BYTES]),
-        })
-        .unwrap();
-        assert!(request.len() <= limit(Some(Action::UploadLayerPart)));
-        assert!(
-            request.len() > limit(Some(Action::PutImage)),
-            "a part needs more than PutImage"
-        );
-        assert!(LARGEST_LIMIT <= crate::config::DEFAULT_UNAUTHENTICATED_BODY_BYTES);
-        assert_eq!(limit(Some(Action::CompleteLayerUpload)), DEFAULT_LIMIT);
     }
 }
 
@@ -158,4 +136,28 @@ pub async fn read(
         bytes: Bytes::from(buffer),
         _budget: budget,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_part_fits_its_limit_and_the_default_budget() {
+        let request = serde_json::to_vec(&berth_model::ecr::UploadLayerPartRequest {
+            registry_id: Some("123456789012".into()),
+            repository_name: format!("{}/{}", "a".repeat(127), "b".repeat(128)),
+            upload_id: "6bc05ba6-1a42-4ad6-a1f4-4e4d0c2cc6a4".into(),
+            part_first_byte: u64::MAX - MAX_LAYER_PART_BYTES as u64,
+            part_last_byte: u64::MAX,
+            layer_part_blob: berth_model::ecr::Blob(vec![0xff; MAX_LAYER_PART_BYTES]),
+        })
+        .unwrap();
+        assert!(request.len() <= limit(Some(Action::UploadLayerPart)));
+        assert!(
+            request.len() > limit(Some(Action::PutImage)),
+            "a part needs more than PutImage"
+        );
+        assert_eq!(limit(Some(Action::CompleteLayerUpload)), DEFAULT_LIMIT);
+    }
 }
