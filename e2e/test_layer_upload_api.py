@@ -131,10 +131,11 @@ def test_parts_must_continue_the_upload_exactly(registry):
         assert refused["Error"]["Code"] == "InvalidLayerPartException", why
         assert refused["lastValidByteReceived"] == 9, why
         assert "next part starts at byte 10" in refused["Error"]["Message"], why
-    for wrong in [part(10, b"abc", last=11), part(10, b"abc", last=13), part(10, b"abc", last=9)]:
+    for wrong in [part(10, b"abc", last=11), part(10, b"abc", last=13), part(10, b"abc", last=9),
+                  part(0, b"abc", last=2**64 - 1)]:
         refused = error(ecr.upload_layer_part, **wrong)
         assert refused["Error"]["Code"] == "InvalidLayerPartException"
-        assert refused["lastValidByteReceived"] == 9 and "is not the 3 bytes" in refused["Error"]["Message"]
+        assert refused["lastValidByteReceived"] == 9 and "is not the 3 bytes" in refused["Error"]["Message"], wrong
     assert error(ecr.upload_layer_part, **part(10, b""))["Error"]["Code"] == "InvalidLayerPartException"
     # Refused parts left nothing behind: the upload continues at byte 10.
     assert ecr.upload_layer_part(**part(10, b"abc"))["lastByteReceived"] == 12

@@ -152,7 +152,8 @@ pub async fn upload_part(
         ))
         .await;
     }
-    if last < first || last - first + 1 != length {
+    // `length` is at least 1 here, so this cannot overflow as `last - first + 1` could.
+    if last < first || last - first != length - 1 {
         return invalid(format!(
             "The layer part size is not valid: partFirstByte {first} to partLastByte {last} is not the {length} bytes layerPartBlob holds."
         ))
