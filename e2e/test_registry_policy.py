@@ -196,3 +196,33 @@ def test_registry_policy_actions(registry):
     assert "Lockdown" in admin.delete_registry_policy()["policyText"]
     admin.create_repository(repositoryName="anything")
     assert dev.get_authorization_token()["authorizationData"]
+
+
+def test_mounts_and_download_urls_follow_the_registry_policy(registry):
+    admin = registry.ecr()
+    for name in ["team-a/base", "team-a/app", "team-b/base"]:
+        admin.create_repository(repositoryName=name)
+    root_oci = OciClient.for_registry(registry)
+    layer_a = root_oci.push_blob("team-a/base", b"team a's base layer")
+    layer_b = root_oci.push_blob("team-b/base", b"team b's base layer")
+    dev_user, dev = user(registry, "dev")
+    admin.put_registry_policy(policyText=document(statement("TeamA", "Allow", dev_user["arn"], TEAM, ARN + "team-a/*")))
+    dev_oci = OciClient.for_registry(registry, key=dev_user["accessKeyId"], secret=dev_user["secretAccessKey"])
+
+    # A mount from a repository the grant covers is done; from another, it is an ordinary upload.
+    r = dev_oci.request("POST", f"/v2/team-a/app/blobs/uploads/?mount={layer_a}&from=team-a/base")
+    assert r.status == 201 and r.headers["location"] == f"/v2/team-a/app/blobs/{layer_a}"
+    r = dev_oci.request("POST", f"/v2/team-a/app/blobs/uploads/?mount={layer_b}&from=team-b/base")
+    assert r.status == 202
+    assert dev_oci.request("HEAD", f"/v2/team-a/app/blobs/{layer_b}").status == 404
+
+    # Download URLs are handed out under the grant and re-checked against the policy on every GET.
+    url = dev.get_download_url_for_layer(repositoryName="team-a/base", layerDigest=layer_a)["downloadUrl"]
+    assert requests.get(url, timeout=30).content == b"team a's base layer"
+    assert error(dev.get_download_url_for_layer, repositoryName="team-b/base", layerDigest=layer_b)[0] == \
+        "AccessDeniedException"
+    admin.put_registry_policy(policyText=document(
+        statement("TeamA", "Allow", dev_user["arn"], TEAM, ARN + "team-a/*"),
+        statement("NoDownloads", "Deny", dev_user["arn"], ["ecr:GetDownloadUrlForLayer"], "*")))
+    r = requests.get(url, timeout=30)
+    assert r.status_code == 403 and "NoDownloads" in r.json()["errors"][0]["message"]

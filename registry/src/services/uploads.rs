@@ -201,7 +201,7 @@ pub async fn complete_layer(
             ))
         })?);
     }
-    let digest = parsed.swap_remove(0);
+    let digest = parsed[0].clone();
     if let Some(other) = parsed.iter().find(|d| **d != digest) {
         return Err(Error::invalid(format!(
             "Invalid parameter at 'layerDigests': a layer has one digest, but both '{digest}' and '{other}' were given."
