@@ -192,6 +192,10 @@ def test_registry_policy_actions(registry):
     assert code == "AccessDeniedException" and "Lockdown" in message
     code, message = error(dev.get_authorization_token)
     assert code == "AccessDeniedException" and "Lockdown" in message
+    # Nor through the token endpoint, with a key pair instead of a registry token.
+    r = requests.get(f"{registry.url}/v2/token", auth=(dev_user["accessKeyId"], dev_user["secretAccessKey"]),
+                     params={"service": registry.host, "scope": "repository:anything:pull"}, timeout=30)
+    assert r.status_code == 403 and "Lockdown" in r.json()["errors"][0]["message"]
     assert "Lockdown" in admin.get_registry_policy()["policyText"]
     assert "Lockdown" in admin.delete_registry_policy()["policyText"]
     admin.create_repository(repositoryName="anything")

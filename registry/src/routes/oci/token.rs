@@ -92,6 +92,11 @@ async fn answer(
     let access = crate::services::policies::access(state)
         .await
         .map_err(OciError::internal)?;
+    // This is a login, as GetAuthorizationToken is: a Deny of that action refuses it
+    // here too, whichever credentials came.
+    access
+        .authorize(&principal, "ecr:GetAuthorizationToken", On::Registry)
+        .map_err(|denied| OciError::new(OciCode::Denied, denied.message))?;
     let mut granted = Vec::new();
     for (_, scopes) in params.iter().filter(|(k, _)| k == "scope") {
         for scope in scopes.split_whitespace() {
