@@ -7,11 +7,13 @@
 //! patterns match repository ARNs), read once per request into an [`Access`], and
 //! the policy of the repository the request is about. An explicit Deny in either
 //! wins; an Allow in either allows; otherwise only the account root is allowed, by
-//! identity. The same decision says what a caller may learn about a name no
+//! identity (the root's exceptions, `ROOT_KEEPS` and `NEEDS_NO_ALLOW`, live in the
+//! model too, for the console's simulator). The same decision says what a caller may learn about a name no
 //! repository has ([`Access::missing_repository`]).
 
 use berth_model::policy::{
     decide, parse_policy, parse_registry_policy, Policy, Request, Resource, Verdict,
+    NEEDS_NO_ALLOW, ROOT_KEEPS,
 };
 
 use crate::auth::Principal;
@@ -23,21 +25,6 @@ use crate::storage::RepositoryRecord;
 pub struct Denied {
     pub message: String,
 }
-
-/// Actions every authenticated principal may take without an Allow (an explicit
-/// Deny still refuses them).
-const NEEDS_NO_ALLOW: &[&str] = &["ecr:GetAuthorizationToken"];
-
-/// Actions a policy's Deny never takes from the account root, so that no policy can
-/// lock the administrator out of fixing it.
-const ROOT_KEEPS: &[&str] = &[
-    "ecr:GetRepositoryPolicy",
-    "ecr:SetRepositoryPolicy",
-    "ecr:DeleteRepositoryPolicy",
-    "ecr:GetRegistryPolicy",
-    "ecr:PutRegistryPolicy",
-    "ecr:DeleteRegistryPolicy",
-];
 
 /// What pulling a blob takes (`docker pull` asks for the manifest, then the blob),
 /// and so what a cross-repository mount takes on the repository it mounts from.
