@@ -1,0 +1,112 @@
+//! What the signed-in key is known to be refused, learned from the registry's own
+//! answers: a button whose action came back AccessDenied is disabled with the reason,
+//! and enabled again once the same action succeeds (a policy may have changed).
+//!
+//! Answers arrive in async tasks, outside any reactive owner, so the set is reachable
+//! from a thread-local (the browser runs the app on one thread), as the toasts are.
+
+use std::collections::BTreeSet;
+
+use berth_model::ecr::Action;
+use leptos::prelude::*;
+
+/// An action, and the repository it was refused on (`None`: everywhere).
+type Refusal = (&'static str, Option<String>);
+
+#[derive(Clone, Copy)]
+struct Refusals(RwSignal<BTreeSet<Refusal>>);
+
+thread_local! {
+    static REFUSALS: std::cell::Cell<Option<Refusals>> = const { std::cell::Cell::new(None) };
+}
+
+/// Starts with nothing known; the App calls this once.
+pub fn provide() {
+    let refusals = Refusals(RwSignal::new(BTreeSet::new()));
+    REFUSALS.with(|r| r.set(Some(refusals)));
+}
+
+fn refusals() -> Option<Refusals> {
+    REFUSALS.with(|r| r.get())
+}
+
+/// Actions not about one repository: a refusal holds whatever the name.
+fn registry_wide(action: Action) -> bool {
+    matches!(
+        action,
+        Action::CreateRepository | Action::DescribeRegistry | Action::GetAuthorizationToken
+    )
+}
+
+fn key(action: Action, repository: Option<&str>) -> Refusal {
+    let repository = (!registry_wide(action))
+        .then(|| repository.map(str::to_string))
+        .flatten();
+    (action.name(), repository)
+}
+
+pub fn record(action: Action, repository: Option<&str>, refused: bool) {
+    let Some(Refusals(set)) = refusals() else {
+        return;
+    };
+    let key = key(action, repository);
+    let known = set.try_with_untracked(|s| s.contains(&key)) == Some(true);
+    if refused != known {
+        set.try_update(|s| {
+            if refused {
+                s.insert(key);
+            } else {
+                s.remove(&key);
+            }
+        });
+    }
+}
+
+/// Whether the key is known to be refused `action` on `repository` (reactive).
+pub fn refused(action: Action, repository: Option<&str>) -> bool {
+    let Some(Refusals(set)) = refusals() else {
+        return false;
+    };
+    let key = key(action, repository);
+    set.try_with(|s| s.contains(&key)).unwrap_or(false)
+}
+
+/// What an action lets a person do, in their words.
+pub fn what(action: Action) -> &'static str {
+    match action {
+        Action::CreateRepository => "create repositories",
+        Action::DescribeRepositories => "view repositories",
+        Action::DeleteRepository => "delete repositories",
+        Action::DescribeImages | Action::ListImages => "list images",
+        Action::BatchGetImage => "read image manifests (pull)",
+        Action::BatchDeleteImage => "delete images or tags",
+        Action::PutImage => "tag images (push)",
+        Action::BatchCheckLayerAvailability => "check layers (push and pull)",
+        Action::GetDownloadUrlForLayer => "download layers (pull)",
+        Action::GetRepositoryPolicy => "read the repository policy",
+        Action::SetRepositoryPolicy => "change the repository policy",
+        Action::DeleteRepositoryPolicy => "delete the repository policy",
+        Action::GetAuthorizationToken => "log in with docker or podman",
+        Action::PutImageTagMutability => "change tag immutability",
+        Action::PutImageScanningConfiguration => "change scan on push",
+        Action::TagResource | Action::UntagResource => "change the repository's tags",
+        Action::ListTagsForResource => "read the repository's tags",
+        Action::DescribeRegistry => "read the registry's settings",
+    }
+}
+
+/// The IAM permission that allows `action`, e.g. `ecr:BatchDeleteImage`.
+pub fn permission(action: Action) -> String {
+    format!("ecr:{}", action.name())
+}
+
+/// Why a button is disabled, or `None` when nothing is known against it (reactive).
+pub fn refusal_note(action: Action, repository: Option<&str>) -> Option<String> {
+    refused(action, repository).then(|| {
+        format!(
+            "This key may not {} ({}).",
+            what(action),
+            permission(action)
+        )
+    })
+}
