@@ -5,6 +5,7 @@ import json
 
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -62,7 +63,11 @@ def text_of(browser, name):
 
 def type_into(element, text):
     element.clear()
-    element.send_keys(text)
+    if text:
+        element.send_keys(text)
+    else:
+        # clear() fires no input event: type and erase a character so the app hears it.
+        element.send_keys(" ", Keys.BACKSPACE)
 
 
 def sign_in(browser, url, key, secret, endpoint=None, kind=None, path="/sign-in", remember=False):

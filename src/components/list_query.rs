@@ -200,15 +200,16 @@ pub fn PagerNav<C: Column>(
     #[prop(into)] total: Signal<usize>,
     #[prop(into)] label: String,
 ) -> impl IntoView {
-    let pages = Memo::new(move |_| page_count(total.get(), list.size.get()));
-    let page = Memo::new(move |_| list.page.get().min(pages.get()));
+    // Closures, not memos: see the row count in the list pages.
+    let pages = move || page_count(total.get(), list.size.get());
+    let page = move || list.page.get().min(pages());
     view! {
         <nav class="pager" aria-label=label>
-            <button type="button" class="secondary" disabled=move || page.get() <= 1
-                on:click=move |_| list.go_to(page.get_untracked() - 1)>"Previous page"</button>
-            <span data-testid="page-number">{move || format!("Page {} of {}", group_digits(page.get()), group_digits(pages.get()))}</span>
-            <button type="button" class="secondary" disabled=move || page.get() >= pages.get()
-                on:click=move |_| list.go_to(page.get_untracked() + 1)>"Next page"</button>
+            <button type="button" class="secondary" disabled=move || { page() <= 1 }
+                on:click=move |_| list.go_to(page() - 1)>"Previous page"</button>
+            <span data-testid="page-number">{move || format!("Page {} of {}", group_digits(page()), group_digits(pages()))}</span>
+            <button type="button" class="secondary" disabled=move || { page() >= pages() }
+                on:click=move |_| list.go_to(page() + 1)>"Next page"</button>
         </nav>
     }
 }

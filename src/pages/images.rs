@@ -105,11 +105,12 @@ pub fn ImagesTab(repository: Repository) -> impl IntoView {
         data.with(|d| d.rows(&list.filter.get(), status.get(), column, direction))
     });
     let total = Signal::derive(move || rows.with(Vec::len));
-    let shown_page = Memo::new(move |_| {
-        list.page
-            .get()
-            .min(page_count(total.get(), list.size.get()))
-    });
+    // A closure, not a memo: a memo between the rows and the count would absorb a
+    // change of rows (same page number) and leave the count stale.
+    let shown_page = move || {
+        let total = total.get();
+        list.page.get().min(page_count(total, list.size.get()))
+    };
 
     // Deleting images, or an image with its last tag.
     let (delete_connection, delete_name) = (connection.clone(), name.clone());
@@ -307,7 +308,7 @@ pub fn ImagesTab(repository: Repository) -> impl IntoView {
                         let count = all.images.len();
                         view! {
                             <p class="count" data-testid="image-count" aria-live="polite">
-                                {move || count_text(shown_page.get(), list.size.get(), total.get(), count, &list.filter.get(), ("image", "images"))}
+                                {move || count_text(shown_page(), list.size.get(), total.get(), count, &list.filter.get(), ("image", "images"))}
                             </p>
                             <div class="table-wrap">
                             <table class="list" data-testid="image-table">

@@ -49,11 +49,12 @@ pub fn RepositoryList() -> impl IntoView {
         all.with(|a| repositories_view(a, &list.filter.get(), column, direction))
     });
     let total = Signal::derive(move || matching.with(Vec::len));
-    let shown_page = Memo::new(move |_| {
-        list.page
-            .get()
-            .min(page_count(total.get(), list.size.get()))
-    });
+    // A closure, not a memo: a memo between the rows and the count would absorb a
+    // change of rows (same page number) and leave the count stale.
+    let shown_page = move || {
+        let total = total.get();
+        list.page.get().min(page_count(total, list.size.get()))
+    };
 
     let header = move |label: &'static str, column: RepositoryColumn| {
         sort_header(label, column, list, Direction::Ascending)
@@ -162,7 +163,7 @@ pub fn RepositoryList() -> impl IntoView {
                         let count = all_repositories.len();
                         view! {
                             <p class="count" data-testid="repository-count" aria-live="polite">
-                                {move || count_text(shown_page.get(), list.size.get(), total.get(), count, &list.filter.get(), ("repository", "repositories"))}
+                                {move || count_text(shown_page(), list.size.get(), total.get(), count, &list.filter.get(), ("repository", "repositories"))}
                             </p>
                             <div class="table-wrap">
                             <table class="list" data-testid="repository-table">
