@@ -9,7 +9,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ROOT, SCREENSHOTS
+from conftest import CHROMEDRIVER, CHROMIUM, ROOT, SCREENSHOTS
 
 AXE = ROOT / "target" / "tools" / "node_modules" / "axe-core" / "axe.min.js"
 # What fails a screen: axe-core's two worst impact levels.
@@ -142,3 +142,21 @@ def check_accessibility(browser, screen):
     finally:
         _color_scheme(browser, "light")
     assert not found, f"accessibility of {screen}:\n{json.dumps(found, indent=1)}"
+
+
+def browser_with(tmp_path, *extra_args):
+    """Headless Chromium as conftest's `browser` fixture starts it, plus `extra_args`
+    (e.g. host resolver rules for a plain-HTTP origin that is not localhost)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1400,900", f"--user-data-dir={tmp_path / 'chromium-extra'}",
+                *extra_args]:
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    return driver

@@ -13,14 +13,50 @@ fn focused() -> Option<web_sys::HtmlElement> {
 }
 
 /// Puts focus back on `opener`, or on the page's heading when the opener is gone
-/// (a deleted row's button).
+/// (a deleted row's button) or disabled (nothing left selected to delete).
 fn restore_focus(opener: Option<web_sys::HtmlElement>) {
-    match opener.filter(|o| o.is_connected()) {
+    match opener.filter(|o| o.is_connected() && !o.matches(":disabled").unwrap_or(false)) {
         Some(opener) => {
             let _ = opener.focus();
         }
         None => crate::pages::shell::focus_heading(),
     }
+}
+
+const FOCUSABLE: &str = "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
+
+/// Tab from the last control goes to the first, Shift+Tab from the first to the
+/// last: a modal dialog alone would let focus out to the browser's own controls.
+fn keep_tab_inside(dialog: &web_sys::HtmlDialogElement, ev: &leptos::ev::KeyboardEvent) {
+    if ev.key() != "Tab" {
+        return;
+    }
+    let Ok(list) = dialog.query_selector_all(FOCUSABLE) else {
+        return;
+    };
+    let controls: Vec<web_sys::HtmlElement> = (0..list.length())
+        .filter_map(|i| list.item(i))
+        .filter_map(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
+        .filter(|e| e.get_client_rects().length() > 0)
+        .collect();
+    let (Some(first), Some(last)) = (controls.first(), controls.last()) else {
+        return;
+    };
+    let active = document().active_element();
+    let at = |e: &web_sys::HtmlElement| {
+        active
+            .as_ref()
+            .is_some_and(|a| a == e.unchecked_ref::<web_sys::Element>())
+    };
+    let target = if ev.shift_key() && at(first) {
+        last
+    } else if !ev.shift_key() && at(last) {
+        first
+    } else {
+        return;
+    };
+    ev.prevent_default();
+    let _ = target.focus();
 }
 
 /// A modal dialog. Escape, a click on the backdrop or the close button call `on_close`.
@@ -55,6 +91,7 @@ pub fn Modal(
     view! {
         <dialog class="modal" node_ref=dialog aria-labelledby=labelled_by
             on:cancel=move |ev: leptos::ev::Event| { ev.prevent_default(); on_close.run(()) }
+            on:keydown=move |ev| element.with_value(|d| if let Some(d) = d { keep_tab_inside(d, &ev) })
             on:close=move |_| if !closing.get_value() { on_close.run(()) }
             // A click on the dialog element itself is a click on its backdrop.
             on:click=move |ev| {
