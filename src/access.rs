@@ -31,7 +31,7 @@ fn refusals() -> Option<Refusals> {
 }
 
 /// Actions not about one repository: a refusal holds whatever the name.
-fn registry_wide(action: Action) -> bool {
+pub fn registry_wide(action: Action) -> bool {
     matches!(
         action,
         Action::CreateRepository | Action::DescribeRegistry | Action::GetAuthorizationToken
@@ -71,27 +71,34 @@ pub fn refused(action: Action, repository: Option<&str>) -> bool {
     set.try_with(|s| s.contains(&key)).unwrap_or(false)
 }
 
-/// What an action lets a person do, in their words.
-pub fn what(action: Action) -> &'static str {
+/// What an action lets a person do, in their words, on `repository` if known.
+pub fn what(action: Action, repository: Option<&str>) -> String {
+    let of = |text: &str| match repository {
+        Some(r) => format!("{text} {r}"),
+        None => format!("{text} this repository"),
+    };
     match action {
-        Action::CreateRepository => "create repositories",
-        Action::DescribeRepositories => "view repositories",
-        Action::DeleteRepository => "delete repositories",
-        Action::DescribeImages | Action::ListImages => "list images",
-        Action::BatchGetImage => "read image manifests (pull)",
-        Action::BatchDeleteImage => "delete images or tags",
-        Action::PutImage => "tag images (push)",
-        Action::BatchCheckLayerAvailability => "check layers (push and pull)",
-        Action::GetDownloadUrlForLayer => "download layers (pull)",
-        Action::GetRepositoryPolicy => "read the repository policy",
-        Action::SetRepositoryPolicy => "change the repository policy",
-        Action::DeleteRepositoryPolicy => "delete the repository policy",
-        Action::GetAuthorizationToken => "log in with docker or podman",
-        Action::PutImageTagMutability => "change tag immutability",
-        Action::PutImageScanningConfiguration => "change scan on push",
-        Action::TagResource | Action::UntagResource => "change the repository's tags",
-        Action::ListTagsForResource => "read the repository's tags",
-        Action::DescribeRegistry => "read the registry's settings",
+        Action::CreateRepository => "create repositories".into(),
+        Action::DescribeRepositories => match repository {
+            Some(r) => format!("view repository {r}"),
+            None => "list repositories".into(),
+        },
+        Action::DeleteRepository => of("delete repository"),
+        Action::DescribeImages | Action::ListImages => of("list the images of"),
+        Action::BatchGetImage => of("read image manifests (pull) in"),
+        Action::BatchDeleteImage => of("delete images or tags in"),
+        Action::PutImage => of("tag images (push) in"),
+        Action::BatchCheckLayerAvailability => of("check layers in"),
+        Action::GetDownloadUrlForLayer => of("download layers (pull) from"),
+        Action::GetRepositoryPolicy => of("read the policy of"),
+        Action::SetRepositoryPolicy => of("change the policy of"),
+        Action::DeleteRepositoryPolicy => of("delete the policy of"),
+        Action::GetAuthorizationToken => "log in with docker or podman".into(),
+        Action::PutImageTagMutability => of("change tag immutability of"),
+        Action::PutImageScanningConfiguration => of("change scan on push of"),
+        Action::TagResource | Action::UntagResource => of("change the tags of"),
+        Action::ListTagsForResource => of("read the tags of"),
+        Action::DescribeRegistry => "read the registry's settings".into(),
     }
 }
 
@@ -105,7 +112,7 @@ pub fn refusal_note(action: Action, repository: Option<&str>) -> Option<String> 
     refused(action, repository).then(|| {
         format!(
             "This key may not {} ({}).",
-            what(action),
+            what(action, repository),
             permission(action)
         )
     })

@@ -40,18 +40,16 @@ pub enum ApiError {
 
 /// AccessDenied in plain words: what was refused and which permission to ask for.
 fn denied_words(action: Action, repository: Option<&str>) -> String {
-    let permission = access::permission(action);
-    let place = repository
-        .map(|r| format!(" in repository {r}"))
-        .unwrap_or_default();
+    let repository = repository.filter(|_| !access::registry_wide(action));
     let grant = if repository.is_some() {
         "in the repository's policy"
     } else {
         "in a policy"
     };
     format!(
-        "This key may not {}{place}. Ask the registry's administrator to allow {permission} for it {grant}.",
-        access::what(action)
+        "This key may not {}. Ask the registry's administrator to allow {} for it {grant}.",
+        access::what(action, repository),
+        access::permission(action)
     )
 }
 
@@ -157,9 +155,23 @@ pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
     request: &Req,
 ) -> Result<Resp, ApiError> {
     let value = serde_json::to_value(request).map_err(|e| ApiError::Decode(e.to_string()))?;
+    // The repository it is about: by name, one of `repositoryNames`, or by ARN for
+    // the resource-tag actions.
     let repository = value
         .get("repositoryName")
         .and_then(|v| v.as_str())
+        .or_else(
+            || match value.get("repositoryNames").and_then(|v| v.as_array()) {
+                Some(names) if names.len() == 1 => names[0].as_str(),
+                _ => None,
+            },
+        )
+        .or_else(|| {
+            value
+                .get("resourceArn")
+                .and_then(|v| v.as_str())
+                .and_then(|arn| arn.split_once(":repository/").map(|(_, name)| name))
+        })
         .map(str::to_string);
     let body = value.to_string();
     let headers = signed_headers(connection, &action.target(), &body, now());

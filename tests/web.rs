@@ -122,7 +122,7 @@ fn access_denied_names_the_permission_in_plain_words() {
     assert!(denied.is_access_denied());
     assert_eq!(
         denied.to_string(),
-        "This key may not delete images or tags in repository shared/app. Ask the registry's administrator to allow ecr:BatchDeleteImage for it in the repository's policy."
+        "This key may not delete images or tags in shared/app. Ask the registry's administrator to allow ecr:BatchDeleteImage for it in the repository's policy."
     );
     let create = ApiError::from_response(403, raw, Action::CreateRepository, None);
     assert!(create.to_string().contains("may not create repositories"));
