@@ -41,8 +41,13 @@ def test_a_shared_link_opened_without_a_session_comes_back_after_sign_in(console
     wait_for(browser, lambda b: "/sign-in" not in path_of(b))
 
 
-def test_sign_in_never_sends_anyone_to_another_site(console_registry, browser):
+def test_sign_in_follows_next_only_within_the_console(console_registry, browser):
     registry = console_registry
+    sign_in(browser, registry.url, registry.access_key_id, registry.secret_access_key,
+            path="/sign-in?next=%2Fcreate-repository")
+    wait_for(browser, lambda b: path_of(b) == "/create-repository")
+    browser.find_element(*by_testid("sign-out")).click()
+    wait_for(browser, EC.url_contains("/sign-in"))
     for next_link in ["https://evil.example/", "//evil.example/", "/%5Cevil.example", "/%09/evil.example"]:
         sign_in(browser, registry.url, registry.access_key_id, registry.secret_access_key,
                 path=f"/sign-in?next={next_link}")
