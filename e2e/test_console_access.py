@@ -59,7 +59,7 @@ def test_a_pull_only_users_journey(console_registry, browser):
     # With read access for the console, the repository shows; deleting is refused once, then disabled.
     ecr.set_repository_policy(repositoryName="shared/app", policyText=policy(viewer["arn"], PULL + CONSOLE_READ))
     button(browser, "Refresh").click()
-    browser.find_element("link text", "shared/app").click()
+    wait_for(browser, EC.element_to_be_clickable(("link text", "shared/app"))).click()
     wait_for(browser, EC.presence_of_element_located(by_testid("image-table")))
     field(browser, "Select image " + text_of(browser, "image-digest")).click()
     button(browser, "Delete images").click()
