@@ -47,10 +47,17 @@ def random_key():
 
 
 class Registry:
-    """A real `berth-registry serve` process with its own data dir."""
+    """A real `berth-registry serve` process with its own data dir. Every ECR API
+    exchange it serves is recorded and, when the test ends, checked against AWS's
+    model of the API (see shapes.py and the `wire_contract` fixture)."""
 
-    def __init__(self, tmp: pathlib.Path, console=False, preset_admin=True, extra_args=()):
+    # Every registry started during the current test, for the wire-contract check.
+    started = []
+
+    def __init__(self, tmp: pathlib.Path, console=False, preset_admin=True, extra_args=(), record_api=True):
         self.tmp = tmp
+        # The recorder buffers every request body: tests of how bodies are read start without it.
+        self.record_api = record_api
         self.data = tmp / "data"
         self.console = console
         self.preset_admin = preset_admin
@@ -62,6 +69,8 @@ class Registry:
         self.access_key_id, self.secret_access_key = random_key()
         self.proc = None
         self.log_path = tmp / "registry.log"
+        self.api_record = tmp / "api-exchanges.jsonl"
+        Registry.started.append(self)
         self.start()
 
     def start(self):
@@ -70,15 +79,41 @@ class Registry:
             env["BERTH_ADMIN_ACCESS_KEY_ID"] = self.access_key_id
             env["BERTH_ADMIN_SECRET_ACCESS_KEY"] = self.secret_access_key
         args = [REGISTRY_BIN, "serve", "--listen", self.host, "--data", str(self.data), "--region", self.region]
+        if self.record_api:
+            args += ["--record-api", str(self.api_record)]
         if self.console:
             args += ["--console", str(CONSOLE_DIST)]
         args += self.extra_args
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         wait_for_port(self.port, self.proc, what="berth-registry")
+        self.wait_until_serving()
         if not self.preset_admin:
-            creds = json.loads((self.data / "admin-credentials.json").read_text())
+            # The port listens before the data dir is set up; the file comes after.
+            credentials = self.data / "admin-credentials.json"
+            deadline = time.monotonic() + 30
+            while not credentials.exists() and time.monotonic() < deadline and self.proc.poll() is None:
+                time.sleep(0.02)
+            creds = json.loads(credentials.read_text())
             self.access_key_id, self.secret_access_key = creds["accessKeyId"], creds["secretAccessKey"]
+
+    def wait_until_serving(self, timeout=30.0):
+        """The port opens before the data dir is prepared; the first answer comes after."""
+        import http.client
+
+        deadline = time.monotonic() + timeout
+        while True:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+            try:
+                conn.request("GET", "/v2/")
+                conn.getresponse().read()
+                return
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise
+                time.sleep(0.05)
+            finally:
+                conn.close()
 
     def stop(self, sig=None):
         if self.proc and self.proc.poll() is None:
@@ -139,9 +174,36 @@ class Registry:
         )
 
     def add_user(self, name):
-        result = subprocess.run([REGISTRY_BIN, "user", "add", name, "--data", str(self.data)], capture_output=True, text=True, timeout=30)
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
+        return json.loads(self.cli("user", "add", name).stdout)
+
+    def cli(self, *args, check=True):
+        """A `berth-registry` subcommand on this registry's data dir (while it serves)."""
+        result = subprocess.run([REGISTRY_BIN, *args, "--data", str(self.data)], capture_output=True, text=True, timeout=120)
+        if check:
+            assert result.returncode == 0, f"berth-registry {' '.join(args)}: {result.stderr}"
+        return result
+
+
+@pytest.fixture(autouse=True)
+def wire_contract():
+    """After each test: every ECR API response its registries sent, and every request
+    the console sent, must match AWS's model (botocore's ECR service-2.json)."""
+    import shapes
+
+    Registry.started.clear()
+    yield
+    failures = []
+    for registry in Registry.started:
+        failures += shapes.check_exchanges(registry.api_record)
+    Registry.started.clear()
+    if failures:
+        lines = []
+        for failure in failures[:10]:
+            exchange = failure["exchange"]
+            lines.append(f"- {exchange['target']} ({exchange['status']}):")
+            lines += [f"    {p}" for p in failure["problems"]]
+        more = f"\n(+{len(failures) - 10} more exchanges)" if len(failures) > 10 else ""
+        pytest.fail("Berth's wire format drifted from AWS's ECR model:\n" + "\n".join(lines) + more, pytrace=False)
 
 
 @pytest.fixture

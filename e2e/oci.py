@@ -22,7 +22,12 @@ class Response:
     def __init__(self, status, headers, body):
         self.status = status
         self.headers = {k.lower(): v for k, v in headers}
+        self.all_headers = [(k.lower(), v) for k, v in headers]
         self.body = body
+
+    def header_values(self, name):
+        """Every value of a header that may be sent more than once."""
+        return [v for k, v in self.all_headers if k == name.lower()]
 
     def json(self):
         return json.loads(self.body)

@@ -16,8 +16,9 @@ def _hmac(key: bytes, msg: str) -> bytes:
     return hmac.new(key, msg.encode(), hashlib.sha256).digest()
 
 
-def sign(method, url, headers, body: bytes, access_key, secret_key, region, service="ecr", at=None):
-    """Returns headers with X-Amz-Date and Authorization added (all names lowercase)."""
+def sign(method, url, headers, body: bytes, access_key, secret_key, region, service="ecr", at=None, signed=None):
+    """Returns headers with X-Amz-Date and Authorization added (all names lowercase).
+    `signed` names the headers to sign (default: all); the others travel unsigned."""
     at = at or datetime.datetime.now(datetime.timezone.utc)
     amz_date = at.strftime("%Y%m%dT%H%M%SZ")
     day = amz_date[:8]
@@ -25,7 +26,7 @@ def sign(method, url, headers, body: bytes, access_key, secret_key, region, serv
     headers = {k.lower(): v for k, v in headers.items()}
     headers["host"] = parts.netloc
     headers["x-amz-date"] = amz_date
-    names = sorted(headers)
+    names = sorted(h for h in headers if signed is None or h in signed)
     canonical = "\n".join(
         [
             method,

@@ -323,6 +323,7 @@ mod tables {
                 scan_on_push: immutable,
             },
             encryption_configuration: EncryptionConfiguration::default(),
+            ..Default::default()
         }
     }
 
@@ -386,6 +387,7 @@ mod tables {
             image_manifest_media_type: media_type.into(),
             artifact_media_type: None,
             last_recorded_pull_time: None,
+            ..Default::default()
         }
     }
 

@@ -4,14 +4,23 @@
 //! - [`ecr`]: ECR API wire types with AWS's exact field names.
 //! - [`names`]: repository-name rules (the ones ECR enforces).
 //! - [`oci`]: manifests, digests and tags as the OCI Distribution API carries them.
-//! - [`policy`]: repository policies: grammar, validation, evaluation.
+//! - [`policy`]: repository and registry policies: grammar, validation, evaluation.
+//! - [`lifecycle`]: lifecycle policies: grammar, validation, evaluation.
+//! - [`mutability`]: tag mutability with exclusion filters.
+//! - [`json`], [`problem`]: JSON that keeps positions, and problems pinned to them.
 //! - [`push`]: the "View push commands" lines.
 
 pub mod ecr;
+pub mod glob;
+pub mod json;
+pub mod lifecycle;
+pub mod mutability;
 pub mod names;
 pub mod oci;
 pub mod policy;
+pub mod problem;
 pub mod push;
+pub mod suggest;
 
 /// The `X-Amz-Target` prefix of every ECR action.
 pub const ECR_TARGET_PREFIX: &str = "AmazonEC2ContainerRegistry_V20150921.";

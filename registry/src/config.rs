@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
@@ -21,6 +22,50 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// A built console (trunk's `dist/`) to serve at `/`.
     pub console_dir: Option<PathBuf>,
+    /// How often garbage collection runs; `None` when it only runs on demand.
+    pub gc_interval: Option<Duration>,
+    /// How long an upload session may sit idle before garbage collection expires it.
+    pub upload_expiry: Duration,
+    /// At most one `lastRecordedPullTime` write per image per this long.
+    pub pull_record_interval: Duration,
+    pub limits: Limits,
+}
+
+/// What a client may hold of the server: connections, time, and memory before it
+/// has proven who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// A request's head must be complete this long after its first byte (or after the
+    /// connection opened, for the first request).
+    pub header_read_timeout: Duration,
+    /// An idle connection between requests is closed after this long.
+    pub keep_alive_timeout: Duration,
+    /// A request whose bytes stop moving either way for this long is cut off.
+    pub stall_timeout: Duration,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// Bytes of ECR API bodies buffered, all requests together, before their
+    /// signatures are verified.
+    pub unauthenticated_body_bytes: usize,
+}
+
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
+pub const DEFAULT_KEEP_ALIVE_TIMEOUT_SECS: u64 = 60;
+pub const DEFAULT_STALL_TIMEOUT_SECS: u64 = 120;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Room for the largest legal ECR request (PutImage, about 24 MiB at worst) and then some.
+pub const DEFAULT_UNAUTHENTICATED_BODY_BYTES: usize = 32 << 20;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
+            keep_alive_timeout: Duration::from_secs(DEFAULT_KEEP_ALIVE_TIMEOUT_SECS),
+            stall_timeout: Duration::from_secs(DEFAULT_STALL_TIMEOUT_SECS),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            unauthenticated_body_bytes: DEFAULT_UNAUTHENTICATED_BODY_BYTES,
+        }
+    }
 }
 
 impl Config {
@@ -35,12 +80,16 @@ impl Config {
     }
 
     pub fn root_arn(&self) -> String {
-        format!("arn:aws:iam::{}:root", self.account_id)
+        root_arn(&self.account_id)
     }
 
     pub fn user_arn(&self, user_name: &str) -> String {
         user_arn(&self.account_id, user_name)
     }
+}
+
+pub fn root_arn(account_id: &str) -> String {
+    format!("arn:aws:iam::{account_id}:root")
 }
 
 pub fn user_arn(account_id: &str, user_name: &str) -> String {
@@ -56,6 +105,24 @@ pub fn validate_account_id(id: &str) -> Result<(), String> {
     }
 }
 
+/// A duration as people write it on a command line: `90`, `90s`, `15m`, `6h`, `1d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit_seconds) = match text.char_indices().last() {
+        Some((i, 's')) => (&text[..i], 1),
+        Some((i, 'm')) => (&text[..i], 60),
+        Some((i, 'h')) => (&text[..i], 60 * 60),
+        Some((i, 'd')) => (&text[..i], 24 * 60 * 60),
+        _ => (text, 1),
+    };
+    let invalid = || format!("'{text}' is not a duration: write e.g. 90s, 15m, 6h or 1d");
+    let value: u64 = number.parse().map_err(|_| invalid())?;
+    value
+        .checked_mul(unit_seconds)
+        .map(Duration::from_secs)
+        .ok_or_else(invalid)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +136,23 @@ mod tests {
             account_id: DEFAULT_ACCOUNT_ID.into(),
             cors_origins: vec![],
             console_dir: None,
+            limits: Limits::default(),
+            gc_interval: None,
+            upload_expiry: Duration::from_secs(1),
+            pull_record_interval: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn durations_take_a_unit_or_mean_seconds() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("6h"), Ok(Duration::from_secs(21_600)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        for bad in ["", "h", "1.5h", "-1s", "6 hours", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }
 

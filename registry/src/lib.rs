@@ -1,13 +1,18 @@
-//! Berth's embedded registry: the ECR API (and, later, OCI Distribution) over one axum app.
+//! Berth's embedded registry: the ECR API and OCI Distribution over one axum app.
+//!
+//! routes (HTTP) → services (what the registry does) → storage (the Metadata and
+//! Blobs traits); `auth` decides who is calling and what they may do; `server`
+//! holds connections to their limits; `data_dir` keeps everything on disk private.
 
-pub mod access;
 pub mod auth;
-pub mod blobs;
+pub mod clock;
 pub mod config;
-pub mod error;
+pub mod credentials;
+pub mod data_dir;
 pub mod routes;
+pub mod server;
 pub mod services;
-pub mod store;
+pub mod storage;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,15 +24,25 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::config::Config;
-use crate::store::{AccessKey, Store, StoreError};
+use crate::services::pulls::PullRecorder;
+use crate::storage::files::BlobFiles;
+use crate::storage::sqlite::SqliteMetadata;
+use crate::storage::{AccessKey, Blobs, Metadata, StorageError};
 
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub store: Store,
-    pub blobs: Arc<blobs::BlobFiles>,
+    pub metadata: Arc<dyn Metadata>,
+    pub blobs: Arc<dyn Blobs>,
     /// Signs GetDownloadUrlForLayer URLs; kept in the database so URLs survive restarts.
     pub url_signing_key: Arc<Vec<u8>>,
+    /// Seals the ECR API's page tokens; its key is kept in the database so tokens
+    /// survive restarts.
+    pub page_tokens: Arc<services::paging::PageTokens>,
+    /// Bytes of ECR API bodies that may be buffered before their signatures are
+    /// verified, all requests together (`Limits::unauthenticated_body_bytes`).
+    pub unauthenticated_bodies: Arc<tokio::sync::Semaphore>,
+    pub pulls: Arc<PullRecorder>,
 }
 
 /// The whole HTTP app; tests and `main` build the same one.
@@ -42,7 +57,10 @@ pub fn app(state: AppState) -> Router {
         router = router
             .fallback_service(ServeDir::new(&dir).fallback(ServeFile::new(dir.join("index.html"))));
     }
-    router.layer(cors_layer(&state.config)).with_state(state)
+    router
+        .layer(cors_layer(&state.config))
+        .layer(axum::middleware::from_fn(routes::unread_body::finish))
+        .with_state(state)
 }
 
 fn cors_layer(config: &Config) -> CorsLayer {
@@ -99,12 +117,12 @@ pub struct AdminKey {
     pub credentials_file: PathBuf,
 }
 
-pub const ADMIN_CREDENTIALS_FILE: &str = "admin-credentials.json";
-
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Service(#[from] services::Error),
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -112,10 +130,11 @@ pub enum BootstrapError {
     },
 }
 
-/// Prepares the data dir and everything a running registry needs: database,
-/// blob storage, account id, URL-signing key, and the admin key (from `preset`,
-/// else the stored one, else a fresh one), written to `admin-credentials.json`.
-pub fn bootstrap(
+/// Prepares the data dir and everything a running registry needs: private modes on
+/// everything in it, database, blob storage, account id, URL-signing key, and the
+/// admin key (from `preset`, which replaces any other root key, else the stored one,
+/// else a fresh one), written to `admin-credentials.json`.
+pub async fn bootstrap(
     config: Config,
     preset: Option<AccessKey>,
 ) -> Result<(AppState, AdminKey), BootstrapError> {
@@ -123,51 +142,51 @@ pub fn bootstrap(
         let path = path.display().to_string();
         move |source| BootstrapError::Io { path, source }
     };
-    std::fs::create_dir_all(&config.data_dir).map_err(io(&config.data_dir))?;
-    let store = Store::open(&config.data_dir)?;
-    let blobs = blobs::BlobFiles::open(&config.data_dir).map_err(io(&config.data_dir))?;
-    let (key, created, url_signing_key) = store.with(|conn| -> Result<_, StoreError> {
-        store::put_setting(conn, "account_id", &config.account_id)?;
-        let url_key = match store::get_setting(conn, "url_signing_key")? {
-            Some(hex_key) => hex::decode(hex_key).unwrap_or_default(),
-            None => Vec::new(),
-        };
-        let url_key = if url_key.len() == 32 {
-            url_key
-        } else {
-            let fresh: [u8; 32] = rand::random();
-            store::put_setting(conn, "url_signing_key", &hex::encode(fresh))?;
-            fresh.to_vec()
-        };
-        if let Some(preset) = preset {
-            store::put_root_access_key(conn, &preset)?;
-            return Ok((preset, false, url_key));
+    for fix in data_dir::secure(&config.data_dir).map_err(io(&config.data_dir))? {
+        eprintln!("berth-registry: made private: {fix}");
+    }
+    let metadata: Arc<dyn Metadata> = Arc::new(SqliteMetadata::open(&config.data_dir)?);
+    let blobs: Arc<dyn Blobs> =
+        Arc::new(BlobFiles::open(&config.data_dir).map_err(io(&config.data_dir))?);
+    metadata
+        .put_setting("account_id", &config.account_id)
+        .await?;
+    let url_signing_key = stored_key(metadata.as_ref(), "url_signing_key").await?;
+    let page_token_key = stored_key(metadata.as_ref(), "page_token_key").await?;
+    let (key, created) = match (preset, metadata.root_access_key().await?) {
+        (Some(preset), _) => {
+            metadata.replace_root_access_key(&preset).await?;
+            (preset, false)
         }
-        if let Some(existing) = store::root_access_key(conn)? {
-            return Ok((existing, false, url_key));
+        (None, Some(existing)) => (existing, false),
+        (None, None) => {
+            let fresh = auth::tokens::generate_access_key(None);
+            metadata.replace_root_access_key(&fresh).await?;
+            (fresh, true)
         }
-        let fresh = auth::generate_access_key(None);
-        store::put_root_access_key(conn, &fresh)?;
-        Ok((fresh, true, url_key))
-    })?;
-    let credentials_file = config.data_dir.join(ADMIN_CREDENTIALS_FILE);
-    let json = serde_json::json!({
-        "accessKeyId": key.access_key_id,
-        "secretAccessKey": key.secret_access_key,
-        "arn": config.root_arn(),
-        "region": config.region,
-        "endpointUrl": config.public_url,
-    });
-    write_private_file(
-        &credentials_file,
-        &serde_json::to_vec_pretty(&json).unwrap_or_default(),
-    )
-    .map_err(io(&credentials_file))?;
+    };
+    let endpoint = credentials::Endpoint {
+        region: config.region.clone(),
+        endpoint_url: config.public_url.clone(),
+    };
+    let credentials_file =
+        credentials::write_admin(&config.data_dir, &key, &config.root_arn(), &endpoint).map_err(
+            io(&config.data_dir.join(credentials::ADMIN_CREDENTIALS_FILE)),
+        )?;
+    let pulls = Arc::new(PullRecorder::start(
+        metadata.clone(),
+        config.pull_record_interval,
+    ));
     let state = AppState {
+        unauthenticated_bodies: Arc::new(tokio::sync::Semaphore::new(
+            config.limits.unauthenticated_body_bytes,
+        )),
         config: Arc::new(config),
-        store,
-        blobs: Arc::new(blobs),
-        url_signing_key: Arc::new(url_signing_key),
+        metadata,
+        blobs,
+        url_signing_key: Arc::new(url_signing_key.to_vec()),
+        page_tokens: Arc::new(services::paging::PageTokens::new(&page_token_key)),
+        pulls,
     };
     Ok((
         state,
@@ -179,17 +198,17 @@ pub fn bootstrap(
     ))
 }
 
-fn write_private_file(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let temp = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    let mut file = options.open(&temp)?;
-    file.write_all(contents)?;
-    file.sync_all()?;
-    std::fs::rename(temp, path)
+/// A 32-byte secret kept in the settings table, generated on first use.
+async fn stored_key(metadata: &dyn Metadata, name: &str) -> Result<[u8; 32], StorageError> {
+    let stored = metadata
+        .get_setting(name)
+        .await?
+        .and_then(|hex_key| hex::decode(hex_key).ok())
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
+    if let Some(key) = stored {
+        return Ok(key);
+    }
+    let fresh: [u8; 32] = rand::random();
+    metadata.put_setting(name, &hex::encode(fresh)).await?;
+    Ok(fresh)
 }

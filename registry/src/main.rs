@@ -1,12 +1,18 @@
-//! `berth-registry`: run the registry, or manage its users.
+//! `berth-registry`: run the registry, collect its garbage, manage its users and keys,
+//! check its data.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
-use berth_registry::auth;
-use berth_registry::config::{self, Config};
-use berth_registry::store::{self, AccessKey, Store};
+use berth_registry::config::{self, Config, Limits};
+use berth_registry::services::{self, gc, users};
+use berth_registry::storage::files::BlobFiles;
+use berth_registry::storage::sqlite::{self, SqliteMetadata, DATABASE_FILE};
+use berth_registry::storage::{AccessKey, Blobs, Metadata};
+use berth_registry::{credentials, data_dir};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -23,12 +29,57 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the registry.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Collect garbage now: free blobs nothing references, expire abandoned uploads,
+    /// remove crash leftovers. Safe while `serve` runs on the same data dir.
+    Gc(GcArgs),
     /// Manage users (IAM-style principals with their own access keys).
     User {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage the admin (account root) key.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Check the data dir: re-hash every blob; report damaged, missing and orphaned
+    /// blob files and manifests that reference unlinked blobs, as JSON. Safe while
+    /// `serve` runs. Exits 1 when it finds something that needs an operator.
+    Fsck {
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Move damaged blobs to DATA/quarantine/: they then count as missing, and
+        /// the next push of them stores them anew.
+        #[arg(long)]
+        repair: bool,
+    },
+    /// Make a registry of `blobs` blobs in a new data dir, for `cargo xtask bench`:
+    /// half of them linked to one repository and referenced by its images, half
+    /// referenced by nothing.
+    #[command(hide = true)]
+    BenchFill {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        blobs: usize,
+    },
+}
+
+#[derive(clap::Args)]
+struct GcArgs {
+    /// Data directory of the registry.
+    #[arg(long, default_value = "data")]
+    data: PathBuf,
+    /// Report what would be freed, and free nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Upload sessions idle this long expire (e.g. 90s, 15m, 24h, 1d).
+    #[arg(long, default_value = "24h", value_parser = config::parse_duration)]
+    upload_expiry: Duration,
+    /// Print the report as JSON instead of a sentence.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -55,30 +106,102 @@ struct ServeArgs {
     /// Serve a built console (trunk's dist/) at / on this registry's own address.
     #[arg(long)]
     console: Option<PathBuf>,
+    /// Seconds a client has to send a request's head, from the connection opening
+    /// or from the head's first byte.
+    #[arg(long, value_name = "SECONDS", default_value_t = config::DEFAULT_HEADER_READ_TIMEOUT_SECS)]
+    header_read_timeout: u64,
+    /// Seconds an idle connection is kept open between requests.
+    #[arg(long, value_name = "SECONDS", default_value_t = config::DEFAULT_KEEP_ALIVE_TIMEOUT_SECS)]
+    keep_alive_timeout: u64,
+    /// Seconds a request may go without a byte moving either way before it is cut off.
+    #[arg(long, value_name = "SECONDS", default_value_t = config::DEFAULT_STALL_TIMEOUT_SECS)]
+    stall_timeout: u64,
+    /// Connections served at once; more wait to be accepted.
+    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// Bytes of ECR API request bodies held in memory, all requests together, before
+    /// their signatures are verified.
+    #[arg(long, value_name = "BYTES", default_value_t = config::DEFAULT_UNAUTHENTICATED_BODY_BYTES)]
+    max_unauthenticated_body_bytes: usize,
+    /// How often to collect garbage (e.g. 30m, 6h, 1d); 0 collects only on demand
+    /// (`berth-registry gc`).
+    #[arg(long, default_value = "6h", value_parser = config::parse_duration)]
+    gc_interval: Duration,
+    /// Upload sessions idle this long expire at the next collection.
+    #[arg(long, default_value = "24h", value_parser = config::parse_duration)]
+    upload_expiry: Duration,
+    /// Record an image's last pull time at most once per this long.
+    #[arg(long, default_value = "60s", value_parser = config::parse_duration)]
+    pull_record_interval: Duration,
+    /// Append every ECR API exchange to this file as JSON lines (a test aid).
+    #[arg(long, hide = true)]
+    record_api: Option<PathBuf>,
     #[arg(long, env = "BERTH_ADMIN_ACCESS_KEY_ID", hide_env_values = true)]
     admin_access_key_id: Option<String>,
     #[arg(long, env = "BERTH_ADMIN_SECRET_ACCESS_KEY", hide_env_values = true)]
     admin_secret_access_key: Option<String>,
 }
 
+/// Every command that changes keys works while `serve` runs on the same data dir:
+/// keys are read per request, so a change holds for the next request.
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Add a user and print its access key as JSON. Works while `serve` runs.
+    /// Add a user and print its access key as JSON.
     Add {
         /// User name (letters, digits and +=,.@_-, as in IAM).
         name: String,
         #[arg(long, default_value = "data")]
         data: PathBuf,
     },
+    /// List users with their access key ids, as JSON.
+    List {
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
+    /// Remove a user: its keys and registry tokens stop working at once.
+    Remove {
+        name: String,
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
+    /// Give a user a new access key, printed once as JSON; the old key and its
+    /// registry tokens stop working at once.
+    RotateKey {
+        name: String,
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Replace the admin key: the new one is printed once as JSON and written to
+    /// DATA/admin-credentials.json (0600); the old key and its tokens stop working at
+    /// once. A registry started with BERTH_ADMIN_ACCESS_KEY_ID set goes back to that
+    /// key when it restarts: rotate a preset key by changing the preset.
+    RotateKey {
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
+    // Before any file is made: everything the registry writes is private to its user.
+    data_dir::restrict_umask();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args),
-        Command::User {
-            command: UserCommand::Add { name, data },
-        } => add_user(&name, &data),
+        Command::Serve(args) => serve(*args),
+        Command::Gc(args) => collect_garbage(args),
+        Command::BenchFill { data, blobs } => bench_fill(&data, blobs),
+        Command::User { command } => user(command),
+        Command::Admin {
+            command: AdminCommand::RotateKey { data },
+        } => rotate_admin_key(&data),
+        Command::Fsck { data, repair } => match fsck(&data, repair) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(message) => Err(message),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -104,6 +227,23 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                     .into(),
             ),
         };
+    let seconds = std::time::Duration::from_secs;
+    let limits = Limits {
+        header_read_timeout: seconds(args.header_read_timeout),
+        keep_alive_timeout: seconds(args.keep_alive_timeout),
+        stall_timeout: seconds(args.stall_timeout),
+        max_connections: args.max_connections,
+        unauthenticated_body_bytes: args.max_unauthenticated_body_bytes,
+    };
+    if limits.max_connections == 0 {
+        return Err("--max-connections must be at least 1".into());
+    }
+    let largest = berth_registry::routes::ecr::body::PUT_IMAGE_LIMIT;
+    if limits.unauthenticated_body_bytes < largest {
+        return Err(format!(
+            "--max-unauthenticated-body-bytes must be at least {largest}, the largest legal ECR request"
+        ));
+    }
     if let Some(dir) = &args.console {
         if !dir.join("index.html").is_file() {
             return Err(format!(
@@ -140,9 +280,14 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 args.cors_origins
             },
             console_dir: args.console,
+            limits: limits.clone(),
+            gc_interval: Some(args.gc_interval).filter(|i| !i.is_zero()),
+            upload_expiry: args.upload_expiry,
+            pull_record_interval: args.pull_record_interval,
         };
-        let (state, admin) =
-            berth_registry::bootstrap(config, preset).map_err(|e| e.to_string())?;
+        let (state, admin) = berth_registry::bootstrap(config, preset)
+            .await
+            .map_err(|e| e.to_string())?;
         let config = &state.config;
         println!("Berth registry listening on http://{bound}");
         println!(
@@ -160,10 +305,31 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             "  admin credentials file:  {}",
             admin.credentials_file.display()
         );
-        axum::serve(listener, berth_registry::app(state))
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(|e| e.to_string())
+        if let Some(interval) = config.gc_interval {
+            println!(
+                "  garbage collection every {}s; upload sessions expire after {}s idle",
+                interval.as_secs(),
+                config.upload_expiry.as_secs()
+            );
+            tokio::spawn(gc::run_on_schedule(
+                state.metadata.clone(),
+                state.blobs.clone(),
+                interval,
+                config.upload_expiry,
+            ));
+        }
+        let mut app = berth_registry::app(state);
+        if let Some(path) = &args.record_api {
+            let recorder = berth_registry::routes::record::Recorder::open(path)
+                .map_err(|e| format!("--record-api {}: {e}", path.display()))?;
+            app = app.layer(axum::middleware::from_fn_with_state(
+                recorder,
+                berth_registry::routes::record::record,
+            ));
+        }
+        berth_registry::server::raise_open_file_limit();
+        berth_registry::server::serve(listener, app, limits, shutdown_signal()).await;
+        Ok(())
     })
 }
 
@@ -187,40 +353,279 @@ async fn shutdown_signal() {
     }
 }
 
-fn validate_user_name(name: &str) -> Result<(), String> {
-    let ok = (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
-    if ok {
-        Ok(())
+fn collect_garbage(args: GcArgs) -> Result<(), String> {
+    if !args.data.join(sqlite::DATABASE_FILE).is_file() {
+        return Err(format!(
+            "{}: no registry data here (no {})",
+            args.data.display(),
+            sqlite::DATABASE_FILE
+        ));
+    }
+    let metadata: Arc<dyn Metadata> =
+        Arc::new(SqliteMetadata::open(&args.data).map_err(|e| e.to_string())?);
+    let blobs: Arc<dyn Blobs> =
+        Arc::new(BlobFiles::open(&args.data).map_err(|e| format!("{}: {e}", args.data.display()))?);
+    let options = gc::Options {
+        upload_expiry: args.upload_expiry,
+        dry_run: args.dry_run,
+        wait: true,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let report = runtime
+        .block_on(gc::run(&metadata, &blobs, &options))
+        .map_err(|e| e.to_string())?
+        .ok_or("garbage collection did not run")?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
     } else {
-        Err(format!(
-            "invalid user name '{name}': use 1 to 64 letters, digits or +=,.@_-"
-        ))
+        println!("{}", report.summary());
+    }
+    if report.failure_count > 0 {
+        return Err(format!(
+            "{} items could not be deleted",
+            report.failure_count
+        ));
+    }
+    Ok(())
+}
+
+fn bench_fill(data: &std::path::Path, count: usize) -> Result<(), String> {
+    use berth_model::oci::Digest;
+    use berth_registry::storage::sqlite::fixtures::BulkImage;
+    use sha2::Digest as _;
+
+    const BLOBS_PER_IMAGE: usize = 10;
+    if data.join(sqlite::DATABASE_FILE).exists() {
+        return Err(format!("{}: already holds a registry", data.display()));
+    }
+    std::fs::create_dir_all(data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let metadata = SqliteMetadata::open(data).map_err(|e| e.to_string())?;
+    let files = BlobFiles::open(data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let mut blobs = Vec::with_capacity(count);
+    for i in 0..count {
+        let content = format!("berth garbage collection benchmark, blob {i:012}\n");
+        let digest = Digest::from_sha256(&sha2::Sha256::digest(content.as_bytes()));
+        let path = files.blob_path(&digest);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        }
+        std::fs::write(&path, &content).map_err(|e| format!("{}: {e}", path.display()))?;
+        blobs.push((digest, content.len() as u64));
+    }
+    let referenced = count / 2;
+    let descriptor = |(digest, size): &(Digest, u64)| serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest.as_str(), "size": size});
+    let images: Vec<BulkImage> = blobs[..referenced]
+        .chunks(BLOBS_PER_IMAGE)
+        .map(|group| {
+            let content = serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": descriptor(&group[0]),
+                "layers": group[1..].iter().map(descriptor).collect::<Vec<_>>(),
+            })
+            .to_string()
+            .into_bytes();
+            BulkImage {
+                digest: Digest::from_sha256(&sha2::Sha256::digest(&content)),
+                content,
+                blobs: group.iter().map(|(d, _)| d.clone()).collect(),
+            }
+        })
+        .collect();
+    let image_count = images.len();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let record = berth_registry::storage::RepositoryRecord {
+            id: 0,
+            policy: None,
+            name: "bench/gc".into(),
+            created_at: berth_registry::clock::now_epoch_seconds(),
+            image_tag_mutability: berth_model::ecr::TAG_MUTABLE.into(),
+            scan_on_push: false,
+            encryption_type: berth_model::ecr::ENCRYPTION_AES256.into(),
+            kms_key: None,
+        };
+        let repository = metadata
+            .insert_repository(&record, &[])
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the repository exists")?;
+        // Recorded a minute ago, as if pushed before the collection starts.
+        let recorded_at = berth_registry::clock::now_epoch_seconds() - 60.0;
+        metadata
+            .record_in_bulk(repository, blobs, referenced, images, recorded_at)
+            .await
+            .map_err(|e| e.to_string())
+    })?;
+    println!(
+        "{}",
+        serde_json::json!({"blobs": count, "referenced": referenced, "images": image_count})
+    );
+    Ok(())
+}
+
+/// The metadata store of an existing data dir (or a new one, with `create`), its
+/// modes made private first.
+fn open_store(data: &Path, create: bool) -> Result<SqliteMetadata, String> {
+    if !create && !data.join(DATABASE_FILE).is_file() {
+        return Err(format!(
+            "{}: no registry data here ({DATABASE_FILE} is missing); pass --data DIR",
+            data.display()
+        ));
+    }
+    data_dir::secure_and_report(data)?;
+    SqliteMetadata::open(data).map_err(|e| e.to_string())
+}
+
+fn block_on<T>(future: impl std::future::Future<Output = Result<T, String>>) -> Result<T, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?
+        .block_on(future)
+}
+
+fn print_json(value: &serde_json::Value) -> Result<(), String> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+fn key_json(account_id: &str, name: &str, key: &AccessKey) -> serde_json::Value {
+    serde_json::json!({
+        "userName": name,
+        "arn": config::user_arn(account_id, name),
+        "accessKeyId": key.access_key_id,
+        "secretAccessKey": key.secret_access_key,
+    })
+}
+
+fn user(command: UserCommand) -> Result<(), String> {
+    let text = |e: services::Error| e.to_string();
+    match command {
+        UserCommand::Add { name, data } => {
+            users::validate_user_name(&name).map_err(text)?;
+            let store = open_store(&data, true)?;
+            block_on(async {
+                let key = users::add(&store, &name).await.map_err(text)?;
+                let account = users::account_id(&store).await.map_err(text)?;
+                print_json(&key_json(&account, &name, &key))
+            })
+        }
+        UserCommand::List { data } => {
+            let store = open_store(&data, false)?;
+            block_on(async {
+                let account = users::account_id(&store).await.map_err(text)?;
+                let list: Vec<serde_json::Value> = users::list(&store)
+                    .await
+                    .map_err(text)?
+                    .into_iter()
+                    .map(|u| {
+                        serde_json::json!({
+                            "userName": u.user_name,
+                            "arn": config::user_arn(&account, &u.user_name),
+                            "accessKeyIds": u.access_key_ids,
+                            "createdAt": u.created_at,
+                        })
+                    })
+                    .collect();
+                print_json(&serde_json::Value::Array(list))
+            })
+        }
+        UserCommand::Remove { name, data } => {
+            let store = open_store(&data, false)?;
+            block_on(async {
+                users::remove(&store, &name).await.map_err(text)?;
+                eprintln!(
+                    "berth-registry: removed user '{name}'; its keys and tokens no longer work"
+                );
+                Ok(())
+            })
+        }
+        UserCommand::RotateKey { name, data } => {
+            let store = open_store(&data, false)?;
+            block_on(async {
+                let key = users::rotate_key(&store, &name).await.map_err(text)?;
+                let account = users::account_id(&store).await.map_err(text)?;
+                print_json(&key_json(&account, &name, &key))
+            })
+        }
     }
 }
 
-fn add_user(name: &str, data: &std::path::Path) -> Result<(), String> {
-    validate_user_name(name)?;
-    std::fs::create_dir_all(data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
-    let store = Store::open(data).map_err(|e| e.to_string())?;
-    let key = auth::generate_access_key(Some(name));
-    let account_id = store.with(|conn| -> Result<String, String> {
-        store::add_user(conn, name, &key).map_err(|e| e.to_string())?;
-        Ok(store::get_setting(conn, "account_id")
-            .map_err(|e| e.to_string())?
-            .unwrap_or_else(|| config::DEFAULT_ACCOUNT_ID.to_string()))
-    })?;
-    let json = serde_json::json!({
-        "userName": name,
-        "arn": config::user_arn(&account_id, name),
-        "accessKeyId": key.access_key_id,
-        "secretAccessKey": key.secret_access_key,
-    });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?
-    );
-    Ok(())
+fn rotate_admin_key(data: &Path) -> Result<(), String> {
+    let text = |e: services::Error| e.to_string();
+    let store = open_store(data, false)?;
+    block_on(async {
+        let key = users::rotate_admin_key(&store).await.map_err(text)?;
+        let account = users::account_id(&store).await.map_err(text)?;
+        let endpoint = credentials::read_endpoint(data).unwrap_or_else(|| credentials::Endpoint {
+            region: config::DEFAULT_REGION.to_string(),
+            endpoint_url: format!("http://{}", config::DEFAULT_LISTEN),
+        });
+        let arn = config::root_arn(&account);
+        let file = credentials::write_admin(data, &key, &arn, &endpoint)
+            .map_err(|e| format!("{}: {e}", data.display()))?;
+        print_json(&serde_json::json!({
+            "arn": arn,
+            "accessKeyId": key.access_key_id,
+            "secretAccessKey": key.secret_access_key,
+            "credentialsFile": file,
+        }))
+    })
+}
+
+/// Runs fsck and prints its report; whether the data dir is sound.
+fn fsck(data: &Path, repair: bool) -> Result<bool, String> {
+    let store = open_store(data, false)?;
+    let blobs = BlobFiles::open(data).map_err(|e| format!("{}: {e}", data.display()))?;
+    block_on(async {
+        let report = services::fsck::run(&store, &blobs, repair)
+            .await
+            .map_err(|e| e.to_string())?;
+        let damaged: Vec<serde_json::Value> = report
+            .damaged
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "digest": d.digest,
+                    "actualDigest": d.actual,
+                    "size": d.size,
+                    "quarantinedTo": d.quarantined,
+                })
+            })
+            .collect();
+        let dangling: Vec<serde_json::Value> = report
+            .dangling
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "repositoryName": d.repository,
+                    "imageDigest": d.manifest,
+                    "layerDigest": d.blob,
+                })
+            })
+            .collect();
+        print_json(&serde_json::json!({
+            "blobsChecked": report.blobs_checked,
+            "damaged": damaged,
+            "missing": report.missing,
+            "orphans": report.orphans,
+            "danglingReferences": dangling,
+        }))?;
+        Ok(!report.has_problems())
+    })
 }

@@ -7,8 +7,8 @@ use berth_model::ecr::{
     SetRepositoryPolicyRequest,
 };
 use berth_model::policy::{
-    describe_actions, describe_principals, parse_policy, problem_line, value_lines, AccessRequest,
-    Decision, Effect as PolicyEffect, Policy, Template, ECR_ACTIONS, PULL_ACTIONS, PUSH_ACTIONS,
+    describe_actions, describe_principals, parse_policy, AccessRequest, Decision,
+    Effect as PolicyEffect, Policy, Template, ECR_ACTIONS, PULL_ACTIONS, PUSH_ACTIONS,
 };
 use leptos::prelude::*;
 
@@ -221,16 +221,13 @@ fn PolicyEditor(
         }
         match parse_policy(&text) {
             Ok(policy) => (Some(policy), Vec::new()),
-            Err(problems) => {
-                let lines = value_lines(&text);
-                (
-                    None,
-                    problems
-                        .iter()
-                        .map(|p| (problem_line(&lines, p), p.to_string()))
-                        .collect(),
-                )
-            }
+            Err(problems) => (
+                None,
+                problems
+                    .iter()
+                    .map(|p| (Some(p.position.line), p.to_string()))
+                    .collect(),
+            ),
         }
     });
     let bad_lines = move || {

@@ -11,6 +11,7 @@ pub fn run(_args: &[String]) -> Result<(), String> {
     tools::ensure_apt(&[
         ("docker-registry", "/usr/bin/docker-registry"),
         ("wrk", "/usr/bin/wrk"),
+        ("time", "/usr/bin/time"),
     ])?;
     process::run(tools::cargo().current_dir(&root).args([
         "build",

@@ -118,12 +118,21 @@ pub fn ensure_apt(packages: &[(&str, &str)]) -> Result<(), String> {
     }
     println!("Installing Debian packages: {}", missing.join(" "));
     let mut update_result = Ok(());
-    APT_UPDATE.call_once(|| update_result = run(Command::new("apt-get").args(["update", "-q"])));
+    APT_UPDATE.call_once(|| update_result = run(apt_get().args(["update", "-q"])));
     update_result?;
-    run(Command::new("apt-get")
-        .env("DEBIAN_FRONTEND", "noninteractive")
+    run(apt_get()
         .args(["install", "-y", "-q", "--no-install-recommends"])
         .args(&missing))
+}
+
+/// `apt-get` that waits for another apt-get's dpkg lock (an unattended upgrade, a
+/// second xtask) instead of failing at once.
+fn apt_get() -> Command {
+    let mut command = Command::new("apt-get");
+    command
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["-o", "DPkg::Lock::Timeout=300"]);
+    command
 }
 
 /// Installs `e2e/requirements.txt` unless all of its modules already import.
@@ -185,7 +194,9 @@ pub fn ensure_test_tools() -> Result<(), String> {
         ("skopeo", "/usr/bin/skopeo"),
     ])?;
     ensure_npm("axe-core", AXE_CORE_VERSION)?;
-    ensure_pip(&["awscli", "boto3", "pytest", "selenium", "moto"])
+    ensure_pip(&[
+        "awscli", "boto3", "pytest", "selenium", "moto", "oras", "requests",
+    ])
 }
 
 /// A docker engine this run started, stopped again when dropped.
@@ -304,4 +315,72 @@ pub fn trunk() -> Command {
 
 pub fn cargo() -> Command {
     tool("cargo")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+
+    /// Holds dpkg's front-end lock the way apt does (an fcntl lock), until told to let go.
+    fn hold_dpkg_lock() -> std::process::Child {
+        let script = "import fcntl, sys\n\
+                      f = open('/var/lib/dpkg/lock-frontend', 'w')\n\
+                      fcntl.lockf(f, fcntl.LOCK_EX)\n\
+                      print('held', flush=True)\n\
+                      sys.stdin.read()\n";
+        let mut holder = std::process::Command::new("python3")
+            .args(["-c", script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        BufReader::new(holder.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "held");
+        holder
+    }
+
+    #[test]
+    fn apt_waits_for_a_held_dpkg_lock() {
+        assert!(
+            std::path::Path::new("/var/lib/dpkg/lock-frontend").exists(),
+            "this test needs Debian's dpkg (cargo xtask test runs on Debian as root)"
+        );
+        let mut holder = hold_dpkg_lock();
+        // Installing something present changes nothing, but takes the lock all the same.
+        let mut apt = super::apt_get()
+            .args([
+                "install",
+                "-y",
+                "-q",
+                "--no-install-recommends",
+                "coreutils",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // apt says it is waiting: proof it met the lock and did not give up.
+        let mut waiting = String::new();
+        let mut stdout = BufReader::new(apt.stdout.take().unwrap());
+        while !waiting.contains("Waiting for cache lock") {
+            let mut line = String::new();
+            if stdout.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            waiting.push_str(&line);
+        }
+        assert!(
+            waiting.contains("Waiting for cache lock"),
+            "apt-get should report waiting for the lock, said: {waiting}"
+        );
+        // Let apt finish once the lock is free; its further output is not needed.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        holder.stdin.take().unwrap().write_all(b"").unwrap();
+        holder.wait().unwrap();
+        assert!(apt.wait().unwrap().success(), "apt-get gave up: {waiting}");
+    }
 }

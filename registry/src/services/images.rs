@@ -1,28 +1,28 @@
 //! Images: what the ECR API and `/v2` both do with manifests, and the ECR image actions.
 
 use berth_model::ecr::{
-    self, BatchCheckLayerAvailabilityRequest, BatchCheckLayerAvailabilityResponse,
-    BatchDeleteImageResponse, BatchGetImageResponse, BatchImagesRequest, DescribeImagesRequest,
-    DescribeImagesResponse, ErrorType, GetDownloadUrlForLayerRequest,
-    GetDownloadUrlForLayerResponse, Image, ImageDetail, ImageFailure, ImageIdentifier, Layer,
-    LayerFailure, ListImagesRequest, ListImagesResponse, PutImageRequest, PutImageResponse,
+    self, BatchDeleteImageResponse, BatchGetImageResponse, BatchImagesRequest,
+    DescribeImagesRequest, DescribeImagesResponse, Image, ImageDetail, ImageFailure,
+    ImageIdentifier, ListImagesRequest, ListImagesResponse, PutImageRequest, PutImageResponse,
 };
 use berth_model::oci::{self, Digest, ParsedManifest};
-use hmac::{Hmac, Mac};
 use sha2::{Digest as _, Sha256};
 
-use crate::error::EcrError;
-use crate::services::paging::{self, check_max_results};
-use crate::store::images::{self as image_store, ManifestRecord, PutManifestError, TagStatus};
-use crate::store::{self, RepositoryRecord};
+use super::error::{Error, Result};
+use super::paging::{self, check_max_results};
+use crate::clock::now_epoch_seconds;
+use crate::storage::{
+    ImageDeletion, ManifestRecord, NewManifest, PutManifestError, RepositoryRecord, TagStatus,
+    Untag,
+};
 use crate::AppState;
 
-fn tag_status(filter: Option<&ecr::ImageFilter>) -> Result<TagStatus, EcrError> {
+fn tag_status(filter: Option<&ecr::ImageFilter>) -> Result<TagStatus> {
     match filter.and_then(|f| f.tag_status.as_deref()) {
         None | Some(ecr::TAG_STATUS_ANY) => Ok(TagStatus::Any),
         Some(ecr::TAG_STATUS_TAGGED) => Ok(TagStatus::Tagged),
         Some(ecr::TAG_STATUS_UNTAGGED) => Ok(TagStatus::Untagged),
-        Some(other) => Err(EcrError::invalid_parameter(format!(
+        Some(other) => Err(Error::invalid(format!(
             "Invalid parameter at 'filter.tagStatus': '{other}' is not one of TAGGED, UNTAGGED, ANY."
         ))),
     }
@@ -35,20 +35,18 @@ async fn image_page(
     next_token: Option<&str>,
     limit: usize,
     status: TagStatus,
-) -> Result<(Vec<(ManifestRecord, Vec<String>)>, Option<String>), EcrError> {
+) -> Result<(Vec<(ManifestRecord, Vec<String>)>, Option<String>)> {
+    let listing = paging::images(repository_id);
     let after = next_token
-        .map(|t| paging::decode(paging::IMAGES, t))
+        .map(|t| state.page_tokens.open(&listing, t))
         .transpose()?;
     let rows = state
-        .store
-        .call(move |conn| {
-            image_store::list_images(conn, repository_id, after.as_deref(), limit + 1, status)
-                .map_err(EcrError::from)
-        })
+        .metadata
+        .list_images(repository_id, after.as_deref(), limit + 1, status)
         .await?;
-    Ok(paging::cut(rows, limit, paging::IMAGES, |(r, _)| {
-        r.digest.as_str()
-    }))
+    Ok(state
+        .page_tokens
+        .cut(rows, limit, &listing, |(r, _)| r.digest.as_str()))
 }
 
 fn detail(
@@ -67,30 +65,29 @@ fn detail(
         image_manifest_media_type: record.media_type,
         artifact_media_type: record.artifact_type,
         last_recorded_pull_time: record.last_pulled_at,
+        ..Default::default()
     }
 }
 
-fn image_not_found(state: &AppState, repository: &str, id: &ImageIdentifier) -> EcrError {
-    let what = match (&id.image_digest, &id.image_tag) {
-        (Some(d), Some(t)) => format!("imageDigest={d}, imageTag={t}"),
-        (Some(d), None) => format!("imageDigest={d}"),
-        (None, Some(t)) => format!("imageTag={t}"),
-        (None, None) => "an empty image id".to_string(),
-    };
-    EcrError::new(
-        ErrorType::ImageNotFound,
-        format!(
-            "The image with imageId {{{what}}} does not exist within the repository with name '{repository}' in the registry with id '{}'",
-            state.config.account_id
-        ),
-    )
+fn image_not_found(repository: &str, id: &ImageIdentifier) -> Error {
+    // AWS's own rendering of an image id, `null` for the part not given.
+    let part = |p: &Option<String>| p.as_deref().unwrap_or("null").to_string();
+    let image = format!(
+        "imageDigest:'{}', imageTag:'{}'",
+        part(&id.image_digest),
+        part(&id.image_tag)
+    );
+    Error::ImageNotFound {
+        repository: repository.to_string(),
+        image,
+    }
 }
 
 pub async fn describe(
     state: &AppState,
     repository: &RepositoryRecord,
     request: DescribeImagesRequest,
-) -> Result<DescribeImagesResponse, EcrError> {
+) -> Result<DescribeImagesResponse> {
     let limit = check_max_results(request.max_results)?;
     let status = tag_status(request.filter.as_ref())?;
     let name = repository.name.clone();
@@ -98,55 +95,39 @@ pub async fn describe(
 
     if let Some(ids) = request.image_ids {
         if ids.is_empty() || ids.len() > 100 {
-            return Err(EcrError::invalid_parameter(
+            return Err(Error::invalid(
                 "Invalid parameter at 'imageIds': give between 1 and 100 image ids.",
             ));
         }
-        let found = state
-            .store
-            .call(move |conn| {
-                let mut found = Vec::new();
-                for id in ids {
-                    let digest = match (&id.image_digest, &id.image_tag) {
-                        (Some(d), _) => Some(d.clone()),
-                        (None, Some(t)) => image_store::resolve_tag(conn, repository_id, t)?,
-                        (None, None) => None,
-                    };
-                    let record = match &digest {
-                        Some(d) => image_store::find_manifest(conn, repository_id, d)?,
-                        None => None,
-                    };
-                    // A digest and tag given together must name the same image.
-                    let record = match (record, &id.image_tag) {
-                        (Some(r), Some(tag))
-                            if image_store::resolve_tag(conn, repository_id, tag)?.as_deref()
-                                != Some(&r.digest) =>
-                        {
-                            None
-                        }
-                        (r, _) => r,
-                    };
-                    match record {
-                        Some(mut r) => {
-                            r.content = Vec::new();
-                            let tags = image_store::tags_of(conn, repository_id, &r.digest)?;
-                            found.push(Ok((r, tags)));
-                        }
-                        None => found.push(Err(id)),
-                    }
-                }
-                Ok::<_, EcrError>(found)
-            })
-            .await?;
+        let metadata = &state.metadata;
         let mut details: Vec<ImageDetail> = Vec::new();
-        for entry in found {
-            match entry {
-                Ok((record, tags)) => {
-                    if !details.iter().any(|d| d.image_digest == record.digest) {
-                        details.push(detail(state, &name, record, tags));
-                    }
+        for id in ids {
+            let digest = match (&id.image_digest, &id.image_tag) {
+                (Some(d), _) => Some(d.clone()),
+                (None, Some(t)) => metadata.resolve_tag(repository_id, t).await?,
+                (None, None) => None,
+            };
+            let record = match &digest {
+                Some(d) => metadata.find_manifest(repository_id, d).await?,
+                None => None,
+            };
+            // A digest and tag given together must name the same image.
+            let record = match (record, &id.image_tag) {
+                (Some(r), Some(tag))
+                    if metadata.resolve_tag(repository_id, tag).await?.as_deref()
+                        != Some(&r.digest) =>
+                {
+                    None
                 }
-                Err(id) => return Err(image_not_found(state, &name, &id)),
+                (r, _) => r,
+            };
+            let Some(mut record) = record else {
+                return Err(image_not_found(&name, &id));
+            };
+            if !details.iter().any(|d| d.image_digest == record.digest) {
+                record.content = Vec::new();
+                let tags = metadata.tags_of(repository_id, &record.digest).await?;
+                details.push(detail(state, &name, record, tags));
             }
         }
         return Ok(DescribeImagesResponse {
@@ -176,7 +157,7 @@ pub async fn list(
     state: &AppState,
     repository: &RepositoryRecord,
     request: ListImagesRequest,
-) -> Result<ListImagesResponse, EcrError> {
+) -> Result<ListImagesResponse> {
     let limit = check_max_results(request.max_results)?;
     let status = tag_status(request.filter.as_ref())?;
     let repository_id = repository.id;
@@ -212,22 +193,17 @@ pub async fn list(
     })
 }
 
-/// Why a manifest push failed, whichever API carried it.
-#[derive(Debug)]
-pub enum PushError {
-    Invalid(String),
-    DigestMismatch { given: String, actual: String },
-    InvalidTag(String),
-    MissingBlob(String),
-    MissingManifest(String),
-    TagImmutable(String),
-    Store(String),
-}
-
-impl From<crate::store::StoreError> for PushError {
-    fn from(e: crate::store::StoreError) -> Self {
-        PushError::Store(e.to_string())
-    }
+/// The blobs and the child manifests a manifest references.
+fn references(parsed: &ParsedManifest) -> (Vec<String>, Vec<String>) {
+    let blobs = parsed
+        .blob_references()
+        .map(|d| d.digest.to_string())
+        .collect();
+    let children = parsed
+        .manifest_references()
+        .map(|d| d.digest.to_string())
+        .collect();
+    (blobs, children)
 }
 
 /// A stored manifest.
@@ -246,11 +222,11 @@ pub async fn push_manifest(
     content_type: Option<&str>,
     tag: Option<String>,
     expected_digest: Option<Digest>,
-) -> Result<Pushed, PushError> {
+) -> Result<Pushed> {
     let digest = Digest::from_sha256(&Sha256::digest(&content));
     if let Some(given) = expected_digest {
         if given != digest {
-            return Err(PushError::DigestMismatch {
+            return Err(Error::ManifestDigestMismatch {
                 given: given.to_string(),
                 actual: digest.to_string(),
             });
@@ -258,19 +234,12 @@ pub async fn push_manifest(
     }
     if let Some(tag) = &tag {
         if !oci::is_valid_tag(tag) {
-            return Err(PushError::InvalidTag(tag.clone()));
+            return Err(Error::InvalidTag(tag.clone()));
         }
     }
     let parsed = ParsedManifest::parse(&content, content_type)
-        .map_err(|e| PushError::Invalid(e.to_string()))?;
-    let blobs: Vec<String> = parsed
-        .blob_references()
-        .map(|d| d.digest.to_string())
-        .collect();
-    let children: Vec<String> = parsed
-        .manifest_references()
-        .map(|d| d.digest.to_string())
-        .collect();
+        .map_err(|e| Error::InvalidManifest(e.to_string()))?;
+    let (blobs, children) = references(&parsed);
     let subject = parsed
         .manifest
         .subject
@@ -278,39 +247,47 @@ pub async fn push_manifest(
         .map(|s| s.digest.to_string());
     let id = repository.id;
     let immutable = repository.image_tag_mutability == ecr::TAG_IMMUTABLE;
-    let record = ManifestRecord {
+    let mut record = ManifestRecord {
         digest: digest.to_string(),
         media_type: parsed.media_type.clone(),
         artifact_type: parsed.artifact_type(),
         content,
         image_size: parsed.layers_size(),
-        pushed_at: store::now_epoch_seconds(),
+        pushed_at: now_epoch_seconds(),
         last_pulled_at: None,
         subject: subject.clone(),
     };
+    if !children.is_empty() {
+        record.image_size = state.metadata.manifests_size(id, &children).await?;
+    }
+    let repository_name = || repository.name.clone();
     state
-        .store
-        .call(move |conn| {
-            let mut record = record;
-            if !children.is_empty() {
-                record.image_size = image_store::manifests_size(conn, id, &children)?;
-            }
-            image_store::put_manifest(
-                conn,
-                id,
-                &record,
-                &blobs,
-                &children,
-                tag.as_deref(),
-                immutable,
-            )
-        })
+        .metadata
+        .put_manifest(
+            id,
+            NewManifest {
+                record,
+                blobs,
+                children,
+                tag,
+                tag_immutable: immutable,
+            },
+        )
         .await
         .map_err(|e| match e {
-            PutManifestError::MissingBlob(d) => PushError::MissingBlob(d),
-            PutManifestError::MissingManifest(d) => PushError::MissingManifest(d),
-            PutManifestError::TagImmutable { tag } => PushError::TagImmutable(tag),
-            PutManifestError::Store(m) => PushError::Store(m),
+            PutManifestError::MissingBlob(d) => Error::MissingBlobs {
+                repository: repository_name(),
+                digests: vec![d],
+            },
+            PutManifestError::MissingManifest(digest) => Error::MissingManifest {
+                repository: repository_name(),
+                digest,
+            },
+            PutManifestError::TagImmutable(tag) => Error::TagImmutable {
+                repository: repository_name(),
+                tag,
+            },
+            PutManifestError::Storage(e) => Error::Storage(e),
         })?;
     Ok(Pushed {
         digest,
@@ -323,39 +300,41 @@ pub async fn put_image(
     state: &AppState,
     repository: &RepositoryRecord,
     request: PutImageRequest,
-) -> Result<PutImageResponse, EcrError> {
+) -> Result<PutImageResponse> {
     let expected = request
         .image_digest
         .as_deref()
         .map(check_image_digest)
         .transpose()?;
     let content = request.image_manifest.into_bytes();
+    // `/v2` infers an OCI manifest's omitted mediaType (OCI allows that, and the
+    // Content-Type header carries it); PutImage has no header, and AWS refuses it.
+    let declared = serde_json::from_slice::<serde_json::Value>(&content)
+        .ok()
+        .is_some_and(|m| m.get("mediaType").is_some_and(|t| t.is_string()));
+    if request.image_manifest_media_type.is_none() && !declared {
+        return Err(Error::invalid(
+            "Invalid parameter at 'imageManifestMediaType': the manifest has no 'mediaType' and the request no 'imageManifestMediaType'; give one of them",
+        ));
+    }
     let digest = Digest::from_sha256(&Sha256::digest(&content));
     // AWS refuses a push that changes nothing.
-    let (id, tag, candidate) = (repository.id, request.image_tag.clone(), digest.to_string());
-    let unchanged = state
-        .store
-        .call(move |conn| {
-            let exists = image_store::find_manifest(conn, id, &candidate)?.is_some();
-            let tag_points_here = match &tag {
-                Some(t) => {
-                    image_store::resolve_tag(conn, id, t)?.as_deref() == Some(candidate.as_str())
-                }
-                None => true,
-            };
-            Ok::<_, EcrError>(exists && tag_points_here)
-        })
-        .await?;
-    if unchanged {
-        return Err(EcrError::new(
-            ErrorType::ImageAlreadyExists,
-            format!(
-                "Image with digest '{digest}'{} already exists in the repository with name '{}' in registry with id '{}'",
-                request.image_tag.as_deref().map(|t| format!(" and tag '{t}'")).unwrap_or_default(),
-                repository.name,
-                state.config.account_id
-            ),
-        ));
+    let id = repository.id;
+    let exists = state
+        .metadata
+        .find_manifest(id, digest.as_str())
+        .await?
+        .is_some();
+    let tag_points_here = match &request.image_tag {
+        Some(t) => state.metadata.resolve_tag(id, t).await?.as_deref() == Some(digest.as_str()),
+        None => true,
+    };
+    if exists && tag_points_here {
+        return Err(Error::ImageAlreadyExists {
+            repository: repository.name.clone(),
+            digest: digest.to_string(),
+            tag: request.image_tag.clone(),
+        });
     }
     let pushed = push_manifest(
         state,
@@ -365,28 +344,7 @@ pub async fn put_image(
         request.image_tag.clone(),
         expected,
     )
-    .await
-    .map_err(|e| match e {
-        PushError::Invalid(m) => EcrError::invalid_parameter(format!("Invalid parameter at 'imageManifest': {m}")),
-        PushError::DigestMismatch { given, actual } => EcrError::new(
-            ErrorType::ImageDigestDoesNotMatch,
-            format!("The digest of the manifest is '{actual}', not the imageDigest '{given}' given"),
-        ),
-        PushError::InvalidTag(t) => EcrError::invalid_parameter(format!("Invalid parameter at 'imageTag': '{t}' is not a valid tag")),
-        PushError::MissingBlob(d) => EcrError::new(
-            ErrorType::LayersNotFound,
-            format!("Layers with digests '[{d}]' required for pushing image into repository with name '{}' in the registry with id '{}' do not exist", repository.name, state.config.account_id),
-        ),
-        PushError::MissingManifest(d) => EcrError::new(
-            ErrorType::ReferencedImagesNotFound,
-            format!("The image index references '{d}', which is not in repository '{}'", repository.name),
-        ),
-        PushError::TagImmutable(t) => EcrError::new(
-            ErrorType::ImageTagAlreadyExists,
-            format!("The image tag '{t}' already exists in the '{}' repository and cannot be overwritten because the repository is immutable.", repository.name),
-        ),
-        PushError::Store(m) => EcrError::server(m),
-    })?;
+    .await?;
     Ok(PutImageResponse {
         image: Image {
             registry_id: state.config.account_id.clone(),
@@ -401,6 +359,14 @@ pub async fn put_image(
     })
 }
 
+fn image_not_found_failure(id: &ImageIdentifier) -> ImageFailure {
+    failure(
+        id,
+        ecr::FAILURE_IMAGE_NOT_FOUND,
+        "Requested image not found",
+    )
+}
+
 fn failure(id: &ImageIdentifier, code: &str, reason: impl Into<String>) -> ImageFailure {
     ImageFailure {
         image_id: id.clone(),
@@ -410,13 +376,15 @@ fn failure(id: &ImageIdentifier, code: &str, reason: impl Into<String>) -> Image
 }
 
 /// Resolves image ids to manifests, as BatchGetImage and BatchDeleteImage need.
-fn resolve_ids(
-    conn: &rusqlite::Connection,
+async fn resolve_ids(
+    state: &AppState,
     repository_id: i64,
     ids: &[ImageIdentifier],
-) -> Result<Vec<Result<ManifestRecord, ImageFailure>>, crate::store::StoreError> {
+) -> Result<Vec<std::result::Result<ManifestRecord, ImageFailure>>> {
+    let metadata = &state.metadata;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
+        let not_found = || image_not_found_failure(id);
         let resolved = match (&id.image_digest, &id.image_tag) {
             (None, None) => Err(failure(
                 id,
@@ -435,36 +403,24 @@ fn resolve_ids(
             )),
             (digest, tag) => {
                 let by_tag = match tag {
-                    Some(t) => image_store::resolve_tag(conn, repository_id, t)?,
+                    Some(t) => metadata.resolve_tag(repository_id, t).await?,
                     None => None,
                 };
-                match (digest, tag, by_tag.clone()) {
-                    (Some(d), Some(_), Some(t)) if &t != d => Err(failure(
+                match (digest, by_tag) {
+                    (Some(d), Some(t)) if &t != d => Err(failure(
                         id,
                         ecr::FAILURE_TAG_DOES_NOT_MATCH_DIGEST,
                         "Tag does not match digest",
                     )),
-                    (_, Some(_), None) => Err(failure(
-                        id,
-                        ecr::FAILURE_IMAGE_NOT_FOUND,
-                        "Requested image not found",
-                    )),
-                    (Some(_), _, _) | (None, _, Some(_)) => {
-                        let d = digest.clone().or(by_tag).unwrap_or_default();
-                        match image_store::find_manifest(conn, repository_id, &d)? {
-                            Some(record) => Ok(record),
-                            None => Err(failure(
-                                id,
-                                ecr::FAILURE_IMAGE_NOT_FOUND,
-                                "Requested image not found",
-                            )),
-                        }
-                    }
-                    (None, None, None) => Err(failure(
-                        id,
-                        ecr::FAILURE_MISSING_DIGEST_AND_TAG,
-                        "Missing image digest and image tag",
-                    )),
+                    (None, None) => Err(not_found()),
+                    (Some(d), _) => metadata
+                        .find_manifest(repository_id, d)
+                        .await?
+                        .ok_or_else(not_found),
+                    (None, Some(d)) => metadata
+                        .find_manifest(repository_id, &d)
+                        .await?
+                        .ok_or_else(not_found),
                 }
             }
         };
@@ -473,9 +429,9 @@ fn resolve_ids(
     Ok(out)
 }
 
-fn check_batch(ids: &[ImageIdentifier]) -> Result<(), EcrError> {
+fn check_batch(ids: &[ImageIdentifier]) -> Result<()> {
     if ids.is_empty() || ids.len() > 100 {
-        return Err(EcrError::invalid_parameter(
+        return Err(Error::invalid(
             "Invalid parameter at 'imageIds': give between 1 and 100 image ids.",
         ));
     }
@@ -486,13 +442,9 @@ pub async fn batch_get(
     state: &AppState,
     repository: &RepositoryRecord,
     request: BatchImagesRequest,
-) -> Result<BatchGetImageResponse, EcrError> {
+) -> Result<BatchGetImageResponse> {
     check_batch(&request.image_ids)?;
-    let (id, ids) = (repository.id, request.image_ids.clone());
-    let resolved = state
-        .store
-        .call(move |conn| resolve_ids(conn, id, &ids).map_err(EcrError::from))
-        .await?;
+    let resolved = resolve_ids(state, repository.id, &request.image_ids).await?;
     let mut response = BatchGetImageResponse::default();
     for (image_id, result) in request.image_ids.iter().zip(resolved) {
         match result {
@@ -524,160 +476,63 @@ pub async fn batch_get(
     Ok(response)
 }
 
-/// By tag: removes the tag only. By digest: deletes the image and its tags.
+fn referenced(image_id: &ImageIdentifier, indexes: &[String]) -> ImageFailure {
+    failure(
+        image_id,
+        ecr::FAILURE_REFERENCED_BY_MANIFEST_LIST,
+        format!(
+            "Requested image referenced by manifest list: [{}]",
+            indexes.join(", ")
+        ),
+    )
+}
+
+/// By digest: deletes the image and its tags. By tag: removes the tag, and with the
+/// image's last tag the image too ("When you remove the last tag from an image, the
+/// image is deleted from your repository", AWS's API reference). An image an index
+/// references is never deleted: that id fails with ImageReferencedByManifestList.
 pub async fn batch_delete(
     state: &AppState,
     repository: &RepositoryRecord,
     request: BatchImagesRequest,
-) -> Result<BatchDeleteImageResponse, EcrError> {
+) -> Result<BatchDeleteImageResponse> {
     check_batch(&request.image_ids)?;
-    let (id, ids) = (repository.id, request.image_ids.clone());
-    let outcome = state
-        .store
-        .call(move |conn| {
-            let resolved = resolve_ids(conn, id, &ids)?;
-            let mut response = BatchDeleteImageResponse::default();
-            for (image_id, result) in ids.iter().zip(resolved) {
-                match result {
-                    Ok(record) => {
-                        match (&image_id.image_digest, &image_id.image_tag) {
-                            (None, Some(tag)) => {
-                                image_store::delete_tag(conn, id, tag)?;
-                            }
-                            _ => {
-                                image_store::delete_manifest(conn, id, &record.digest)?;
-                            }
+    let id = repository.id;
+    let resolved = resolve_ids(state, id, &request.image_ids).await?;
+    let mut response = BatchDeleteImageResponse::default();
+    for (image_id, result) in request.image_ids.iter().zip(resolved) {
+        match result {
+            Ok(record) => {
+                let refused = match (&image_id.image_digest, &image_id.image_tag) {
+                    (None, Some(tag)) => match state.metadata.untag(id, tag, true).await? {
+                        Untag::ReferencedBy(indexes) => Some(referenced(image_id, &indexes)),
+                        Untag::NotFound => Some(image_not_found_failure(image_id)),
+                        Untag::Removed(_) | Untag::ImageDeleted(_) => None,
+                    },
+                    _ => match state.metadata.delete_image(id, &record.digest).await? {
+                        ImageDeletion::ReferencedBy(indexes) => {
+                            Some(referenced(image_id, &indexes))
                         }
-                        response.image_ids.push(ImageIdentifier {
-                            image_digest: Some(record.digest),
-                            image_tag: image_id.image_tag.clone(),
-                        });
-                    }
-                    Err(f) => response.failures.push(f),
-                }
-            }
-            Ok::<_, EcrError>(response)
-        })
-        .await?;
-    Ok(outcome)
-}
-
-pub async fn batch_check_layers(
-    state: &AppState,
-    repository: &RepositoryRecord,
-    request: BatchCheckLayerAvailabilityRequest,
-) -> Result<BatchCheckLayerAvailabilityResponse, EcrError> {
-    if request.layer_digests.is_empty() || request.layer_digests.len() > 100 {
-        return Err(EcrError::invalid_parameter(
-            "Invalid parameter at 'layerDigests': give between 1 and 100 digests.",
-        ));
-    }
-    let (id, digests) = (repository.id, request.layer_digests);
-    state
-        .store
-        .call(move |conn| {
-            let mut response = BatchCheckLayerAvailabilityResponse::default();
-            for digest in digests {
-                if Digest::parse(&digest).is_err() {
-                    response.failures.push(LayerFailure {
-                        layer_digest: digest,
-                        failure_code: "InvalidLayerDigest".into(),
-                        failure_reason: "Invalid layer digest".into(),
-                    });
-                    continue;
-                }
-                match image_store::repository_blob(conn, id, &digest)? {
-                    Some(size) => response.layers.push(Layer {
-                        layer_digest: digest,
-                        layer_availability: "AVAILABLE".into(),
-                        layer_size: size,
-                        media_type: None,
-                    }),
-                    None => response.failures.push(LayerFailure {
-                        layer_digest: digest,
-                        failure_code: "MissingLayerDigest".into(),
-                        failure_reason: "Could not find layer in this repository".into(),
+                        ImageDeletion::NotFound => Some(image_not_found_failure(image_id)),
+                        ImageDeletion::Deleted => None,
+                    },
+                };
+                match refused {
+                    Some(f) => response.failures.push(f),
+                    None => response.image_ids.push(ImageIdentifier {
+                        image_digest: Some(record.digest),
+                        image_tag: image_id.image_tag.clone(),
                     }),
                 }
             }
-            Ok::<_, EcrError>(response)
-        })
-        .await
-}
-
-/// How long a GetDownloadUrlForLayer URL works.
-pub const DOWNLOAD_URL_LIFETIME_SECONDS: u64 = 15 * 60;
-
-fn download_signature(key: &[u8], repository: &str, digest: &str, expires: u64) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any size");
-    mac.update(format!("GET\n{repository}\n{digest}\n{expires}").as_bytes());
-    hex::encode(mac.finalize().into_bytes())
-}
-
-/// Whether a presigned download URL's parameters are genuine and unexpired.
-pub fn verify_download(
-    key: &[u8],
-    repository: &str,
-    digest: &str,
-    expires: &str,
-    signature: &str,
-) -> bool {
-    let Ok(expires) = expires.parse::<u64>() else {
-        return false;
-    };
-    let now = store::now_epoch_seconds() as u64;
-    let Ok(given) = hex::decode(signature) else {
-        return false;
-    };
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any size");
-    mac.update(format!("GET\n{repository}\n{digest}\n{expires}").as_bytes());
-    expires >= now && mac.verify_slice(&given).is_ok()
-}
-
-pub async fn download_url(
-    state: &AppState,
-    repository: &RepositoryRecord,
-    request: GetDownloadUrlForLayerRequest,
-) -> Result<GetDownloadUrlForLayerResponse, EcrError> {
-    check_image_digest(&request.layer_digest).map_err(|_| {
-        EcrError::invalid_parameter(format!(
-            "Invalid parameter at 'layerDigest': '{}' is not a digest",
-            request.layer_digest
-        ))
-    })?;
-    let (id, digest) = (repository.id, request.layer_digest.clone());
-    let present = state
-        .store
-        .call(move |conn| image_store::repository_blob(conn, id, &digest).map_err(EcrError::from))
-        .await?;
-    if present.is_none() {
-        return Err(EcrError::new(
-            ErrorType::LayersNotFound,
-            format!(
-                "The layer '{}' does not exist in the repository with name '{}'",
-                request.layer_digest, repository.name
-            ),
-        ));
+            Err(f) => response.failures.push(f),
+        }
     }
-    let expires = store::now_epoch_seconds() as u64 + DOWNLOAD_URL_LIFETIME_SECONDS;
-    let signature = download_signature(
-        &state.url_signing_key,
-        &repository.name,
-        &request.layer_digest,
-        expires,
-    );
-    Ok(GetDownloadUrlForLayerResponse {
-        download_url: format!(
-            "{}/v2/{}/blobs/{}?X-Berth-Expires={expires}&X-Berth-Signature={signature}",
-            state.config.public_url, repository.name, request.layer_digest
-        ),
-        layer_digest: request.layer_digest,
-    })
+    Ok(response)
 }
 
 /// Checks an image id's digest, when given, is a digest.
-pub fn check_image_digest(digest: &str) -> Result<Digest, EcrError> {
-    Digest::parse(digest).map_err(|e| {
-        EcrError::invalid_parameter(format!("Invalid parameter at 'imageDigest': {e}"))
-    })
+pub fn check_image_digest(digest: &str) -> Result<Digest> {
+    Digest::parse(digest)
+        .map_err(|e| Error::invalid(format!("Invalid parameter at 'imageDigest': {e}")))
 }

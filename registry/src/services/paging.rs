@@ -1,38 +1,109 @@
 //! Paging shared by every list action: `maxResults` bounds and opaque `nextToken`s.
 //!
-//! A token names the last item of its page (keyset paging), so it stays valid
-//! while items are added or deleted; a prefix per listing keeps a token from one
-//! listing out of another.
+//! A token names the last item of its page (keyset paging), so it stays valid while
+//! items are added or deleted. It is sealed with ChaCha20-Poly1305 under a key the
+//! registry generates once: a caller can neither read which name a page stopped at
+//! (it may be a repository the caller may not see) nor forge a token. The listing a
+//! token belongs to (and, for images, its repository) is authenticated with it, so a
+//! token from one listing is refused by another.
 
 use base64::Engine;
 use berth_model::ecr;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 
-use crate::error::EcrError;
+use super::error::{Error, Result};
 
-pub const REPOSITORIES: &str = "after:";
-pub const IMAGES: &str = "image:";
+/// The listing of repositories (DescribeRepositories).
+pub const REPOSITORIES: &str = "repositories";
 
-pub fn encode(kind: &str, last: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}{last}"))
+/// The listing of one repository's images (DescribeImages, ListImages).
+pub fn images(repository_id: i64) -> String {
+    format!("images:{repository_id}")
 }
 
-pub fn decode(kind: &str, token: &str) -> Result<String, EcrError> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|s| s.strip_prefix(kind).map(str::to_string))
-        .ok_or_else(|| {
-            EcrError::invalid_parameter(
-                "Invalid parameter at 'nextToken': the token was not issued by this registry.",
+const NONCE_BYTES: usize = 12;
+
+/// Seals and opens page tokens.
+pub struct PageTokens {
+    cipher: ChaCha20Poly1305,
+}
+
+impl PageTokens {
+    pub fn new(key: &[u8; 32]) -> PageTokens {
+        PageTokens {
+            cipher: ChaCha20Poly1305::new(Key::from_slice(key)),
+        }
+    }
+
+    /// A token for the page after `last` in `listing`.
+    pub fn seal(&self, listing: &str, last: &str) -> String {
+        let nonce: [u8; NONCE_BYTES] = rand::random();
+        let sealed = self
+            .cipher
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: last.as_bytes(),
+                    aad: listing.as_bytes(),
+                },
             )
-        })
+            .unwrap_or_default();
+        let mut token = nonce.to_vec();
+        token.extend_from_slice(&sealed);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token)
+    }
+
+    /// The item a token of `listing` names; refused when it was issued by another
+    /// registry or listing, or altered.
+    pub fn open(&self, listing: &str, token: &str) -> Result<String> {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token)
+            .ok()
+            .filter(|bytes| bytes.len() > NONCE_BYTES)
+            .and_then(|bytes| {
+                let (nonce, sealed) = bytes.split_at(NONCE_BYTES);
+                self.cipher
+                    .decrypt(
+                        Nonce::from_slice(nonce),
+                        Payload {
+                            msg: sealed,
+                            aad: listing.as_bytes(),
+                        },
+                    )
+                    .ok()
+            })
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or_else(|| {
+                Error::invalid(
+                    "Invalid parameter at 'nextToken': the token was not issued by this registry for this listing.",
+                )
+            })
+    }
+
+    /// Cuts a page fetched with one extra row: the extra row only says another page
+    /// exists.
+    pub fn cut<T>(
+        &self,
+        mut rows: Vec<T>,
+        limit: usize,
+        listing: &str,
+        key: impl Fn(&T) -> &str,
+    ) -> (Vec<T>, Option<String>) {
+        if rows.len() > limit {
+            rows.truncate(limit);
+            let token = rows.last().map(|r| self.seal(listing, key(r)));
+            (rows, token)
+        } else {
+            (rows, None)
+        }
+    }
 }
 
-pub fn check_max_results(max_results: Option<i64>) -> Result<usize, EcrError> {
+pub fn check_max_results(max_results: Option<i64>) -> Result<usize> {
     let value = max_results.unwrap_or(ecr::DEFAULT_MAX_RESULTS);
     if !(1..=ecr::MAX_MAX_RESULTS).contains(&value) {
-        return Err(EcrError::invalid_parameter(format!(
+        return Err(Error::invalid(format!(
             "Invalid parameter at 'maxResults': {value} is outside 1 to {}.",
             ecr::MAX_MAX_RESULTS
         )));
@@ -40,39 +111,48 @@ pub fn check_max_results(max_results: Option<i64>) -> Result<usize, EcrError> {
     Ok(value as usize)
 }
 
-/// Cuts a page fetched with one extra row: the extra row only says another page exists.
-pub fn cut<T>(
-    mut rows: Vec<T>,
-    limit: usize,
-    kind: &str,
-    key: impl Fn(&T) -> &str,
-) -> (Vec<T>, Option<String>) {
-    if rows.len() > limit {
-        rows.truncate(limit);
-        let token = rows.last().map(|r| encode(kind, key(r)));
-        (rows, token)
-    } else {
-        (rows, None)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use berth_model::ecr::ErrorType;
 
     #[test]
-    fn tokens_round_trip_and_stay_in_their_listing() {
-        let token = encode(REPOSITORIES, "team/app");
-        assert_eq!(decode(REPOSITORIES, &token).unwrap(), "team/app");
+    fn tokens_round_trip_stay_in_their_listing_and_hide_their_item() {
+        let tokens = PageTokens::new(&[7; 32]);
+        let token = tokens.seal(REPOSITORIES, "team/secret-app");
         assert_eq!(
-            decode(IMAGES, &token).unwrap_err().error_type,
-            ErrorType::InvalidParameter
+            tokens.open(REPOSITORIES, &token).unwrap(),
+            "team/secret-app"
         );
-        assert_eq!(
-            decode(REPOSITORIES, "garbage!").unwrap_err().error_type,
-            ErrorType::InvalidParameter
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(&token)
+            .unwrap();
+        assert!(
+            !raw.windows(6).any(|w| w == b"secret"),
+            "the name is not readable"
         );
+        assert_ne!(
+            token,
+            tokens.seal(REPOSITORIES, "team/secret-app"),
+            "fresh nonce"
+        );
+        for (listing, token) in [
+            (images(1).as_str(), token.as_str()),
+            (REPOSITORIES, "garbage!"),
+            (REPOSITORIES, ""),
+        ] {
+            assert!(matches!(
+                tokens.open(listing, token),
+                Err(Error::InvalidParameter(_))
+            ));
+        }
+        let mut altered = raw.clone();
+        *altered.last_mut().unwrap() ^= 1;
+        let altered = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(altered);
+        assert!(tokens.open(REPOSITORIES, &altered).is_err());
+        let other_registry = PageTokens::new(&[8; 32]);
+        assert!(other_registry.open(REPOSITORIES, &token).is_err());
+        let image_token = tokens.seal(&images(1), "sha256:ab");
+        assert!(tokens.open(&images(2), &image_token).is_err());
     }
 
     #[test]
@@ -85,9 +165,13 @@ mod tests {
 
     #[test]
     fn pages_cut_on_the_extra_row() {
-        let (rows, next) = cut(vec!["a", "b", "c"], 2, IMAGES, |r| r);
+        let tokens = PageTokens::new(&[7; 32]);
+        let (rows, next) = tokens.cut(vec!["a", "b", "c"], 2, REPOSITORIES, |r| r);
         assert_eq!(rows, ["a", "b"]);
-        assert_eq!(decode(IMAGES, &next.unwrap()).unwrap(), "b");
-        assert_eq!(cut(vec!["a"], 2, IMAGES, |r| r), (vec!["a"], None));
+        assert_eq!(tokens.open(REPOSITORIES, &next.unwrap()).unwrap(), "b");
+        assert_eq!(
+            tokens.cut(vec!["a"], 2, REPOSITORIES, |r| r),
+            (vec!["a"], None)
+        );
     }
 }

@@ -1,8 +1,8 @@
-//! Repositories: create, describe.
+//! Repositories: create, describe, delete, settings, policies and resource tags.
 
 use berth_model::ecr::{
     self, CreateRepositoryRequest, CreateRepositoryResponse, DeleteRepositoryRequest,
-    DescribeRepositoriesRequest, DescribeRepositoriesResponse, EncryptionConfiguration, ErrorType,
+    DescribeRepositoriesRequest, DescribeRepositoriesResponse, EncryptionConfiguration,
     ImageScanningConfiguration, ListTagsForResourceResponse, PutImageScanningConfigurationRequest,
     PutImageScanningConfigurationResponse, PutImageTagMutabilityRequest,
     PutImageTagMutabilityResponse, Repository, RepositoryPolicyResponse, RepositoryResponse,
@@ -10,11 +10,12 @@ use berth_model::ecr::{
 };
 use berth_model::names::validate_repository_name;
 
-use crate::access;
+use super::error::{Error, Result};
+use super::paging::{self, check_max_results};
+use crate::auth::access;
 use crate::auth::Principal;
-use crate::error::EcrError;
-use crate::services::paging::{self, check_max_results};
-use crate::store::{self, RepositoryRecord, StoreError};
+use crate::clock::now_epoch_seconds;
+use crate::storage::{RepositoryChange, RepositoryRecord};
 use crate::AppState;
 
 fn to_wire(state: &AppState, record: RepositoryRecord) -> Repository {
@@ -33,51 +34,73 @@ fn to_wire(state: &AppState, record: RepositoryRecord) -> Repository {
             encryption_type: record.encryption_type,
             kms_key: record.kms_key,
         },
+        ..Default::default()
     }
 }
 
-fn check_registry_id(state: &AppState, registry_id: Option<&str>) -> Result<(), EcrError> {
-    match registry_id {
-        Some(id) if id != state.config.account_id => Err(EcrError::invalid_parameter(format!(
-            "Invalid parameter at 'registryId': this registry's id is '{}', not '{id}'.",
-            state.config.account_id
-        ))),
-        _ => Ok(()),
-    }
-}
-
-/// The named repository, or the errors AWS gives when it is not there.
-pub async fn require_repository(
+/// A request's `registryId`: another account's registry is one this caller cannot
+/// see (AWS's AccessDenied for the action on that registry's resource), and an id
+/// that is not 12 digits is refused as AWS's model constrains it.
+pub fn check_registry_id(
     state: &AppState,
+    principal: &Principal,
+    action: &str,
     registry_id: Option<&str>,
-    name: &str,
-) -> Result<RepositoryRecord, EcrError> {
-    check_registry_id(state, registry_id)?;
-    let lookup = name.to_string();
-    state
-        .store
-        .call(move |conn| store::find_repository(conn, &lookup).map_err(EcrError::from))
-        .await?
-        .ok_or_else(|| not_found(state, name))
+    repository: Option<&str>,
+) -> Result<()> {
+    let Some(id) = registry_id else {
+        return Ok(());
+    };
+    if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::invalid(format!(
+            "Invalid parameter at 'registryId' failed to satisfy constraint: 'must satisfy regular expression pattern: [0-9]{{12}}' (got '{id}')"
+        )));
+    }
+    if id != state.config.account_id {
+        let resource = ecr::repository_arn(&state.config.region, id, repository.unwrap_or("*"));
+        return Err(Error::AccessDenied(format!(
+            "User: {} is not authorized to perform: {action} on resource: {resource} because no resource-based policy allows the {action} action (this registry's id is '{}')",
+            principal.arn, state.config.account_id
+        )));
+    }
+    Ok(())
 }
 
-fn not_found(state: &AppState, name: &str) -> EcrError {
-    EcrError::new(
-        ErrorType::RepositoryNotFound,
-        format!(
-            "The repository with name '{name}' does not exist in the registry with id '{}'",
-            state.config.account_id
-        ),
-    )
+/// The named repository, once `principal` is allowed `action` on it. Whether it
+/// exists is told only to callers who could be allowed there
+/// ([`access::missing_repository`]); anyone else is denied alike for missing and
+/// existing repositories, as AWS authorizes before it looks up.
+pub async fn authorized(
+    state: &AppState,
+    principal: &Principal,
+    action: &str,
+    name: &str,
+) -> Result<RepositoryRecord> {
+    let denied = |d: access::Denied| Error::AccessDenied(d.message);
+    match state.metadata.find_repository(name).await? {
+        Some(record) => {
+            access::authorize(&state.config, principal, action, Some(&record)).map_err(denied)?;
+            Ok(record)
+        }
+        None => {
+            access::missing_repository(&state.config, principal, action, name).map_err(denied)?;
+            Err(not_found(name))
+        }
+    }
+}
+
+fn not_found(name: &str) -> Error {
+    Error::RepositoryNotFound {
+        name: name.to_string(),
+    }
 }
 
 pub async fn create(
     state: &AppState,
     request: CreateRepositoryRequest,
-) -> Result<CreateRepositoryResponse, EcrError> {
-    check_registry_id(state, request.registry_id.as_deref())?;
+) -> Result<CreateRepositoryResponse> {
     validate_repository_name(&request.repository_name).map_err(|e| {
-        EcrError::invalid_parameter(format!("Invalid parameter at 'repositoryName': {e}"))
+        Error::InvalidParameter(format!("Invalid parameter at 'repositoryName': {e}"))
     })?;
     let image_tag_mutability = check_tag_mutability(
         request
@@ -85,25 +108,13 @@ pub async fn create(
             .unwrap_or_else(|| ecr::TAG_MUTABLE.into()),
     )?;
     let encryption = request.encryption_configuration.unwrap_or_default();
-    match (encryption.encryption_type.as_str(), &encryption.kms_key) {
-        (ecr::ENCRYPTION_AES256, None) | (ecr::ENCRYPTION_KMS, _) => {}
-        (ecr::ENCRYPTION_AES256, Some(_)) => {
-            return Err(EcrError::invalid_parameter(
-                "Invalid parameter at 'encryptionConfiguration.kmsKey': a KMS key can only be given with encryptionType KMS.",
-            ))
-        }
-        (other, _) => {
-            return Err(EcrError::invalid_parameter(format!(
-                "Invalid parameter at 'encryptionConfiguration.encryptionType': '{other}' is not one of AES256, KMS."
-            )))
-        }
-    }
+    check_encryption(&encryption)?;
     let tags = check_resource_tags(request.tags)?;
     let mut record = RepositoryRecord {
         id: 0,
         policy: None,
         name: request.repository_name,
-        created_at: store::now_epoch_seconds(),
+        created_at: now_epoch_seconds(),
         image_tag_mutability,
         scan_on_push: request
             .image_scanning_configuration
@@ -112,60 +123,38 @@ pub async fn create(
         encryption_type: encryption.encryption_type,
         kms_key: encryption.kms_key,
     };
-    let account_id = state.config.account_id.clone();
-    let inserted = record.clone();
     record.id = state
-        .store
-        .call(move |conn| match store::insert_repository(conn, &inserted, &tags) {
-            Err(StoreError::RepositoryExists(name)) => Err(EcrError::new(
-                ErrorType::RepositoryAlreadyExists,
-                format!("The repository with name '{name}' already exists in the registry with id '{account_id}'"),
-            )),
-            other => other.map_err(EcrError::from),
-        })
-        .await?;
+        .metadata
+        .insert_repository(&record, &tags)
+        .await?
+        .ok_or_else(|| Error::RepositoryAlreadyExists {
+            name: record.name.clone(),
+        })?;
     Ok(CreateRepositoryResponse {
         repository: to_wire(state, record),
     })
 }
 
-/// Lists repositories; callers other than the root see those their policies let them describe.
+const DESCRIBE: &str = "ecr:DescribeRepositories";
+
+/// Lists repositories; callers other than the root see those their policies let them
+/// describe. A page is cut after that filtering, so it is full whenever more visible
+/// repositories follow, and its token names only a repository the caller saw.
 pub async fn describe(
     state: &AppState,
     principal: &Principal,
     request: DescribeRepositoriesRequest,
-) -> Result<DescribeRepositoriesResponse, EcrError> {
-    let visible = |record: &RepositoryRecord| {
-        access::authorize(
-            &state.config,
-            principal,
-            "ecr:DescribeRepositories",
-            Some(record),
-        )
-    };
-    check_registry_id(state, request.registry_id.as_deref())?;
+) -> Result<DescribeRepositoriesResponse> {
     let limit = check_max_results(request.max_results)?;
     if let Some(names) = request.repository_names {
         if names.is_empty() || names.len() > 100 {
-            return Err(EcrError::invalid_parameter(
+            return Err(Error::invalid(
                 "Invalid parameter at 'repositoryNames': give between 1 and 100 names.",
             ));
         }
-        let records = state
-            .store
-            .call(move |conn| {
-                names
-                    .into_iter()
-                    .map(|name| store::find_repository(conn, &name).map(|found| (name, found)))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(EcrError::from)
-            })
-            .await?;
-        let mut repositories = Vec::with_capacity(records.len());
-        for (name, found) in records {
-            let record = found.ok_or_else(|| not_found(state, &name))?;
-            visible(&record)
-                .map_err(|denied| EcrError::new(ErrorType::AccessDenied, denied.message))?;
+        let mut repositories = Vec::with_capacity(names.len());
+        for name in names {
+            let record = authorized(state, principal, DESCRIBE, &name).await?;
             repositories.push(to_wire(state, record));
         }
         return Ok(DescribeRepositoriesResponse {
@@ -176,50 +165,79 @@ pub async fn describe(
     let after = request
         .next_token
         .as_deref()
-        .map(|t| paging::decode(paging::REPOSITORIES, t))
+        .map(|t| state.page_tokens.open(paging::REPOSITORIES, t))
         .transpose()?;
-    // One extra row tells whether another page exists without a second query.
-    let records = state
-        .store
-        .call(move |conn| {
-            store::list_repositories(conn, after.as_deref(), limit + 1).map_err(EcrError::from)
-        })
-        .await?;
-    let (records, next_token) =
-        paging::cut(records, limit, paging::REPOSITORIES, |r| r.name.as_str());
+    let (records, more) = visible_page(state, principal, after, limit).await?;
+    let next_token = match (more, records.last()) {
+        (true, Some(last)) => Some(state.page_tokens.seal(paging::REPOSITORIES, &last.name)),
+        _ => None,
+    };
     Ok(DescribeRepositoriesResponse {
-        repositories: records
-            .into_iter()
-            .filter(|r| visible(r).is_ok())
-            .map(|r| to_wire(state, r))
-            .collect(),
+        repositories: records.into_iter().map(|r| to_wire(state, r)).collect(),
         next_token,
     })
+}
+
+/// Up to `n` names of repositories the caller may describe, after `last`, and
+/// whether more follow: `/v2/_catalog`.
+pub async fn catalog(
+    state: &AppState,
+    principal: &Principal,
+    last: Option<&str>,
+    n: usize,
+) -> Result<(Vec<String>, bool)> {
+    let (records, more) = visible_page(state, principal, last.map(str::to_string), n).await?;
+    Ok((records.into_iter().map(|r| r.name).collect(), more))
+}
+
+/// Up to `n` repositories after `after` that the caller may describe, in name order,
+/// and whether another one follows. Keeps reading until the page is full, in batches
+/// that grow while the caller sees few of what is read.
+async fn visible_page(
+    state: &AppState,
+    principal: &Principal,
+    mut after: Option<String>,
+    n: usize,
+) -> Result<(Vec<RepositoryRecord>, bool)> {
+    const LARGEST_BATCH: usize = 1000;
+    let mut batch = n.saturating_add(1).min(LARGEST_BATCH);
+    let mut page = Vec::new();
+    loop {
+        let records = state
+            .metadata
+            .list_repositories(after.as_deref(), batch)
+            .await?;
+        let exhausted = records.len() < batch;
+        for record in records {
+            after = Some(record.name.clone());
+            if access::authorize(&state.config, principal, DESCRIBE, Some(&record)).is_ok() {
+                if page.len() == n {
+                    return Ok((page, true));
+                }
+                page.push(record);
+            }
+        }
+        if exhausted {
+            return Ok((page, false));
+        }
+        batch = (batch * 4).min(LARGEST_BATCH);
+    }
 }
 
 pub async fn delete(
     state: &AppState,
     repository: RepositoryRecord,
     request: DeleteRepositoryRequest,
-) -> Result<RepositoryResponse, EcrError> {
-    let (id, force) = (repository.id, request.force);
-    let (deleted, images) = state
-        .store
-        .call(move |conn| {
-            let images = store::count_images(conn, id)?;
-            Ok::<_, EcrError>((store::delete_repository(conn, id, force)?, images))
-        })
-        .await?;
-    if !deleted {
-        return Err(EcrError::new(
-            ErrorType::RepositoryNotEmpty,
-            format!(
-                "The repository with name '{}' in registry with id '{}' cannot be deleted because it still contains {images} image{}: delete them first, or use force",
-                repository.name,
-                state.config.account_id,
-                if images == 1 { "" } else { "s" }
-            ),
-        ));
+) -> Result<RepositoryResponse> {
+    if !state
+        .metadata
+        .delete_repository(repository.id, request.force)
+        .await?
+    {
+        return Err(Error::RepositoryNotEmpty {
+            name: repository.name.clone(),
+            images: state.metadata.count_images(repository.id).await?,
+        });
     }
     Ok(RepositoryResponse {
         repository: to_wire(state, repository),
@@ -230,17 +248,20 @@ pub async fn put_tag_mutability(
     state: &AppState,
     repository: &RepositoryRecord,
     request: PutImageTagMutabilityRequest,
-) -> Result<PutImageTagMutabilityResponse, EcrError> {
+) -> Result<PutImageTagMutabilityResponse> {
     let mutability = check_tag_mutability(request.image_tag_mutability)?;
-    let (id, value) = (repository.id, mutability.clone());
     state
-        .store
-        .call(move |conn| store::set_tag_mutability(conn, id, &value).map_err(EcrError::from))
+        .metadata
+        .update_repository(
+            repository.id,
+            RepositoryChange::TagMutability(mutability.clone()),
+        )
         .await?;
     Ok(PutImageTagMutabilityResponse {
         registry_id: state.config.account_id.clone(),
         repository_name: repository.name.clone(),
         image_tag_mutability: mutability,
+        ..Default::default()
     })
 }
 
@@ -248,14 +269,13 @@ pub async fn put_scanning(
     state: &AppState,
     repository: &RepositoryRecord,
     request: PutImageScanningConfigurationRequest,
-) -> Result<PutImageScanningConfigurationResponse, EcrError> {
-    let (id, scan) = (
-        repository.id,
-        request.image_scanning_configuration.scan_on_push,
-    );
+) -> Result<PutImageScanningConfigurationResponse> {
     state
-        .store
-        .call(move |conn| store::set_scan_on_push(conn, id, scan).map_err(EcrError::from))
+        .metadata
+        .update_repository(
+            repository.id,
+            RepositoryChange::ScanOnPush(request.image_scanning_configuration.scan_on_push),
+        )
         .await?;
     Ok(PutImageScanningConfigurationResponse {
         registry_id: state.config.account_id.clone(),
@@ -276,49 +296,52 @@ fn policy_response(
     }
 }
 
-fn policy_not_found(state: &AppState, repository: &RepositoryRecord) -> EcrError {
-    EcrError::new(
-        ErrorType::RepositoryPolicyNotFound,
-        format!(
-            "Repository policy does not exist for the repository with name '{}' in the registry with id '{}'",
-            repository.name, state.config.account_id
-        ),
-    )
+fn policy_not_found(repository: &RepositoryRecord) -> Error {
+    Error::RepositoryPolicyNotFound {
+        name: repository.name.clone(),
+    }
 }
 
 pub fn get_policy(
     state: &AppState,
     repository: &RepositoryRecord,
-) -> Result<RepositoryPolicyResponse, EcrError> {
+) -> Result<RepositoryPolicyResponse> {
     let text = repository
         .policy
         .clone()
-        .ok_or_else(|| policy_not_found(state, repository))?;
+        .ok_or_else(|| policy_not_found(repository))?;
     Ok(policy_response(state, repository, text))
 }
+
+/// AWS's limit on a repository policy's length (`RepositoryPolicyText` max 10240).
+pub const MAX_POLICY_CHARACTERS: usize = 10_240;
 
 /// Stores a policy after validating it with the same code that enforces it.
 pub async fn set_policy(
     state: &AppState,
     repository: &RepositoryRecord,
     request: SetRepositoryPolicyRequest,
-) -> Result<RepositoryPolicyResponse, EcrError> {
-    if request.policy_text.len() > 10_240 {
-        return Err(EcrError::invalid_parameter(
-            "Invalid parameter at 'policyText': a policy may be at most 10240 characters.",
-        ));
+) -> Result<RepositoryPolicyResponse> {
+    // Characters, as the limit says (a multi-byte character counts once).
+    let characters = request.policy_text.chars().count();
+    if characters > MAX_POLICY_CHARACTERS {
+        return Err(Error::invalid(format!(
+            "Invalid parameter at 'policyText': a policy may be at most {MAX_POLICY_CHARACTERS} characters, not {characters}."
+        )));
     }
     if let Err(problems) = berth_model::policy::parse_policy(&request.policy_text) {
         let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-        return Err(EcrError::invalid_parameter(format!(
+        return Err(Error::invalid(format!(
             "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided': {}",
             list.join("; ")
         )));
     }
-    let (id, text) = (repository.id, request.policy_text.clone());
     state
-        .store
-        .call(move |conn| store::set_policy(conn, id, &text).map_err(EcrError::from))
+        .metadata
+        .update_repository(
+            repository.id,
+            RepositoryChange::Policy(Some(request.policy_text.clone())),
+        )
         .await?;
     Ok(policy_response(state, repository, request.policy_text))
 }
@@ -326,82 +349,109 @@ pub async fn set_policy(
 pub async fn delete_policy(
     state: &AppState,
     repository: &RepositoryRecord,
-) -> Result<RepositoryPolicyResponse, EcrError> {
+) -> Result<RepositoryPolicyResponse> {
     let text = repository
         .policy
         .clone()
-        .ok_or_else(|| policy_not_found(state, repository))?;
-    let id = repository.id;
+        .ok_or_else(|| policy_not_found(repository))?;
     state
-        .store
-        .call(move |conn| store::delete_policy(conn, id).map_err(EcrError::from))
+        .metadata
+        .update_repository(repository.id, RepositoryChange::Policy(None))
         .await?;
     Ok(policy_response(state, repository, text))
 }
 
-/// The repository an ECR resource ARN names.
-pub async fn repository_for_arn(state: &AppState, arn: &str) -> Result<RepositoryRecord, EcrError> {
+/// The repository an ECR resource ARN names, once `principal` is allowed `action` on it.
+pub async fn authorized_by_arn(
+    state: &AppState,
+    principal: &Principal,
+    action: &str,
+    arn: &str,
+) -> Result<RepositoryRecord> {
     let name = ecr::repository_name_from_arn(arn, &state.config.region, &state.config.account_id).ok_or_else(|| {
-        EcrError::invalid_parameter(format!(
+        Error::InvalidParameter(format!(
             "Invalid parameter at 'resourceArn': '{arn}' is not a repository ARN of this registry (arn:aws:ecr:{}:{}:repository/<name>)",
             state.config.region, state.config.account_id
         ))
     })?;
-    require_repository(state, None, name).await
+    authorized(state, principal, action, name).await
 }
 
-pub fn check_resource_tags(tags: Vec<Tag>) -> Result<Vec<(String, String)>, EcrError> {
+/// AWS's limit on a repository's resource tags.
+pub const MAX_RESOURCE_TAGS: usize = 50;
+
+fn too_many_tags(count: usize) -> Error {
+    Error::TooManyTags(format!(
+        "The repository would have {count} tags; a repository may have at most {MAX_RESOURCE_TAGS}."
+    ))
+}
+
+/// Checks keys (1 to 128 characters) and values (up to 256), as AWS counts them.
+pub fn check_resource_tags(tags: Vec<Tag>) -> Result<Vec<(String, String)>> {
     let mut out = Vec::with_capacity(tags.len());
     for tag in tags {
-        if tag.key.is_empty() || tag.key.chars().count() > 128 {
-            return Err(EcrError::invalid_parameter(
-                "Invalid parameter at 'tags': a tag key must be 1 to 128 characters.",
-            ));
+        let key_length = tag.key.chars().count();
+        if !(1..=128).contains(&key_length) {
+            return Err(Error::InvalidTagParameter(format!(
+                "Tag keys must be 1 to 128 characters; a key of {key_length} characters was given."
+            )));
         }
-        if tag.value.chars().count() > 256 {
-            return Err(EcrError::invalid_parameter(format!(
-                "Invalid parameter at 'tags': the value of tag '{}' is longer than 256 characters.",
+        let value_length = tag.value.chars().count();
+        if value_length > 256 {
+            return Err(Error::InvalidTagParameter(format!(
+                "Tag values can have a maximum length of 256 characters; the value of tag '{}' has {value_length}.",
                 tag.key
             )));
         }
         out.push((tag.key, tag.value));
     }
+    let distinct: std::collections::HashSet<&str> = out.iter().map(|(k, _)| k.as_str()).collect();
+    if distinct.len() > MAX_RESOURCE_TAGS {
+        return Err(too_many_tags(distinct.len()));
+    }
     Ok(out)
 }
 
+/// Adds or overwrites tags; keys the repository lacks count toward its 50.
 pub async fn tag_resource(
     state: &AppState,
     repository: &RepositoryRecord,
     tags: Vec<Tag>,
-) -> Result<(), EcrError> {
-    let (id, tags) = (repository.id, check_resource_tags(tags)?);
-    state
-        .store
-        .call(move |conn| store::put_resource_tags(conn, id, &tags).map_err(EcrError::from))
-        .await
+) -> Result<()> {
+    let tags = check_resource_tags(tags)?;
+    let mut keys: std::collections::HashSet<String> = state
+        .metadata
+        .resource_tags(repository.id)
+        .await?
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    keys.extend(tags.iter().map(|(key, _)| key.clone()));
+    if keys.len() > MAX_RESOURCE_TAGS {
+        return Err(too_many_tags(keys.len()));
+    }
+    Ok(state
+        .metadata
+        .put_resource_tags(repository.id, &tags)
+        .await?)
 }
 
 pub async fn untag_resource(
     state: &AppState,
     repository: &RepositoryRecord,
     keys: Vec<String>,
-) -> Result<(), EcrError> {
-    let id = repository.id;
-    state
-        .store
-        .call(move |conn| store::remove_resource_tags(conn, id, &keys).map_err(EcrError::from))
-        .await
+) -> Result<()> {
+    Ok(state
+        .metadata
+        .remove_resource_tags(repository.id, &keys)
+        .await?)
 }
 
 pub async fn list_tags(
     state: &AppState,
     repository: &RepositoryRecord,
-) -> Result<ListTagsForResourceResponse, EcrError> {
-    let id = repository.id;
-    let tags = state
-        .store
-        .call(move |conn| store::resource_tags(conn, id).map_err(EcrError::from))
-        .await?;
+) -> Result<ListTagsForResourceResponse> {
+    let tags = state.metadata.resource_tags(repository.id).await?;
     Ok(ListTagsForResourceResponse {
         tags: tags
             .into_iter()
@@ -410,12 +460,55 @@ pub async fn list_tags(
     })
 }
 
-fn check_tag_mutability(value: String) -> Result<String, EcrError> {
+/// Encryption is recorded and reported, as AWS's model has it: Berth's own data dir
+/// protection is its file modes, not a KMS key (README, Security).
+fn check_encryption(encryption: &ecr::EncryptionConfiguration) -> Result<()> {
+    let kms = [ecr::ENCRYPTION_KMS, ecr::ENCRYPTION_KMS_DSSE];
+    match (encryption.encryption_type.as_str(), &encryption.kms_key) {
+        (ecr::ENCRYPTION_AES256, None) => Ok(()),
+        (ecr::ENCRYPTION_AES256, Some(_)) => Err(Error::invalid(
+            "Invalid parameter at 'encryptionConfiguration.kmsKey': a KMS key can only be given with encryptionType KMS or KMS_DSSE.",
+        )),
+        (kind, key) if kms.contains(&kind) => match key {
+            Some(key) if !is_kms_key_arn(key) => Err(Error::invalid(format!(
+                "Invalid parameter at 'encryptionConfiguration.kmsKey' failed to satisfy constraint: 'must satisfy regular expression pattern: arn:aws[a-z0-9-]*:kms:[a-z0-9-]+:[0-9]{{12}}:key/[a-z0-9-]+' (got '{key}')"
+            ))),
+            _ => Ok(()),
+        },
+        (other, _) => Err(Error::invalid(format!(
+            "Invalid parameter at 'encryptionConfiguration.encryptionType': '{other}' is not one of AES256, KMS, KMS_DSSE."
+        ))),
+    }
+}
+
+/// `arn:aws[a-z0-9-]*:kms:<region>:<12 digits>:key/<id>`, AWS's model's pattern.
+fn is_kms_key_arn(key: &str) -> bool {
+    let parts: Vec<&str> = key.splitn(6, ':').collect();
+    let [arn, partition, service, region, account, resource] = parts[..] else {
+        return false;
+    };
+    let lower_digit_dash = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    arn == "arn"
+        && partition.strip_prefix("aws").is_some_and(lower_digit_dash)
+        && service == "kms"
+        && !region.is_empty()
+        && lower_digit_dash(region)
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && resource
+            .strip_prefix("key/")
+            .is_some_and(|id| !id.is_empty() && lower_digit_dash(id))
+}
+
+fn check_tag_mutability(value: String) -> Result<String> {
     if [ecr::TAG_MUTABLE, ecr::TAG_IMMUTABLE].contains(&value.as_str()) {
         Ok(value)
     } else {
-        Err(EcrError::invalid_parameter(format!(
-            "Invalid parameter at 'imageTagMutability': '{value}' is not one of MUTABLE, IMMUTABLE."
+        Err(Error::invalid(format!(
+            "Invalid parameter at 'imageTagMutability': '{value}' is not one of MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION (Berth does not take the *_WITH_EXCLUSION forms yet)."
         )))
     }
 }

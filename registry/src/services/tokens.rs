@@ -5,36 +5,29 @@ use berth_model::ecr::{
     AuthorizationData, GetAuthorizationTokenRequest, GetAuthorizationTokenResponse,
 };
 
-use crate::auth::{self, Principal};
-use crate::error::EcrError;
-use crate::store::{self, tokens::TokenRecord};
+use super::error::Result;
+use crate::auth::{tokens, Principal};
+use crate::clock::now_epoch_seconds;
+use crate::storage::TokenRecord;
 use crate::AppState;
 
 pub async fn get_authorization_token(
     state: &AppState,
     principal: &Principal,
-    request: GetAuthorizationTokenRequest,
-) -> Result<GetAuthorizationTokenResponse, EcrError> {
-    for id in request.registry_ids.iter().flatten() {
-        if id != &state.config.account_id {
-            return Err(EcrError::invalid_parameter(format!(
-                "Invalid parameter at 'registryIds': this registry's id is '{}', not '{id}'.",
-                state.config.account_id
-            )));
-        }
-    }
-    let token = auth::new_registry_token();
-    let now = store::now_epoch_seconds();
-    let expires_at = (now + auth::TOKEN_LIFETIME.as_secs_f64()).floor();
+    // Its `registryIds` were checked by routes/ecr, with every action's `registryId`.
+    _request: GetAuthorizationTokenRequest,
+) -> Result<GetAuthorizationTokenResponse> {
+    let token = tokens::new_registry_token();
+    let now = now_epoch_seconds();
+    let expires_at = (now + tokens::TOKEN_LIFETIME.as_secs_f64()).floor();
     let record = TokenRecord {
         access_key_id: principal.access_key_id.clone(),
         user_name: principal.user_name.clone(),
         expires_at,
     };
-    let hash = auth::token_hash(&token);
     state
-        .store
-        .call(move |conn| store::tokens::insert(conn, &hash, &record, now).map_err(EcrError::from))
+        .metadata
+        .insert_token(&tokens::token_hash(&token), &record, now)
         .await?;
     Ok(GetAuthorizationTokenResponse {
         authorization_data: vec![AuthorizationData {

@@ -1,0 +1,745 @@
+//! The embedded metadata store: SQLite, one file in the data dir.
+//!
+//! WAL mode and a busy timeout let `berth-registry user add` write to the same
+//! database while `serve` runs; keys are read per request, so a new key works at once.
+//! Each trait method runs its statements on a blocking thread, off the async runtime.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use berth_model::oci::Digest;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use super::{
+    AccessKey, BlobStep, BlobUnlink, DanglingReference, ImageDeletion, Job, JobLease,
+    ManifestRecord, Metadata, NewManifest, PublishError, PutManifestError, RemoveBytes,
+    RepositoryChange, RepositoryRecord, Result, StorageError, SweepOutcome, TagStatus, TokenRecord,
+    Untag, UploadRecord, UserRecord,
+};
+
+pub mod blobs;
+pub mod fixtures;
+pub mod identity;
+pub mod images;
+pub mod references;
+pub mod repositories;
+
+pub const DATABASE_FILE: &str = "berth.db";
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS access_keys (
+    access_key_id     TEXT PRIMARY KEY,
+    secret_access_key TEXT NOT NULL,
+    -- NULL for the account's root (admin) key.
+    user_name         TEXT,
+    created_at        REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS users (
+    user_name  TEXT PRIMARY KEY,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS repositories (
+    id                   INTEGER PRIMARY KEY,
+    name                 TEXT NOT NULL UNIQUE,
+    created_at           REAL NOT NULL,
+    image_tag_mutability TEXT NOT NULL,
+    scan_on_push         INTEGER NOT NULL,
+    encryption_type      TEXT NOT NULL,
+    kms_key              TEXT
+);
+CREATE TABLE IF NOT EXISTS blobs (
+    digest     TEXT PRIMARY KEY,
+    size       INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+-- Which repositories may serve a blob: pushed or mounted there.
+CREATE TABLE IF NOT EXISTS repository_blobs (
+    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    digest        TEXT NOT NULL REFERENCES blobs(digest),
+    PRIMARY KEY (repository_id, digest)
+);
+-- Garbage collection asks "does anything link this blob?" per blob.
+CREATE INDEX IF NOT EXISTS repository_blobs_by_digest ON repository_blobs (digest);
+CREATE TABLE IF NOT EXISTS manifests (
+    repository_id  INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    digest         TEXT NOT NULL,
+    media_type     TEXT NOT NULL,
+    artifact_type  TEXT,
+    content        BLOB NOT NULL,
+    image_size     INTEGER NOT NULL,
+    pushed_at      REAL NOT NULL,
+    last_pulled_at REAL,
+    subject        TEXT,
+    PRIMARY KEY (repository_id, digest)
+);
+CREATE INDEX IF NOT EXISTS manifests_by_subject ON manifests (repository_id, subject);
+CREATE TABLE IF NOT EXISTS tags (
+    repository_id INTEGER NOT NULL,
+    tag           TEXT NOT NULL,
+    digest        TEXT NOT NULL,
+    PRIMARY KEY (repository_id, tag),
+    FOREIGN KEY (repository_id, digest) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE
+);
+-- Covers "the tags of this image, in order": without the tag column SQLite walks
+-- every tag of the repository per image (200 ms per DescribeImages page at 10,000 tags).
+DROP INDEX IF EXISTS tags_by_digest;
+CREATE INDEX IF NOT EXISTS tags_by_image ON tags (repository_id, digest, tag);
+-- The config and layer blobs each manifest references, so that garbage collection
+-- keeps them without parsing every manifest, and cannot delete their records.
+CREATE TABLE IF NOT EXISTS manifest_blobs (
+    repository_id   INTEGER NOT NULL,
+    manifest_digest TEXT NOT NULL,
+    blob_digest     TEXT NOT NULL REFERENCES blobs(digest),
+    PRIMARY KEY (repository_id, manifest_digest, blob_digest),
+    FOREIGN KEY (repository_id, manifest_digest) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS manifest_blobs_by_blob ON manifest_blobs (blob_digest);
+-- The manifests each index references: a child cannot be deleted under its index,
+-- and the rows go with their index.
+CREATE TABLE IF NOT EXISTS manifest_children (
+    repository_id INTEGER NOT NULL,
+    parent        TEXT NOT NULL,
+    child         TEXT NOT NULL,
+    PRIMARY KEY (repository_id, parent, child),
+    FOREIGN KEY (repository_id, parent) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE,
+    FOREIGN KEY (repository_id, child) REFERENCES manifests (repository_id, digest)
+);
+CREATE INDEX IF NOT EXISTS manifest_children_by_child ON manifest_children (repository_id, child);
+CREATE TABLE IF NOT EXISTS uploads (
+    id            TEXT PRIMARY KEY,
+    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    started_at    REAL NOT NULL
+);
+-- Registry tokens from GetAuthorizationToken; only their SHA-256 is kept.
+CREATE TABLE IF NOT EXISTS auth_tokens (
+    token_hash    TEXT PRIMARY KEY,
+    access_key_id TEXT NOT NULL,
+    user_name     TEXT,
+    expires_at    REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS repository_policies (
+    repository_id INTEGER PRIMARY KEY REFERENCES repositories(id) ON DELETE CASCADE,
+    policy_text   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS repository_tags (
+    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    key           TEXT NOT NULL,
+    value         TEXT NOT NULL,
+    PRIMARY KEY (repository_id, key)
+);
+"#;
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(error: rusqlite::Error) -> Self {
+        StorageError(format!("metadata store error: {error}"))
+    }
+}
+
+impl From<rusqlite::Error> for PutManifestError {
+    fn from(error: rusqlite::Error) -> Self {
+        PutManifestError::Storage(error.into())
+    }
+}
+
+/// A transaction that takes SQLite's write lock at once (`BEGIN IMMEDIATE`), waiting
+/// out other writers, in this process or another, for the busy timeout. A deferred
+/// transaction that reads before it writes would instead fail at once with
+/// `SQLITE_BUSY` when another process (`berth-registry gc`, say) commits in between.
+pub(crate) fn write_transaction(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+}
+
+fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+        [name],
+        |row| row.get(0),
+    )
+}
+
+/// Columns added since the first release, for databases made before them.
+fn migrate(connection: &Connection) -> rusqlite::Result<()> {
+    let has_column = |table: &str, column: &str| -> rusqlite::Result<bool> {
+        let mut statement = connection.prepare(&format!("PRAGMA table_info({table})"))?;
+        let names = statement.query_map([], |row| row.get::<_, String>(1))?;
+        for name in names {
+            if name? == column {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    };
+    // When a repository last linked, mounted or confirmed a blob for a push: an image
+    // deletion keeps links a push started since may still rely on.
+    if !has_column("repository_blobs", "linked_at")? {
+        connection.execute_batch(
+            "ALTER TABLE repository_blobs ADD COLUMN linked_at REAL NOT NULL DEFAULT 0",
+        )?;
+    }
+    Ok(())
+}
+
+/// A handle to the metadata database; cheap to clone.
+#[derive(Clone)]
+pub struct SqliteMetadata {
+    connection: Arc<Mutex<Connection>>,
+    data_dir: PathBuf,
+}
+
+impl SqliteMetadata {
+    pub fn open(data_dir: &Path) -> Result<SqliteMetadata> {
+        let path = data_dir.join(DATABASE_FILE);
+        let open_error = |source: rusqlite::Error| {
+            StorageError(format!(
+                "cannot open the metadata database {}: {source}",
+                path.display()
+            ))
+        };
+        let connection = Connection::open(&path).map_err(open_error)?;
+        connection
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_error)?;
+        connection
+            .execute_batch(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+            )
+            .map_err(open_error)?;
+        let mut connection = connection;
+        // One transaction: one fsync for the whole schema, and a data dir from before
+        // `manifest_blobs` or `manifest_children` existed gets the table and its rows
+        // together.
+        let tx = write_transaction(&mut connection).map_err(open_error)?;
+        let had_manifest_blobs = table_exists(&tx, "manifest_blobs").map_err(open_error)?;
+        let had_manifest_children = table_exists(&tx, "manifest_children").map_err(open_error)?;
+        tx.execute_batch(SCHEMA).map_err(open_error)?;
+        migrate(&tx).map_err(open_error)?;
+        if !had_manifest_blobs {
+            blobs::backfill_manifest_blobs(&tx)?;
+        }
+        if !had_manifest_children {
+            references::backfill_manifest_children(&tx)?;
+        }
+        tx.commit().map_err(open_error)?;
+        Ok(SqliteMetadata {
+            connection: Arc::new(Mutex::new(connection)),
+            data_dir: data_dir.to_path_buf(),
+        })
+    }
+
+    /// Runs `f` inside a write transaction (see [`write_transaction`]) on a blocking
+    /// thread; `f` gets a runtime handle to drive the blob step it runs under the lock.
+    async fn call_locked<T, E, F>(&self, f: F) -> std::result::Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        F: FnOnce(&Transaction<'_>, &tokio::runtime::Handle) -> std::result::Result<T, E>
+            + Send
+            + 'static,
+    {
+        let handle = tokio::runtime::Handle::current();
+        self.call(move |c| {
+            let tx = write_transaction(c).map_err(StorageError::from)?;
+            let out = f(&tx, &handle)?;
+            tx.commit().map_err(StorageError::from)?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Runs `f` with the connection on a blocking thread, off the async runtime.
+    async fn call<T, E, F>(&self, f: F) -> std::result::Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        F: FnOnce(&mut Connection) -> std::result::Result<T, E> + Send + 'static,
+    {
+        let connection = self.connection.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = connection
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .unwrap_or_else(|join_error| std::panic::resume_unwind(join_error.into_panic()))
+    }
+}
+
+#[async_trait]
+impl Metadata for SqliteMetadata {
+    async fn get_setting(&self, key: &str) -> Result<Option<String>> {
+        let key = key.to_string();
+        self.call(move |c| identity::get_setting(c, &key)).await
+    }
+
+    async fn put_setting(&self, key: &str, value: &str) -> Result<()> {
+        let (key, value) = (key.to_string(), value.to_string());
+        self.call(move |c| identity::put_setting(c, &key, &value))
+            .await
+    }
+
+    async fn find_access_key(&self, access_key_id: &str) -> Result<Option<AccessKey>> {
+        let id = access_key_id.to_string();
+        self.call(move |c| identity::find_access_key(c, &id)).await
+    }
+
+    async fn root_access_key(&self) -> Result<Option<AccessKey>> {
+        self.call(|c| identity::root_access_key(c)).await
+    }
+
+    async fn replace_root_access_key(&self, key: &AccessKey) -> Result<()> {
+        let key = key.clone();
+        self.call(move |c| identity::replace_root_access_key(c, &key))
+            .await
+    }
+
+    async fn add_user(&self, user_name: &str, key: &AccessKey) -> Result<bool> {
+        let (name, key) = (user_name.to_string(), key.clone());
+        self.call(move |c| identity::add_user(c, &name, &key)).await
+    }
+
+    async fn list_users(&self) -> Result<Vec<UserRecord>> {
+        self.call(|c| identity::list_users(c)).await
+    }
+
+    async fn remove_user(&self, user_name: &str) -> Result<bool> {
+        let name = user_name.to_string();
+        self.call(move |c| identity::remove_user(c, &name)).await
+    }
+
+    async fn replace_user_key(&self, user_name: &str, key: &AccessKey) -> Result<bool> {
+        let (name, key) = (user_name.to_string(), key.clone());
+        self.call(move |c| identity::replace_user_key(c, &name, &key))
+            .await
+    }
+
+    async fn insert_token(&self, token_hash: &str, record: &TokenRecord, now: f64) -> Result<()> {
+        let (hash, record) = (token_hash.to_string(), record.clone());
+        self.call(move |c| identity::insert_token(c, &hash, &record, now))
+            .await
+    }
+
+    async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>> {
+        let hash = token_hash.to_string();
+        self.call(move |c| identity::find_token(c, &hash)).await
+    }
+
+    async fn insert_repository(
+        &self,
+        record: &RepositoryRecord,
+        tags: &[(String, String)],
+    ) -> Result<Option<i64>> {
+        let (record, tags) = (record.clone(), tags.to_vec());
+        self.call(move |c| repositories::insert_repository(c, &record, &tags))
+            .await
+    }
+
+    async fn find_repository(&self, name: &str) -> Result<Option<RepositoryRecord>> {
+        let name = name.to_string();
+        self.call(move |c| repositories::find_repository(c, &name))
+            .await
+    }
+
+    async fn list_repositories(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RepositoryRecord>> {
+        let after = after.map(str::to_string);
+        self.call(move |c| repositories::list_repositories(c, after.as_deref(), limit))
+            .await
+    }
+
+    async fn delete_repository(&self, id: i64, force: bool) -> Result<bool> {
+        self.call(move |c| repositories::delete_repository(c, id, force))
+            .await
+    }
+
+    async fn count_images(&self, id: i64) -> Result<u64> {
+        self.call(move |c| repositories::count_images(c, id)).await
+    }
+
+    async fn update_repository(&self, id: i64, change: RepositoryChange) -> Result<()> {
+        self.call(move |c| repositories::update_repository(c, id, &change))
+            .await
+    }
+
+    async fn resource_tags(&self, id: i64) -> Result<Vec<(String, String)>> {
+        self.call(move |c| repositories::resource_tags(c, id)).await
+    }
+
+    async fn put_resource_tags(&self, id: i64, tags: &[(String, String)]) -> Result<()> {
+        let tags = tags.to_vec();
+        self.call(move |c| repositories::put_resource_tags(c, id, &tags))
+            .await
+    }
+
+    async fn remove_resource_tags(&self, id: i64, keys: &[String]) -> Result<()> {
+        let keys = keys.to_vec();
+        self.call(move |c| repositories::remove_resource_tags(c, id, &keys))
+            .await
+    }
+
+    async fn repository_blob(&self, repository_id: i64, digest: &str) -> Result<Option<u64>> {
+        let digest = digest.to_string();
+        self.call(move |c| images::repository_blob(c, repository_id, &digest))
+            .await
+    }
+
+    async fn publish_blob(
+        &self,
+        repository_id: i64,
+        digest: &Digest,
+        size: u64,
+        now: f64,
+        put_bytes: BlobStep,
+    ) -> std::result::Result<(), PublishError> {
+        let digest = digest.to_string();
+        self.call_locked(move |tx, handle| {
+            blobs::publish_blob(tx, handle, repository_id, &digest, size, now, put_bytes)
+        })
+        .await
+    }
+
+    async fn claim_blob(&self, repository_id: i64, digest: &str, now: f64) -> Result<Option<u64>> {
+        let digest = digest.to_string();
+        self.call(move |c| images::claim_blob(c, repository_id, &digest, now))
+            .await
+    }
+
+    async fn mount_blob(&self, to: i64, from: i64, digest: &str) -> Result<Option<u64>> {
+        let digest = digest.to_string();
+        let now = crate::clock::now_epoch_seconds();
+        self.call(move |c| images::mount_blob(c, to, from, &digest, now))
+            .await
+    }
+
+    async fn unlink_blob(&self, repository_id: i64, digest: &str) -> Result<BlobUnlink> {
+        let digest = digest.to_string();
+        self.call(move |c| references::unlink_blob(c, repository_id, &digest))
+            .await
+    }
+
+    async fn find_manifest(
+        &self,
+        repository_id: i64,
+        digest: &str,
+    ) -> Result<Option<ManifestRecord>> {
+        let digest = digest.to_string();
+        self.call(move |c| images::find_manifest(c, repository_id, &digest))
+            .await
+    }
+
+    async fn resolve_tag(&self, repository_id: i64, tag: &str) -> Result<Option<String>> {
+        let tag = tag.to_string();
+        self.call(move |c| images::resolve_tag(c, repository_id, &tag))
+            .await
+    }
+
+    async fn put_manifest(
+        &self,
+        repository_id: i64,
+        manifest: NewManifest,
+    ) -> std::result::Result<(), PutManifestError> {
+        self.call(move |c| images::put_manifest(c, repository_id, &manifest))
+            .await
+    }
+
+    async fn manifests_size(&self, repository_id: i64, digests: &[String]) -> Result<u64> {
+        let digests = digests.to_vec();
+        self.call(move |c| images::manifests_size(c, repository_id, &digests))
+            .await
+    }
+
+    async fn delete_image(&self, repository_id: i64, digest: &str) -> Result<ImageDeletion> {
+        let digest = digest.to_string();
+        self.call(move |c| references::delete_image(c, repository_id, &digest))
+            .await
+    }
+
+    async fn untag(&self, repository_id: i64, tag: &str, delete_untagged: bool) -> Result<Untag> {
+        let tag = tag.to_string();
+        self.call(move |c| references::untag(c, repository_id, &tag, delete_untagged))
+            .await
+    }
+
+    async fn blob_records(&self) -> Result<Vec<(String, u64)>> {
+        self.call(|c| references::blob_records(c)).await
+    }
+
+    async fn dangling_references(&self) -> Result<Vec<DanglingReference>> {
+        self.call(|c| references::dangling_references(c)).await
+    }
+
+    async fn list_tags(
+        &self,
+        repository_id: i64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>> {
+        let after = after.map(str::to_string);
+        self.call(move |c| images::list_tags(c, repository_id, after.as_deref(), limit))
+            .await
+    }
+
+    async fn tags_of(&self, repository_id: i64, digest: &str) -> Result<Vec<String>> {
+        let digest = digest.to_string();
+        self.call(move |c| images::tags_of(c, repository_id, &digest))
+            .await
+    }
+
+    async fn record_pull(&self, repository_id: i64, digest: &str, now: f64) -> Result<()> {
+        let digest = digest.to_string();
+        self.call(move |c| images::record_pull(c, repository_id, &digest, now))
+            .await
+    }
+
+    async fn list_images(
+        &self,
+        repository_id: i64,
+        after: Option<&str>,
+        limit: usize,
+        status: TagStatus,
+    ) -> Result<Vec<(ManifestRecord, Vec<String>)>> {
+        let after = after.map(str::to_string);
+        self.call(move |c| images::list_images(c, repository_id, after.as_deref(), limit, status))
+            .await
+    }
+
+    async fn referrers(&self, repository_id: i64, digest: &str) -> Result<Vec<ManifestRecord>> {
+        let digest = digest.to_string();
+        self.call(move |c| images::referrers(c, repository_id, &digest))
+            .await
+    }
+
+    async fn create_upload(&self, id: &str, repository_id: i64, now: f64) -> Result<()> {
+        let id = id.to_string();
+        self.call(move |c| images::create_upload(c, &id, repository_id, now))
+            .await
+    }
+
+    async fn find_upload(&self, id: &str) -> Result<Option<i64>> {
+        let id = id.to_string();
+        self.call(move |c| images::find_upload(c, &id)).await
+    }
+
+    async fn delete_upload(&self, id: &str) -> Result<bool> {
+        let id = id.to_string();
+        self.call(move |c| images::delete_upload(c, &id)).await
+    }
+
+    async fn uploads_started_before(&self, before: f64) -> Result<Vec<UploadRecord>> {
+        self.call(move |c| blobs::uploads_started_before(c, before))
+            .await
+    }
+
+    async fn unreferenced_blobs(
+        &self,
+        before: f64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(Digest, u64)>> {
+        let after = after.map(str::to_string);
+        self.call(move |c| blobs::unreferenced_blobs(c, before, after.as_deref(), limit))
+            .await
+    }
+
+    async fn unrecorded_blobs(&self, digests: &[Digest]) -> Result<Vec<Digest>> {
+        let digests = digests.to_vec();
+        self.call(move |c| blobs::unrecorded_blobs(c, &digests))
+            .await
+    }
+
+    async fn sweep_blobs(
+        &self,
+        digests: &[Digest],
+        before: f64,
+        remove_bytes: RemoveBytes,
+    ) -> Result<SweepOutcome> {
+        let digests = digests.to_vec();
+        self.call_locked(move |tx, handle| {
+            blobs::sweep_blobs(tx, handle, &digests, before, &remove_bytes)
+        })
+        .await
+    }
+
+    /// An exclusive `flock` on `DATA/<job>.lock`: held by the open file, so it ends
+    /// with the process however that ends.
+    async fn lock_job(&self, job: Job, wait: bool) -> Result<Option<JobLease>> {
+        let path = self.data_dir.join(format!("{}.lock", job.name()));
+        let locked = tokio::task::spawn_blocking(move || -> std::io::Result<Option<JobLease>> {
+            let mut options = std::fs::OpenOptions::new();
+            options.read(true).write(true).create(true).truncate(false);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let file = options.open(&path)?;
+            if wait {
+                file.lock()?;
+            } else {
+                match file.try_lock() {
+                    Ok(()) => {}
+                    Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+                    Err(std::fs::TryLockError::Error(e)) => return Err(e),
+                }
+            }
+            Ok(Some(Box::new(file)))
+        })
+        .await
+        .unwrap_or_else(|join_error| std::panic::resume_unwind(join_error.into_panic()));
+        locked.map_err(|e| StorageError(format!("cannot lock the {} job: {e}", job.name())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: &str) -> RepositoryRecord {
+        RepositoryRecord {
+            id: 0,
+            policy: None,
+            name: name.into(),
+            created_at: 1.5,
+            image_tag_mutability: berth_model::ecr::TAG_MUTABLE.into(),
+            scan_on_push: true,
+            encryption_type: berth_model::ecr::ENCRYPTION_AES256.into(),
+            kms_key: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn repositories_page_by_name_and_refuse_duplicates() {
+        let store = SqliteMetadata::open(&tempdir()).unwrap();
+        for name in ["c", "a", "b"] {
+            assert!(store
+                .insert_repository(&record(name), &[])
+                .await
+                .unwrap()
+                .is_some());
+        }
+        assert_eq!(
+            store.insert_repository(&record("a"), &[]).await.unwrap(),
+            None
+        );
+        let names = |records: Vec<RepositoryRecord>| {
+            records.into_iter().map(|r| r.name).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(store.list_repositories(None, 2).await.unwrap()),
+            ["a", "b"]
+        );
+        assert_eq!(
+            names(store.list_repositories(Some("b"), 2).await.unwrap()),
+            ["c"]
+        );
+        let found = store.find_repository("b").await.unwrap().unwrap();
+        assert_eq!(
+            found,
+            RepositoryRecord {
+                id: found.id,
+                ..record("b")
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn users_are_unique_and_keys_found() {
+        let store = SqliteMetadata::open(&tempdir()).unwrap();
+        let key = AccessKey {
+            access_key_id: "AKIA1".into(),
+            secret_access_key: "s".into(),
+            user_name: Some("ci".into()),
+        };
+        assert!(store.add_user("ci", &key).await.unwrap());
+        assert!(!store.add_user("ci", &key).await.unwrap());
+        assert_eq!(store.find_access_key("AKIA1").await.unwrap(), Some(key));
+        assert_eq!(store.find_access_key("nope").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn removed_and_rotated_user_keys_and_their_tokens_stop_working() {
+        let store = SqliteMetadata::open(&tempdir()).unwrap();
+        let key = |id: &str, user: &str| AccessKey {
+            access_key_id: id.into(),
+            secret_access_key: "s".into(),
+            user_name: Some(user.into()),
+        };
+        let token = |id: &str, user: &str| TokenRecord {
+            access_key_id: id.into(),
+            user_name: Some(user.into()),
+            expires_at: f64::MAX,
+        };
+        assert!(store.add_user("ci", &key("AKIACI1", "ci")).await.unwrap());
+        assert!(store
+            .add_user("viewer", &key("AKIAVIEW", "viewer"))
+            .await
+            .unwrap());
+        store
+            .insert_token("t-ci", &token("AKIACI1", "ci"), 0.0)
+            .await
+            .unwrap();
+        store
+            .insert_token("t-view", &token("AKIAVIEW", "viewer"), 0.0)
+            .await
+            .unwrap();
+
+        assert!(store
+            .replace_user_key("ci", &key("AKIACI2", "ci"))
+            .await
+            .unwrap());
+        assert_eq!(store.find_access_key("AKIACI1").await.unwrap(), None);
+        assert_eq!(store.find_token("t-ci").await.unwrap(), None);
+        assert!(store.find_access_key("AKIACI2").await.unwrap().is_some());
+        assert!(!store
+            .replace_user_key("nobody", &key("AKIAX", "nobody"))
+            .await
+            .unwrap());
+
+        assert!(store.remove_user("viewer").await.unwrap());
+        assert!(!store.remove_user("viewer").await.unwrap());
+        assert_eq!(store.find_access_key("AKIAVIEW").await.unwrap(), None);
+        assert_eq!(store.find_token("t-view").await.unwrap(), None);
+        let users = store.list_users().await.unwrap();
+        assert_eq!(users.len(), 1);
+        assert_eq!(users[0].user_name, "ci");
+        assert_eq!(users[0].access_key_ids, ["AKIACI2"]);
+    }
+
+    #[tokio::test]
+    async fn a_new_root_key_revokes_the_old_one() {
+        let store = SqliteMetadata::open(&tempdir()).unwrap();
+        let root = |id: &str| AccessKey {
+            access_key_id: id.into(),
+            secret_access_key: "s".into(),
+            user_name: None,
+        };
+        store
+            .replace_root_access_key(&root("AKIAOLD"))
+            .await
+            .unwrap();
+        store
+            .replace_root_access_key(&root("AKIANEW"))
+            .await
+            .unwrap();
+        assert_eq!(store.find_access_key("AKIAOLD").await.unwrap(), None);
+        assert_eq!(
+            store.root_access_key().await.unwrap(),
+            Some(root("AKIANEW"))
+        );
+    }
+
+    fn tempdir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "berth-store-test-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}
