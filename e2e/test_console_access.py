@@ -56,9 +56,22 @@ def test_a_pull_only_users_journey(console_registry, browser):
     wait_for(browser, lambda b: text_of(b, "create-refused") == "This key may not create repositories (ecr:CreateRepository).")
     assert not browser.find_element("xpath", "//button[normalize-space(.)='Create repository']").is_enabled()
 
-    # With read access for the console, the repository shows; deleting is refused once, then disabled.
-    ecr.set_repository_policy(repositoryName="shared/app", policyText=policy(viewer["arn"], PULL + CONSOLE_READ))
-    button(browser, "Refresh").click()
+    # The admin grants the viewer "Console read + pull" from the Permissions tab.
+    browser.find_element(*by_testid("sign-out")).click()
+    sign_in(browser, registry.url, registry.access_key_id, registry.secret_access_key,
+            path="/sign-in?next=%2Frepositories%2Fshared%2Fapp%3Ftab%3Dpermissions")
+    button(browser, "Edit policy").click()
+    type_into(field(browser, "Principal for templates"), viewer["arn"])
+    button(browser, "Console read + pull").click()
+    wait_for(browser, lambda b: "ecr:DescribeRepositories" in field(b, "Policy JSON").get_attribute("value"))
+    button(browser, "Save policy").click()
+    shown(browser, "saved-policy")
+    granted = json.loads(ecr.get_repository_policy(repositoryName="shared/app")["policyText"])
+    assert set(CONSOLE_READ + PULL) <= set(granted["Statement"][0]["Action"]), granted
+    browser.find_element(*by_testid("sign-out")).click()
+
+    # Now the repository shows; deleting is refused once, then disabled.
+    sign_in(browser, registry.url, viewer["accessKeyId"], viewer["secretAccessKey"])
     wait_for(browser, EC.element_to_be_clickable(("link text", "shared/app"))).click()
     wait_for(browser, EC.presence_of_element_located(by_testid("image-table")))
     field(browser, "Select image " + text_of(browser, "image-digest")).click()

@@ -150,8 +150,8 @@ def test_deleting_says_what_goes_and_the_last_tag_asks_first(console_registry, b
 
 
 def test_an_image_an_index_took_meanwhile_is_refused_in_plain_words(console_registry, browser):
-    """Waits on the registry refusing to delete a manifest an index references
-    (ECR's ImageReferencedByManifestList), which the registry engineer is adding."""
+    """The list was loaded before an index took the image: the registry refuses
+    (ECR's ImageReferencedByManifestList) and the console says why in words."""
     registry = console_registry
     registry.ecr().create_repository(repositoryName="race/app")
     client = OciClient.for_registry(registry)

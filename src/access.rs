@@ -26,6 +26,13 @@ pub fn provide() {
     REFUSALS.with(|r| r.set(Some(refusals)));
 }
 
+/// Forgets what was learned: another key may be allowed more, or less.
+pub fn forget() {
+    if let Some(Refusals(set)) = refusals() {
+        set.try_update(BTreeSet::clear);
+    }
+}
+
 fn refusals() -> Option<Refusals> {
     REFUSALS.with(|r| r.get())
 }

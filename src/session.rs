@@ -252,11 +252,13 @@ impl Session {
     }
 
     pub fn sign_in(&self, connection: Connection, remember: bool) {
+        crate::access::forget();
         save(&connection, remember);
         self.state.set(SessionState::SignedIn(connection));
     }
 
     pub fn sign_out(&self) {
+        crate::access::forget();
         clear();
         if let Some(channel) = channel() {
             post(&channel, &Message::SignOut);

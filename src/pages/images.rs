@@ -355,7 +355,7 @@ pub fn ImagesTab(repository: Repository) -> impl IntoView {
                                 <li><code>{i.image_digest.clone()}</code>" — "{tags_text(&i.image_tags)}</li>
                             }).collect_view()}
                         </ul>
-                        {move || delete_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                        {move || delete_error.get().map(|e| view! { <p class="error" role="alert" data-testid="delete-error">{e}</p> })}
                     </ConfirmDelete>
                 }
             }}
@@ -370,7 +370,7 @@ pub fn ImagesTab(repository: Repository) -> impl IntoView {
                         delete.dispatch(vec![ImageIdentifier { image_digest: Some(confirm_digest.clone()), image_tag: None }]);
                     })
                     on_close=Callback::new(move |_| last_tag.set(None))>
-                    {move || delete_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                    {move || delete_error.get().map(|e| view! { <p class="error" role="alert" data-testid="delete-error">{e}</p> })}
                 </ConfirmDelete>
             }
         })}

@@ -6,6 +6,7 @@ use berth_model::ecr::{
     Action as EcrAction, Repository, RepositoryPolicyResponse, RepositoryRequest,
     SetRepositoryPolicyRequest,
 };
+use berth_model::policy::templates::CONSOLE_READ_ACTIONS;
 use berth_model::policy::{
     describe_actions, describe_principals, parse_policy, AccessRequest, Decision,
     Effect as PolicyEffect, Policy, Template, ECR_ACTIONS, PULL_ACTIONS, PUSH_ACTIONS,
@@ -55,6 +56,58 @@ fn pretty(text: &str) -> String {
         .ok()
         .and_then(|v| serde_json::to_string_pretty(&v).ok())
         .unwrap_or_else(|| text.to_string())
+}
+
+/// A starting point for the policy editor: model's repository templates, and
+/// "Console read + pull" — what the console needs to show a repository and what a
+/// pull needs (model's `CONSOLE_READ_ACTIONS`), for one repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyTemplate {
+    Repository(Template),
+    ConsoleReadPull,
+}
+
+impl PolicyTemplate {
+    pub fn all() -> Vec<PolicyTemplate> {
+        let mut all: Vec<PolicyTemplate> = Template::ALL
+            .into_iter()
+            .map(PolicyTemplate::Repository)
+            .collect();
+        all.insert(1, PolicyTemplate::ConsoleReadPull);
+        all
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PolicyTemplate::Repository(t) => t.label(),
+            PolicyTemplate::ConsoleReadPull => "Console read + pull",
+        }
+    }
+
+    fn needs_principal(self) -> bool {
+        match self {
+            PolicyTemplate::Repository(t) => t.needs_principal(),
+            PolicyTemplate::ConsoleReadPull => true,
+        }
+    }
+
+    pub fn render(self, principal: &str) -> String {
+        match self {
+            PolicyTemplate::Repository(t) => t.render(principal),
+            PolicyTemplate::ConsoleReadPull => {
+                let document = serde_json::json!({
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Sid": "ConsoleReadPull",
+                        "Effect": "Allow",
+                        "Principal": { "AWS": principal },
+                        "Action": CONSOLE_READ_ACTIONS,
+                    }],
+                });
+                serde_json::to_string_pretty(&document).unwrap_or_default()
+            }
+        }
+    }
 }
 
 /// The simulator's answer for one policy.
@@ -206,7 +259,7 @@ fn PolicyEditor(
     let template_principal = RwSignal::new(String::new());
     let server_error = RwSignal::new(None::<String>);
     let confirm_delete = RwSignal::new(false);
-    let replace_with = RwSignal::new(None::<Template>);
+    let replace_with = RwSignal::new(None::<PolicyTemplate>);
 
     let checked = Memo::new(move |_| {
         let text = draft.get();
@@ -290,7 +343,7 @@ fn PolicyEditor(
         None => {}
     });
 
-    let render_template = move |template: Template| {
+    let render_template = move |template: PolicyTemplate| {
         let principal = template_principal.get_untracked().trim().to_string();
         if template.needs_principal() && principal.is_empty() {
             server_error.set(Some(
@@ -302,7 +355,7 @@ fn PolicyEditor(
         Some(template.render(&principal))
     };
     // A template replaces the draft only when that loses nothing, or when asked to.
-    let apply_template = move |template: Template| {
+    let apply_template = move |template: PolicyTemplate| {
         let Some(text) = render_template(template) else {
             return;
         };
@@ -323,7 +376,7 @@ fn PolicyEditor(
                 <label class="inline">"Principal for templates"
                     <input data-testid="template-principal" bind:value=template_principal placeholder="arn:aws:iam::123456789012:user/ci"/>
                 </label>
-                {Template::ALL.into_iter().map(|t| view! {
+                {PolicyTemplate::all().into_iter().map(|t| view! {
                     <button type="button" class="secondary" on:click=move |_| apply_template(t)>{t.label()}</button>
                 }).collect_view()}
             </div>

@@ -242,7 +242,7 @@ fn EmptyRepositories() -> impl IntoView {
     view! {
         <div class="state empty" data-testid="empty">
             <h2>"No repositories are visible to this key"</h2>
-            <p>"Either this registry has no repositories yet, or none lets this key list it (that takes "<code>"ecr:DescribeRepositories"</code>" in the repository's policy, which an administrator can grant)."</p>
+            <p>"Either this registry has no repositories yet, or none lets this key list it (that takes "<code>"ecr:DescribeRepositories"</code>" in the repository's policy; the policy template “Console read + pull” grants what the console needs)."</p>
             <p>"A repository holds the images of one application. If this key may create repositories, create one and push to it with the commands it shows you."</p>
             <p><CreateButton/></p>
             <p>"Or from a terminal:"</p>
