@@ -86,3 +86,4 @@ def test_a_repository_that_cannot_be_loaded_offers_no_push_commands(console_regi
     assert "no/such" in error.text
     assert browser.find_elements(By.XPATH, "//button[normalize-space(.)='View push commands']") == []
     check_accessibility(browser, "repository not found")
+

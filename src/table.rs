@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use berth_model::ecr::{
-    ImageDetail, Repository, TAG_IMMUTABLE, TAG_STATUS_ANY, TAG_STATUS_TAGGED, TAG_STATUS_UNTAGGED,
+    ImageDetail, Repository, TAG_IMMUTABLE, TAG_IMMUTABLE_WITH_EXCLUSION,
+    TAG_MUTABLE_WITH_EXCLUSION, TAG_STATUS_ANY, TAG_STATUS_TAGGED, TAG_STATUS_UNTAGGED,
 };
 use berth_model::oci::{ParsedManifest, Platform};
 
@@ -93,13 +94,22 @@ impl Column for RepositoryColumn {
     }
 }
 
-/// "Immutable" or "Mutable", from ECR's value.
+/// ECR's tag mutability in words.
 pub fn mutability_label(image_tag_mutability: &str) -> &'static str {
-    if image_tag_mutability == TAG_IMMUTABLE {
-        "Immutable"
-    } else {
-        "Mutable"
+    match image_tag_mutability {
+        TAG_IMMUTABLE => "Immutable",
+        TAG_IMMUTABLE_WITH_EXCLUSION => "Immutable, with exclusions",
+        TAG_MUTABLE_WITH_EXCLUSION => "Mutable, with exclusions",
+        _ => "Mutable",
     }
+}
+
+/// Whether tags are immutable (but for any exclusion filters).
+pub fn is_immutable(image_tag_mutability: &str) -> bool {
+    matches!(
+        image_tag_mutability,
+        TAG_IMMUTABLE | TAG_IMMUTABLE_WITH_EXCLUSION
+    )
 }
 
 /// Repositories whose name contains `filter` (case-insensitive), sorted.

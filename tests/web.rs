@@ -480,6 +480,25 @@ mod tables {
     }
 
     #[wasm_bindgen_test]
+    fn tag_mutability_reads_in_words() {
+        use berth_console::table::{is_immutable, mutability_label};
+        use berth_model::ecr::{TAG_IMMUTABLE_WITH_EXCLUSION, TAG_MUTABLE_WITH_EXCLUSION};
+        assert_eq!(mutability_label(TAG_IMMUTABLE), "Immutable");
+        assert_eq!(mutability_label(TAG_MUTABLE), "Mutable");
+        assert_eq!(
+            mutability_label(TAG_IMMUTABLE_WITH_EXCLUSION),
+            "Immutable, with exclusions"
+        );
+        assert_eq!(
+            mutability_label(TAG_MUTABLE_WITH_EXCLUSION),
+            "Mutable, with exclusions"
+        );
+        assert!(
+            is_immutable(TAG_IMMUTABLE_WITH_EXCLUSION) && !is_immutable(TAG_MUTABLE_WITH_EXCLUSION)
+        );
+    }
+
+    #[wasm_bindgen_test]
     fn pages_and_counts_cover_every_row() {
         let items: Vec<usize> = (1..=1004).collect();
         let (page, shown) = page_of(&items, 21, 50);

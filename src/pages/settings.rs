@@ -5,19 +5,27 @@ use berth_model::ecr::{
     ListTagsForResourceResponse, PutImageScanningConfigurationRequest,
     PutImageScanningConfigurationResponse, PutImageTagMutabilityRequest,
     PutImageTagMutabilityResponse, Repository, Tag, TagResourceRequest, UntagResourceRequest,
-    TAG_IMMUTABLE, TAG_MUTABLE,
+    TAG_IMMUTABLE, TAG_IMMUTABLE_WITH_EXCLUSION, TAG_MUTABLE, TAG_MUTABLE_WITH_EXCLUSION,
 };
 use leptos::prelude::*;
 
 use crate::api::{self, ApiError};
 use crate::components::notify;
 use crate::session::{use_connection, RegistryKind};
+use crate::table::is_immutable;
 
 #[component]
 pub fn SettingsTab(repository: Repository, on_saved: Callback<()>) -> impl IntoView {
     let connection = use_connection();
     let on_berth = connection.kind == RegistryKind::Berth;
-    let immutable = RwSignal::new(repository.image_tag_mutability == TAG_IMMUTABLE);
+    let immutable = RwSignal::new(is_immutable(&repository.image_tag_mutability));
+    // Exclusion filters are kept as they are: this tab changes only the default.
+    let exclusions = repository.image_tag_mutability_exclusion_filters.clone();
+    let exclusion_list = exclusions
+        .iter()
+        .map(|f| f.filter.clone())
+        .collect::<Vec<_>>()
+        .join(", ");
     let scan = RwSignal::new(repository.image_scanning_configuration.scan_on_push);
     let name = repository.repository_name.clone();
     let arn = repository.repository_arn.clone();
@@ -27,12 +35,15 @@ pub fn SettingsTab(repository: Repository, on_saved: Callback<()>) -> impl IntoV
     let save = Action::new_local(move |(immutable, scan_on_push): &(bool, bool)| {
         let mutability = PutImageTagMutabilityRequest {
             repository_name: save_name.clone(),
-            image_tag_mutability: if *immutable {
-                TAG_IMMUTABLE
-            } else {
-                TAG_MUTABLE
+            image_tag_mutability: match (*immutable, exclusions.is_empty()) {
+                (true, true) => TAG_IMMUTABLE,
+                (true, false) => TAG_IMMUTABLE_WITH_EXCLUSION,
+                (false, true) => TAG_MUTABLE,
+                (false, false) => TAG_MUTABLE_WITH_EXCLUSION,
             }
             .into(),
+            image_tag_mutability_exclusion_filters: (!exclusions.is_empty())
+                .then(|| exclusions.clone()),
             ..Default::default()
         };
         let scanning = PutImageScanningConfigurationRequest {
@@ -148,6 +159,9 @@ pub fn SettingsTab(repository: Repository, on_saved: Callback<()>) -> impl IntoV
         <section class="card">
             <h2>"Image settings"</h2>
             <label class="inline"><input type="checkbox" data-testid="setting-immutable" bind:checked=immutable/>"Tag immutability: pushed tags cannot be moved"</label>
+            {(!exclusion_list.is_empty()).then(|| view! {
+                <p class="hint">{format!("Except tags matching: {exclusion_list}")}</p>
+            })}
             <label class="inline"><input type="checkbox" data-testid="setting-scan" bind:checked=scan/>"Scan on push"
                 {on_berth.then_some(" (recorded; Berth has no scanner yet)")}</label>
             <div class="actions"><button type="button" class="primary" disabled=move || save.pending().get()
