@@ -97,7 +97,8 @@ pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_KEEP_ALIVE_TIMEOUT_SECS: u64 = 60;
 pub const DEFAULT_STALL_TIMEOUT_SECS: u64 = 120;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
-/// Room for the largest legal ECR request (PutImage, about 24 MiB at worst) and then some.
+/// Room for the largest legal ECR request (an UploadLayerPart of 20 MiB, about 27 MiB
+/// as base64) and smaller ones beside it.
 pub const DEFAULT_UNAUTHENTICATED_BODY_BYTES: usize = 32 << 20;
 
 impl Default for Limits {

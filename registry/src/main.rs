@@ -362,7 +362,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     if limits.max_connections == 0 {
         return Err("--max-connections must be at least 1".into());
     }
-    let largest = berth_registry::routes::ecr::body::PUT_IMAGE_LIMIT;
+    let largest = berth_registry::routes::ecr::body::LARGEST_LIMIT;
     if limits.unauthenticated_body_bytes < largest {
         return Err(format!(
             "--max-unauthenticated-body-bytes must be at least {largest}, the largest legal ECR request"

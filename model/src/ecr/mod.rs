@@ -53,6 +53,17 @@ pub enum Action {
     DeleteLifecyclePolicy,
     StartLifecyclePolicyPreview,
     GetLifecyclePolicyPreview,
+    InitiateLayerUpload,
+    UploadLayerPart,
+    CompleteLayerUpload,
+    PutRegistryPolicy,
+    GetRegistryPolicy,
+    DeleteRegistryPolicy,
+    PutRegistryScanningConfiguration,
+    GetRegistryScanningConfiguration,
+    BatchGetRepositoryScanningConfiguration,
+    StartImageScan,
+    DescribeImageScanFindings,
 }
 
 impl Action {
@@ -82,6 +93,17 @@ impl Action {
         Action::DeleteLifecyclePolicy,
         Action::StartLifecyclePolicyPreview,
         Action::GetLifecyclePolicyPreview,
+        Action::InitiateLayerUpload,
+        Action::UploadLayerPart,
+        Action::CompleteLayerUpload,
+        Action::PutRegistryPolicy,
+        Action::GetRegistryPolicy,
+        Action::DeleteRegistryPolicy,
+        Action::PutRegistryScanningConfiguration,
+        Action::GetRegistryScanningConfiguration,
+        Action::BatchGetRepositoryScanningConfiguration,
+        Action::StartImageScan,
+        Action::DescribeImageScanFindings,
     ];
 
     pub fn name(self) -> &'static str {
@@ -111,6 +133,19 @@ impl Action {
             Action::DeleteLifecyclePolicy => "DeleteLifecyclePolicy",
             Action::StartLifecyclePolicyPreview => "StartLifecyclePolicyPreview",
             Action::GetLifecyclePolicyPreview => "GetLifecyclePolicyPreview",
+            Action::InitiateLayerUpload => "InitiateLayerUpload",
+            Action::UploadLayerPart => "UploadLayerPart",
+            Action::CompleteLayerUpload => "CompleteLayerUpload",
+            Action::PutRegistryPolicy => "PutRegistryPolicy",
+            Action::GetRegistryPolicy => "GetRegistryPolicy",
+            Action::DeleteRegistryPolicy => "DeleteRegistryPolicy",
+            Action::PutRegistryScanningConfiguration => "PutRegistryScanningConfiguration",
+            Action::GetRegistryScanningConfiguration => "GetRegistryScanningConfiguration",
+            Action::BatchGetRepositoryScanningConfiguration => {
+                "BatchGetRepositoryScanningConfiguration"
+            }
+            Action::StartImageScan => "StartImageScan",
+            Action::DescribeImageScanFindings => "DescribeImageScanFindings",
         }
     }
 

@@ -436,6 +436,29 @@ async fn resolve_ids(
     Ok(out)
 }
 
+/// The one image `id` names (by digest, tag, or both, which must agree): what an
+/// action about a single image (StartImageScan, DescribeImageScanFindings) needs.
+pub async fn find(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    id: &ImageIdentifier,
+) -> Result<ManifestRecord> {
+    let resolved = resolve_ids(state, repository.id, std::slice::from_ref(id)).await?;
+    match resolved.into_iter().next() {
+        Some(Ok(record)) => Ok(record),
+        Some(Err(failure))
+            if failure.failure_code != ecr::FAILURE_IMAGE_NOT_FOUND
+                && failure.failure_code != ecr::FAILURE_TAG_DOES_NOT_MATCH_DIGEST =>
+        {
+            Err(Error::invalid(format!(
+                "Invalid parameter at 'imageId': {}",
+                failure.failure_reason
+            )))
+        }
+        _ => Err(image_not_found(&repository.name, id)),
+    }
+}
+
 fn check_batch(ids: &[ImageIdentifier]) -> Result<()> {
     if ids.is_empty() || ids.len() > 100 {
         return Err(Error::invalid(

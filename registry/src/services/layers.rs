@@ -211,6 +211,16 @@ async fn available(
     })
 }
 
+/// A blob's size, if the repository has it whole, for a push that then need not
+/// upload it: the link counts as renewed, so an image deletion meanwhile keeps it.
+pub async fn claim(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    digest: &str,
+) -> Result<Option<u64>> {
+    available(state, repository, digest, true).await
+}
+
 /// A blob's size for `/v2` HEAD, which pushes ask before uploading.
 pub async fn size(state: &AppState, repository: &RepositoryRecord, digest: &str) -> Result<u64> {
     available(state, repository, digest, true)

@@ -13,7 +13,8 @@ use berth_model::names::validate_repository_name;
 
 use super::error::{Error, Result};
 use super::paging::{self, check_max_results};
-use crate::auth::access;
+use super::policies;
+use crate::auth::access::{self, Access, On};
 use crate::auth::Principal;
 use crate::clock::now_epoch_seconds;
 use crate::storage::{RepositoryChange, RepositoryRecord};
@@ -69,7 +70,7 @@ pub fn check_registry_id(
 
 /// The named repository, once `principal` is allowed `action` on it. Whether it
 /// exists is told only to callers who could be allowed there
-/// ([`access::missing_repository`]); anyone else is denied alike for missing and
+/// ([`Access::missing_repository`]); anyone else is denied alike for missing and
 /// existing repositories, as AWS authorizes before it looks up.
 pub async fn authorized(
     state: &AppState,
@@ -77,14 +78,30 @@ pub async fn authorized(
     action: &str,
     name: &str,
 ) -> Result<RepositoryRecord> {
+    let access = policies::access(state).await?;
+    authorized_with(state, &access, principal, action, name).await
+}
+
+/// [`authorized`] with the request's decisions already read.
+pub async fn authorized_with(
+    state: &AppState,
+    access: &Access<'_>,
+    principal: &Principal,
+    action: &str,
+    name: &str,
+) -> Result<RepositoryRecord> {
     let denied = |d: access::Denied| Error::AccessDenied(d.message);
     match state.metadata.find_repository(name).await? {
         Some(record) => {
-            access::authorize(&state.config, principal, action, Some(&record)).map_err(denied)?;
+            access
+                .authorize(principal, action, On::Repository(&record))
+                .map_err(denied)?;
             Ok(record)
         }
         None => {
-            access::missing_repository(&state.config, principal, action, name).map_err(denied)?;
+            access
+                .missing_repository(principal, action, name)
+                .map_err(denied)?;
             Err(not_found(name))
         }
     }
@@ -96,13 +113,25 @@ fn not_found(name: &str) -> Error {
     }
 }
 
+/// Creates a repository, decided as ECR decides it: against the ARN the new
+/// repository will have, so a registry policy statement over `team-a/*` lets its
+/// principals create `team-a/api` and nothing outside their prefix.
 pub async fn create(
     state: &AppState,
+    principal: &Principal,
     request: CreateRepositoryRequest,
 ) -> Result<CreateRepositoryResponse> {
     validate_repository_name(&request.repository_name).map_err(|e| {
         Error::InvalidParameter(format!("Invalid parameter at 'repositoryName': {e}"))
     })?;
+    policies::access(state)
+        .await?
+        .authorize(
+            principal,
+            "ecr:CreateRepository",
+            On::Name(&request.repository_name),
+        )
+        .map_err(|d| Error::AccessDenied(d.message))?;
     let mutability = check_tag_mutability(
         request
             .image_tag_mutability
@@ -156,9 +185,10 @@ pub async fn describe(
                 "Invalid parameter at 'repositoryNames': give between 1 and 100 names.",
             ));
         }
+        let access = policies::access(state).await?;
         let mut repositories = Vec::with_capacity(names.len());
         for name in names {
-            let record = authorized(state, principal, DESCRIBE, &name).await?;
+            let record = authorized_with(state, &access, principal, DESCRIBE, &name).await?;
             repositories.push(to_wire(state, record));
         }
         return Ok(DescribeRepositoriesResponse {
@@ -204,6 +234,7 @@ async fn visible_page(
     n: usize,
 ) -> Result<(Vec<RepositoryRecord>, bool)> {
     const LARGEST_BATCH: usize = 1000;
+    let access = policies::access(state).await?;
     let mut batch = n.saturating_add(1).min(LARGEST_BATCH);
     let mut page = Vec::new();
     loop {
@@ -214,7 +245,10 @@ async fn visible_page(
         let exhausted = records.len() < batch;
         for record in records {
             after = Some(record.name.clone());
-            if access::authorize(&state.config, principal, DESCRIBE, Some(&record)).is_ok() {
+            if access
+                .authorize(principal, DESCRIBE, On::Repository(&record))
+                .is_ok()
+            {
                 if page.len() == n {
                     return Ok((page, true));
                 }

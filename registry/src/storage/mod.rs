@@ -278,6 +278,9 @@ pub struct LifecyclePreviewRecord {
 pub trait Metadata: Send + Sync + 'static {
     async fn get_setting(&self, key: &str) -> Result<Option<String>>;
     async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
+    /// Removes a setting and returns what it held, as one step: a concurrent
+    /// `put_setting` lands either before (and is what is returned) or after.
+    async fn delete_setting(&self, key: &str) -> Result<Option<String>>;
 
     async fn find_access_key(&self, access_key_id: &str) -> Result<Option<AccessKey>>;
     async fn root_access_key(&self) -> Result<Option<AccessKey>>;

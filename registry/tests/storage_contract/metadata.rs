@@ -23,6 +23,12 @@ pub async fn settings_are_kept_and_replaced(b: Backend) {
         m.get_setting("account_id").await.unwrap().as_deref(),
         Some("210987654321")
     );
+    assert_eq!(
+        m.delete_setting("account_id").await.unwrap().as_deref(),
+        Some("210987654321")
+    );
+    assert_eq!(m.get_setting("account_id").await.unwrap(), None);
+    assert_eq!(m.delete_setting("account_id").await.unwrap(), None);
 }
 
 pub async fn repositories_page_in_byte_order_and_names_are_unique(b: Backend) {

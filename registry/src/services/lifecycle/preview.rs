@@ -283,7 +283,12 @@ mod tests {
             repository_name: "team/api".into(),
             ..Default::default()
         };
-        repositories::create(&state, request).await.unwrap();
+        let root = crate::auth::Principal {
+            arn: state.config.root_arn(),
+            access_key_id: "AKIATEST".into(),
+            user_name: None,
+        };
+        repositories::create(&state, &root, request).await.unwrap();
         let repository = state
             .metadata
             .find_repository("team/api")

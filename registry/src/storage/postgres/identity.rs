@@ -28,6 +28,17 @@ pub async fn put_setting(client: &impl GenericClient, key: &str, value: &str) ->
     Ok(())
 }
 
+/// Removes a setting in one statement; what it held.
+pub async fn delete_setting(client: &impl GenericClient, key: &str) -> Result<Option<String>> {
+    let statement = client
+        .prepare_cached("DELETE FROM settings WHERE key = $1 RETURNING value")
+        .await?;
+    Ok(client
+        .query_opt(&statement, &[&key])
+        .await?
+        .map(|row| row.get(0)))
+}
+
 pub async fn find_access_key(
     client: &impl GenericClient,
     access_key_id: &str,

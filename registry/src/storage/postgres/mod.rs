@@ -164,6 +164,10 @@ impl Metadata for PostgresMetadata {
         identity::put_setting(&self.client().await?, key, value).await
     }
 
+    async fn delete_setting(&self, key: &str) -> Result<Option<String>> {
+        identity::delete_setting(&self.client().await?, key).await
+    }
+
     async fn find_access_key(&self, access_key_id: &str) -> Result<Option<AccessKey>> {
         identity::find_access_key(&self.client().await?, access_key_id).await
     }

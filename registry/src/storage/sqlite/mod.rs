@@ -204,6 +204,11 @@ impl Metadata for SqliteMetadata {
             .await
     }
 
+    async fn delete_setting(&self, key: &str) -> Result<Option<String>> {
+        let key = key.to_string();
+        self.call(move |c| identity::delete_setting(c, &key)).await
+    }
+
     async fn find_access_key(&self, access_key_id: &str) -> Result<Option<AccessKey>> {
         let id = access_key_id.to_string();
         self.call(move |c| identity::find_access_key(c, &id)).await
@@ -648,6 +653,23 @@ mod tests {
                 ..record("b")
             }
         );
+    }
+
+    #[tokio::test]
+    async fn a_deleted_setting_says_what_it_held() {
+        let store = SqliteMetadata::open(&tempdir()).unwrap();
+        assert_eq!(store.delete_setting("registry_policy").await.unwrap(), None);
+        store.put_setting("registry_policy", "{}").await.unwrap();
+        assert_eq!(
+            store
+                .delete_setting("registry_policy")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("{}")
+        );
+        assert_eq!(store.get_setting("registry_policy").await.unwrap(), None);
+        assert_eq!(store.delete_setting("registry_policy").await.unwrap(), None);
     }
 
     #[tokio::test]
