@@ -190,9 +190,11 @@ class Registry(Endpoint):
 
 
 @pytest.fixture(autouse=True)
-def wire_contract():
+def wire_contract(tmp_path):
     """After each test: every ECR API response its registries sent, and every request
-    the console sent, must match AWS's model (botocore's ECR service-2.json)."""
+    the console sent, must match AWS's model (botocore's ECR service-2.json).
+    Asks for `tmp_path` so that it is torn down after this check: the recordings live
+    there, and pytest removes a passing test's `tmp_path` (pytest.ini)."""
     import shapes
 
     Registry.started.clear()

@@ -48,13 +48,20 @@ pub fn run(args: &[String]) -> Result<(), String> {
     // contract and the scale-out end-to-end tests each make their own database and
     // bucket prefix in them.
     let services = crate::services::start()?;
+    // The unit tests' data dirs go under target/, removed once they pass: CI
+    // machines have little disk, and a test that panics cannot clean up after itself.
+    let scratch = root.join("target").join("test-tmp");
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     step(
         "unit tests and the storage contract (SQLite + files, PostgreSQL + S3)",
         tools::cargo()
             .current_dir(&root)
             .args(["test", "--workspace", "--exclude", "berth-console"])
-            .envs(services.env()),
+            .envs(services.env())
+            .env("TMPDIR", &scratch),
     )?;
+    let _ = std::fs::remove_dir_all(&scratch);
     step(
         "console tests in headless Chromium",
         tools::cargo()
