@@ -1,4 +1,3 @@
-
 use super::*;
 
 fn rule(priority: &str, selection: &str, action: &str) -> String {
