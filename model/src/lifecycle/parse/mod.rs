@@ -108,6 +108,35 @@ impl Checker {
         None
     }
 
+    /// The object a rule holds under `key`, or a problem saying it is missing (and
+    /// what belongs there) or is not an object.
+    fn object_member<'n>(
+        &mut self,
+        rule: &'n Node,
+        path: &str,
+        who: &str,
+        key: &str,
+        what_belongs: &str,
+    ) -> Option<&'n Node> {
+        let Some(node) = rule.get(key) else {
+            self.problem(
+                path,
+                rule.position,
+                format!("{who}{key} is missing: {what_belongs}"),
+            );
+            return None;
+        };
+        if node.members().is_none() {
+            self.problem(
+                path,
+                node.position,
+                format!("{who}{key} must be an object, not {}", node.kind()),
+            );
+            return None;
+        }
+        Some(node)
+    }
+
     /// A positive integer up to [`MAX_NUMBER`].
     fn positive(&mut self, path: &str, node: &Node, who: &str, field: &str) -> Option<u32> {
         match node.as_integer() {
@@ -254,22 +283,7 @@ impl Checker {
 
     fn action(&mut self, rule_path: &str, rule: &Node, who: &str) -> Option<RuleAction> {
         let path = join(rule_path, "action");
-        let Some(node) = rule.get("action") else {
-            self.problem(
-                path,
-                rule.position,
-                format!("{who}action is missing: {{\"type\": \"expire\"}}"),
-            );
-            return None;
-        };
-        if node.members().is_none() {
-            self.problem(
-                path,
-                node.position,
-                format!("{who}action must be an object, not {}", node.kind()),
-            );
-            return None;
-        }
+        let node = self.object_member(rule, &path, who, "action", "{\"type\": \"expire\"}")?;
         self.check_keys(
             &path,
             node,

@@ -10,22 +10,13 @@ impl Checker {
         who: &str,
     ) -> Option<Selection> {
         let path = join(rule_path, "selection");
-        let Some(node) = rule.get("selection") else {
-            self.problem(
-                path,
-                rule.position,
-                format!("{who}selection is missing: it says which images the rule applies to"),
-            );
-            return None;
-        };
-        if node.members().is_none() {
-            self.problem(
-                path,
-                node.position,
-                format!("{who}selection must be an object, not {}", node.kind()),
-            );
-            return None;
-        }
+        let node = self.object_member(
+            rule,
+            &path,
+            who,
+            "selection",
+            "it says which images the rule applies to",
+        )?;
         self.check_keys(
             &path,
             node,
