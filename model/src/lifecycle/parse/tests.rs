@@ -142,6 +142,14 @@ fn the_document_shape_is_checked() {
             r#"{"rules": [{"rulePriority": 3, "description": 5, "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1}, "action": {"type": "expire"}}]}"#,
             "rules[0].description: rulePriority 3: description must be a string",
         ),
+        (
+            r#"{"rules": [{"rulePriority": 3, "action": {"type": "expire"}}]}"#,
+            "rules[0].selection: rulePriority 3: selection is missing: it says which images the rule applies to",
+        ),
+        (
+            r#"{"rules": [{"rulePriority": 3, "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1}, "action": "expire"}]}"#,
+            "rules[0].action: rulePriority 3: action must be an object, not a string",
+        ),
     ];
     for (text, expected) in cases {
         let found = problems(text);
