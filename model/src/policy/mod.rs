@@ -32,8 +32,8 @@ pub use conditions::{
 };
 pub use describe::{describe_actions, describe_principals, describe_resources};
 pub use eval::{
-    decide, AccessRequest, Decision, Request, Resource, StatementRef, Verdict, NEEDS_NO_ALLOW,
-    ROOT_KEEPS,
+    authorize, decide, root_arn, AccessRequest, Answer, Decision, Request, Resource, StatementRef,
+    Verdict, NEEDS_NO_ALLOW, ROOT_KEEPS,
 };
 pub use parse::{parse, parse_policy, parse_registry_policy};
 pub use templates::{RegistryTemplate, Template};
