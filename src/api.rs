@@ -3,6 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use berth_model::berth::BerthAction;
 use berth_model::ecr::{Action, ErrorBody, Repository, MAX_MAX_RESULTS};
 use berth_model::oci::ParsedManifest;
 use serde::de::DeserializeOwned;
@@ -155,26 +156,49 @@ pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
     request: &Req,
 ) -> Result<Resp, ApiError> {
     let value = serde_json::to_value(request).map_err(|e| ApiError::Decode(e.to_string()))?;
+    let text = post(connection, &action.target(), action, value).await?;
+    serde_json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+/// Calls one of Berth's own actions (a Berth registry only). Refusals read as
+/// refusals of the ECR permission that allows it.
+pub async fn call_berth<Resp: DeserializeOwned>(
+    connection: &Connection,
+    action: BerthAction,
+) -> Result<Resp, ApiError> {
+    let request = serde_json::Value::Object(Default::default());
+    let text = post(connection, &action.target(), action.permission(), request).await?;
+    serde_json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+/// Signs and sends one call; the body of a successful answer. Not generic, so
+/// each request and response type adds only its own (de)serialization to the wasm.
+async fn post(
+    connection: &Connection,
+    target: &str,
+    action: Action,
+    request: serde_json::Value,
+) -> Result<String, ApiError> {
     // The repository it is about: by name, one of `repositoryNames`, or by ARN for
     // the resource-tag actions.
-    let repository = value
+    let repository = request
         .get("repositoryName")
         .and_then(|v| v.as_str())
         .or_else(
-            || match value.get("repositoryNames").and_then(|v| v.as_array()) {
+            || match request.get("repositoryNames").and_then(|v| v.as_array()) {
                 Some(names) if names.len() == 1 => names[0].as_str(),
                 _ => None,
             },
         )
         .or_else(|| {
-            value
+            request
                 .get("resourceArn")
                 .and_then(|v| v.as_str())
                 .and_then(|arn| arn.split_once(":repository/").map(|(_, name)| name))
         })
         .map(str::to_string);
-    let body = value.to_string();
-    let headers = signed_headers(connection, &action.target(), &body, now());
+    let body = request.to_string();
+    let headers = signed_headers(connection, target, &body, now());
     let mut builder = gloo_net::http::Request::post(&format!("{}/", connection.endpoint));
     for (name, value) in &headers {
         builder = builder.header(name, value);
@@ -190,21 +214,17 @@ pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
         .map_err(|_| unreachable())?;
     let status = response.status();
     let text = response.text().await.map_err(|_| unreachable())?;
-    let result = if (200..300).contains(&status) {
-        serde_json::from_str(&text).map_err(|e| {
-            if looks_like_a_web_page(&text) {
-                ApiError::NotEcrEndpoint { status }
-            } else {
-                ApiError::Decode(e.to_string())
-            }
-        })
-    } else {
+    let result = if !(200..300).contains(&status) {
         Err(ApiError::from_response(
             status,
             &text,
             action,
             repository.as_deref(),
         ))
+    } else if looks_like_a_web_page(&text) {
+        Err(ApiError::NotEcrEndpoint { status })
+    } else {
+        Ok(text)
     };
     match &result {
         Ok(_) => access::record(action, repository.as_deref(), false),
@@ -361,6 +381,26 @@ pub async fn repository_policy(
         Err(error) if error.error_type() == Some("RepositoryPolicyNotFoundException") => Ok(None),
         Err(error) => Err(error),
     }
+}
+
+/// The registry policy text, or `None` when the registry has none.
+pub async fn registry_policy(connection: &Connection) -> Result<Option<String>, ApiError> {
+    use berth_model::ecr::{EmptyRequest, RegistryPolicyResponse};
+    match call::<_, RegistryPolicyResponse>(connection, Action::GetRegistryPolicy, &EmptyRequest {})
+        .await
+    {
+        Ok(response) => Ok(Some(response.policy_text)),
+        Err(error) if error.error_type() == Some("RegistryPolicyNotFoundException") => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// The registry's account id (DescribeRegistry's `registryId`).
+pub async fn registry_id(connection: &Connection) -> Result<String, ApiError> {
+    use berth_model::ecr::{DescribeRegistryResponse, EmptyRequest};
+    call::<_, DescribeRegistryResponse>(connection, Action::DescribeRegistry, &EmptyRequest {})
+        .await
+        .map(|r| r.registry_id)
 }
 
 /// A blob's bytes, through the URL GetDownloadUrlForLayer hands out.

@@ -4,6 +4,8 @@ pub mod create_repository;
 pub mod image;
 pub mod images;
 pub mod permissions;
+pub mod registry;
+pub mod registry_permissions;
 pub mod repositories;
 pub mod repository;
 pub mod settings;

@@ -26,7 +26,7 @@ pub mod templates;
 
 pub use crate::json::Position;
 pub use crate::problem::Problem;
-pub use actions::{suggest_action, ECR_ACTIONS, PULL_ACTIONS, PUSH_ACTIONS};
+pub use actions::{suggest_action, ECR_ACTIONS, PULL_ACTIONS, PUSH_ACTIONS, REGISTRY_ACTIONS};
 pub use conditions::{
     principal_account, Condition, ConditionOperator, Operator, SetQualifier, Truth,
 };
