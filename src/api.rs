@@ -234,6 +234,19 @@ async fn post(
     result
 }
 
+/// Waits `duration` without blocking the page (between polls).
+pub async fn sleep(duration: Duration) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                &resolve,
+                duration.as_millis().min(i32::MAX as u128) as i32,
+            );
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 /// Every repository the key may see: DescribeRepositories page after page (1,000
 /// at a time; a thousand repositories are one quick call), so search, sort and
 /// counts cover them all.
@@ -401,6 +414,106 @@ pub async fn registry_id(connection: &Connection) -> Result<String, ApiError> {
     call::<_, DescribeRegistryResponse>(connection, Action::DescribeRegistry, &EmptyRequest {})
         .await
         .map(|r| r.registry_id)
+}
+
+/// The repository's lifecycle policy, or `None` when it has none.
+pub async fn lifecycle_policy(
+    connection: &Connection,
+    repository: &str,
+) -> Result<Option<berth_model::ecr::LifecyclePolicyResponse>, ApiError> {
+    use berth_model::ecr::{LifecyclePolicyResponse, RepositoryRequest};
+    let request = RepositoryRequest {
+        repository_name: repository.to_string(),
+        ..Default::default()
+    };
+    match call::<_, LifecyclePolicyResponse>(connection, Action::GetLifecyclePolicy, &request).await
+    {
+        Ok(response) => Ok(Some(response)),
+        Err(error) if error.error_type() == Some("LifecyclePolicyNotFoundException") => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// The registry's own preview of `policy_text` over `repository`
+/// (StartLifecyclePolicyPreview, then GetLifecyclePolicyPreview until COMPLETE):
+/// every image it would act on.
+pub async fn lifecycle_preview(
+    connection: &Connection,
+    repository: &str,
+    policy_text: &str,
+) -> Result<Vec<berth_model::ecr::LifecyclePolicyPreviewResult>, ApiError> {
+    use berth_model::ecr::{
+        GetLifecyclePolicyPreviewRequest, GetLifecyclePolicyPreviewResponse,
+        StartLifecyclePolicyPreviewRequest, StartLifecyclePolicyPreviewResponse,
+        MAX_PREVIEW_RESULTS, PREVIEW_STATUS_COMPLETE, PREVIEW_STATUS_IN_PROGRESS,
+    };
+    // Waits grow from a quarter second to two: Berth answers at once, AWS in seconds
+    // to minutes. About five minutes in all before giving up.
+    let mut wait = Duration::from_millis(250);
+    let mut waited = Duration::ZERO;
+    let mut pause = async || {
+        if waited > Duration::from_secs(300) {
+            return Err(ApiError::Service {
+                error_type: "Timeout".into(),
+                message: "The registry's preview did not complete within five minutes.".into(),
+            });
+        }
+        sleep(wait).await;
+        waited += wait;
+        wait = (wait * 2).min(Duration::from_secs(2));
+        Ok(())
+    };
+    let start = StartLifecyclePolicyPreviewRequest {
+        repository_name: repository.to_string(),
+        lifecycle_policy_text: Some(policy_text.to_string()),
+        ..Default::default()
+    };
+    // One preview runs at a time per repository: wait for another one to finish.
+    loop {
+        match call::<_, StartLifecyclePolicyPreviewResponse>(
+            connection,
+            Action::StartLifecyclePolicyPreview,
+            &start,
+        )
+        .await
+        {
+            Ok(_) => break,
+            Err(e) if e.error_type() == Some("LifecyclePolicyPreviewInProgressException") => {
+                pause().await?
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let mut results = Vec::new();
+    let mut next_token = None;
+    loop {
+        let request = GetLifecyclePolicyPreviewRequest {
+            repository_name: repository.to_string(),
+            next_token: next_token.clone(),
+            max_results: Some(MAX_PREVIEW_RESULTS),
+            ..Default::default()
+        };
+        let page: GetLifecyclePolicyPreviewResponse =
+            call(connection, Action::GetLifecyclePolicyPreview, &request).await?;
+        match page.status.as_str() {
+            PREVIEW_STATUS_IN_PROGRESS => {
+                pause().await?;
+                continue;
+            }
+            PREVIEW_STATUS_COMPLETE => {}
+            other => {
+                return Err(ApiError::Service {
+                    error_type: other.to_string(),
+                    message: format!("The registry's preview ended {other}."),
+                })
+            }
+        }
+        results.extend(page.preview_results);
+        match page.next_token {
+            Some(token) => next_token = Some(token),
+            None => return Ok(results),
+        }
+    }
 }
 
 /// A blob's bytes, through the URL GetDownloadUrlForLayer hands out.

@@ -3,6 +3,7 @@
 pub mod create_repository;
 pub mod image;
 pub mod images;
+pub mod lifecycle;
 pub mod permissions;
 pub mod registry;
 pub mod registry_permissions;

@@ -1,4 +1,5 @@
-//! One repository: breadcrumb, push commands, and tabs Images · Permissions · Settings.
+//! One repository: breadcrumb, push commands, and tabs Images · Permissions ·
+//! Lifecycle policy · Settings.
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
@@ -11,6 +12,7 @@ use crate::components::push_commands::PushCommands;
 use crate::components::tabs::{TabList, TabSpec};
 use crate::components::{CopyButton, LoadError, Loading};
 use crate::pages::images::ImagesTab;
+use crate::pages::lifecycle::LifecycleTab;
 use crate::pages::permissions::{PermissionsTab, PolicyDraft};
 use crate::pages::repositories::repository_href;
 use crate::pages::settings::SettingsTab;
@@ -21,11 +23,12 @@ use crate::table::mutability_label;
 pub enum Tab {
     Images,
     Permissions,
+    Lifecycle,
     Settings,
 }
 
 impl Tab {
-    const ALL: [Tab; 3] = [Tab::Images, Tab::Permissions, Tab::Settings];
+    const ALL: [Tab; 4] = [Tab::Images, Tab::Permissions, Tab::Lifecycle, Tab::Settings];
 
     fn from_query(value: Option<String>) -> Tab {
         Tab::ALL
@@ -38,6 +41,7 @@ impl Tab {
         match self {
             Tab::Images => "images",
             Tab::Permissions => "permissions",
+            Tab::Lifecycle => "lifecycle",
             Tab::Settings => "settings",
         }
     }
@@ -46,6 +50,7 @@ impl Tab {
         match self {
             Tab::Images => "Images",
             Tab::Permissions => "Permissions",
+            Tab::Lifecycle => "Lifecycle policy",
             Tab::Settings => "Settings",
         }
     }
@@ -73,8 +78,9 @@ pub fn RepositoryPage() -> impl IntoView {
     let just_created = Memo::new(move |_| query.with(|q| q.get("created").is_some()));
     let push_open = RwSignal::new(false);
     let navigate = use_navigate();
-    // Survives switching tabs: a draft is work a person has not saved yet.
+    // Survive switching tabs: a draft is work a person has not saved yet.
     let draft = PolicyDraft::new();
+    let lifecycle_draft = PolicyDraft::new();
 
     let repository = LocalResource::new(move || {
         let (c, name) = (connection.clone(), name.get());
@@ -128,6 +134,7 @@ pub fn RepositoryPage() -> impl IntoView {
                                 {move || match tab.get() {
                                     Tab::Images => view! { <ImagesTab repository=repo.clone()/> }.into_any(),
                                     Tab::Permissions => view! { <PermissionsTab repository=repo.clone() draft=draft/> }.into_any(),
+                                    Tab::Lifecycle => view! { <LifecycleTab repository=repo.clone() draft=lifecycle_draft/> }.into_any(),
                                     Tab::Settings => view! { <SettingsTab repository=repo.clone() on_saved=Callback::new(move |_| repository.refetch())/> }.into_any(),
                                 }}
                             </div>
