@@ -1,6 +1,8 @@
 """`cargo xtask bench`: Berth against the reference Distribution registry on the same
-machine in the same run, the ECR API, and the console's size and speed. Writes
-BENCHMARKS.md. Everything runs on loopback and stops by itself."""
+machine in the same run, the ECR API, the console's size and speed, and scale-out
+(PostgreSQL + S3 behind nginx, 1 and 2 processes, against the embedded default).
+Writes BENCHMARKS.md. Everything runs on loopback and stops by itself.
+`BENCH_ONLY=scale` runs only the scale-out section and prints it."""
 
 import datetime
 import gzip
@@ -11,6 +13,7 @@ import os
 import pathlib
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -427,6 +430,136 @@ def console_rows(tmp):
     return sizes, timings
 
 
+SCALE_SYSTEMS = ["embedded, 1 process", "PostgreSQL + S3, 1 process", "PostgreSQL + S3, 2 processes"]
+
+
+def cpu_seconds_by_component():
+    """CPU seconds used so far by each kind of process on the machine: registry,
+    nginx, PostgreSQL, the S3 server, the load generator, the Python client."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        seconds = (int(fields[11]) + int(fields[12])) / ticks
+        if comm == "berth-registry":
+            kind = "registry"
+        elif comm == "nginx":
+            kind = "nginx"
+        elif comm == "postgres":
+            kind = "PostgreSQL"
+        elif "moto_server" in cmdline:
+            kind = "S3 (moto)"
+        elif int(pid) == os.getpid():
+            kind = "client"
+        else:
+            continue
+        used[kind] = used.get(kind, 0.0) + seconds
+    # wrk has exited by the time a snapshot is taken: count it as a finished child.
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used["wrk"] = children.ru_utime + children.ru_stime
+    return used
+
+
+def cpu_shares(before, after, wall):
+    """Cores each component kept busy between two snapshots."""
+    return {k: (after.get(k, 0.0) - before.get(k, 0.0)) / wall for k in after if after.get(k, 0.0) > before.get(k, 0.0)}
+
+
+def scale_rows(tmp):
+    """The same three workloads through nginx (deploy/nginx.conf): the embedded
+    default, then PostgreSQL + S3 with one and with two processes."""
+    log("scale-out through nginx …")
+    from scale import Cluster, Nginx, Services
+
+    services = Services(tmp)
+    results, shares = {}, {}
+    def record(name, system, value):
+        results.setdefault(name, {}).setdefault(system, []).append(value)
+
+    (tmp / "scale-embedded").mkdir()
+    embedded = Registry(tmp / "scale-embedded")
+    endpoints = {SCALE_SYSTEMS[0]: (embedded, Nginx(tmp / "scale-embedded", [embedded.port]))}
+    clusters = []
+    for system, processes in [(SCALE_SYSTEMS[1], 1), (SCALE_SYSTEMS[2], 2)]:
+        path = tmp / f"scale-{processes}"
+        path.mkdir()
+        cluster = Cluster(path, services, processes=processes)
+        clusters.append(cluster)
+        endpoints[system] = (cluster, cluster.nginx)
+    try:
+        clients = {}
+        for system, (endpoint, nginx) in endpoints.items():
+            endpoint.ecr().create_repository(repositoryName="bench")
+            clients[system] = OciClient(nginx.url, OciClient.for_registry(endpoint).token)
+            push_tags(clients[system], "bench", 1)
+        base = os.urandom(64 * MIB)
+        for round_index in range(ROUNDS):
+            for system, client in clients.items():
+                def measured(name, work):
+                    before, start = cpu_seconds_by_component(), time.perf_counter()
+                    value = work()
+                    used = cpu_shares(before, cpu_seconds_by_component(), time.perf_counter() - start)
+                    shares.setdefault((name, system), []).append(used)
+                    record(name, system, value)
+                measured("Manifest GET by tag, 16 clients (req/s)",
+                         lambda: wrk(client, "/v2/bench/manifests/t00000", seconds=6)[0])
+                blobs = []
+                for _ in range(4):
+                    data = base[:-16] + os.urandom(16)
+                    blobs.append((data, digest_of(data)))
+                def parallel(work):
+                    threads = [threading.Thread(target=work, args=blob) for blob in blobs]
+                    start = time.perf_counter()
+                    for t in threads:
+                        t.start()
+                    for t in threads:
+                        t.join()
+                    return 4 * 64 * MIB / 1e6 / (time.perf_counter() - start)
+                measured("Blob upload 4 × 64 MiB at once (MB/s)",
+                         lambda: parallel(lambda d, g: upload(client, "bench", d, g)))
+                measured("Blob download 4 × 64 MiB at once (MB/s)",
+                         lambda: parallel(lambda d, g: download(client, "bench", g, len(d))))
+            log(f"  round {round_index + 1}: scale-out done")
+    finally:
+        for cluster in clusters:
+            cluster.stop()
+        endpoints[SCALE_SYSTEMS[0]][1].stop()
+        embedded.stop()
+        services.stop()
+    return results, shares
+
+
+def scale_section(results, shares):
+    lines = ["## Scale-out through nginx", "",
+             "The same client load through nginx (`deploy/nginx.conf`, 2 workers) in front of the embedded default,"
+             " then of `berth-registry` processes sharing PostgreSQL 15 (a local throwaway cluster) and S3 (moto's"
+             " server, a single Python process). Everything, load generator included, shares the same 2 cores.", "",
+             f"| workload | {' | '.join(SCALE_SYSTEMS)} | 2 processes / 1 |", "| --- | ---: | ---: | ---: | ---: |"]
+    for name, by_system in results.items():
+        values = [statistics.median(by_system[s]) for s in SCALE_SYSTEMS]
+        lines.append(f"| {name} | {' | '.join(f'{v:,.0f}' for v in values)} | {values[2] / values[1]:.2f}× |")
+    kinds = ["registry", "nginx", "PostgreSQL", "S3 (moto)", "wrk", "client"]
+    lines += ["", "Cores each part kept busy while it ran (median of the rounds; the machine has 2):", "",
+              "| workload | system | " + " | ".join(kinds) + " |",
+              "| --- | --- |" + " ---: |" * len(kinds)]
+    for name in results:
+        for system in SCALE_SYSTEMS:
+            cells = [f"{statistics.median(s.get(kind, 0.0) for s in shares[(name, system)]):.2f}" for kind in kinds]
+            lines.append(f"| {name.split(' (')[0]} | {system} | {' | '.join(cells)} |")
+    note = ROOT / "bench" / "scaling.md"
+    if note.exists():
+        lines += ["", note.read_text().strip()]
+    return lines
+
+
 def machine():
     cpu = "unknown CPU"
     try:
@@ -447,10 +580,15 @@ def machine():
 
 def main():
     started = time.time()
+    if os.environ.get("BENCH_ONLY") == "scale":
+        with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
+            print("\n".join(scale_section(*scale_rows(pathlib.Path(tmp)))))
+        return
     with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
         tmp = pathlib.Path(tmp)
         for sub in ["berth", "ecr", "console"]:
             (tmp / sub).mkdir()
+        scale = scale_section(*scale_rows(tmp))
         ceiling = sha256_ceiling()
         disk = disk_ceiling(tmp)
         registry = registry_rows(tmp)
@@ -520,6 +658,7 @@ def main():
     lines.append(f"| 1,000 repositories rendered ≤ 150 ms after the data arrives | {repo_render:.0f} ms {'met' if repo_render <= 150 else '**missed**'} |")
     longest = timings["longest_task_while_scrolling"]
     lines.append(f"| no main-thread task over 50 ms while scrolling | {longest:.0f} ms {'met' if longest <= 50 else '**missed**'} |")
+    lines += [""] + scale
     analysis = ROOT / "bench" / "analysis.md"
     if analysis.exists():
         lines += ["", analysis.read_text().strip()]

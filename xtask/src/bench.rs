@@ -1,5 +1,7 @@
 //! `cargo xtask bench`: Berth against the reference Distribution registry, the ECR
-//! API, and the console's size and speed; writes BENCHMARKS.md. Not part of `test`.
+//! API, the console's size and speed, and scale-out behind nginx; writes
+//! BENCHMARKS.md. Not part of `test`. `BENCH_ONLY=scale` runs the scale-out part
+//! alone and prints it.
 
 use crate::process;
 use crate::tools;
@@ -8,6 +10,7 @@ pub fn run(_args: &[String]) -> Result<(), String> {
     let root = crate::root();
     tools::ensure_build_tools()?;
     tools::ensure_test_tools()?;
+    tools::ensure_scale_out_tools()?;
     tools::ensure_apt(&[
         ("docker-registry", "/usr/bin/docker-registry"),
         ("wrk", "/usr/bin/wrk"),
@@ -19,6 +22,14 @@ pub fn run(_args: &[String]) -> Result<(), String> {
         "-p",
         "berth-registry",
     ]))?;
-    process::run(&mut tools::build_console_release())?;
-    process::run(tools::python("release").arg("bench/bench.py"))
+    let scale_only = std::env::var("BENCH_ONLY").is_ok_and(|only| only == "scale");
+    if !scale_only {
+        process::run(&mut tools::build_console_release())?;
+    }
+    let services = crate::services::start()?;
+    process::run(
+        tools::python("release")
+            .arg("bench/bench.py")
+            .envs(services.env()),
+    )
 }

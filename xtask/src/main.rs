@@ -4,6 +4,7 @@
 mod bench;
 mod dev;
 mod process;
+mod services;
 mod test;
 mod tools;
 
@@ -17,8 +18,11 @@ commands:
           options: --registry-port N  --console-port N  --data DIR  --release
   test    install what tests need, then fmt, clippy (native + wasm32) and every test
           options: --skip-install (assume tools are present)
-  bench   Berth vs the reference Distribution registry, the ECR API, and the
-          console's size and speed; writes BENCHMARKS.md (about 10 minutes)";
+  bench   Berth vs the reference Distribution registry, the ECR API, the console's
+          size and speed, and scale-out behind nginx; writes BENCHMARKS.md
+  services  a throwaway PostgreSQL and S3 server (moto) for running scale-out
+          tests by hand; prints their env vars, runs until Ctrl-C
+          options: --env-file PATH  --skip-install";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,6 +30,7 @@ fn main() -> ExitCode {
         Some("dev") => dev::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("services") => services::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

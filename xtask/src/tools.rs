@@ -184,7 +184,8 @@ fn ensure_npm(package: &str, version: &str) -> Result<(), String> {
 }
 
 /// Everything the test suite drives: Chromium and its driver, the docker engine,
-/// podman and skopeo, the AWS CLI, boto3, pytest, Selenium, and axe-core.
+/// podman and skopeo, PostgreSQL, nginx, the AWS CLI, boto3, pytest, Selenium,
+/// moto's S3 server, and axe-core.
 pub fn ensure_test_tools() -> Result<(), String> {
     ensure_apt(&[
         ("chromium", "/usr/bin/chromium"),
@@ -192,11 +193,33 @@ pub fn ensure_test_tools() -> Result<(), String> {
         ("docker.io", "/usr/sbin/dockerd"),
         ("podman", "/usr/bin/podman"),
         ("skopeo", "/usr/bin/skopeo"),
+        // Scale-out: a throwaway PostgreSQL 15 cluster per run, nginx in front of
+        // several registry processes (moto's S3 server comes from requirements.txt).
+        ("postgresql", "/usr/lib/postgresql/15/bin/initdb"),
+        ("nginx-light", "/usr/sbin/nginx"),
     ])?;
     ensure_npm("axe-core", AXE_CORE_VERSION)?;
-    ensure_pip(&[
-        "awscli", "boto3", "pytest", "selenium", "moto", "oras", "requests",
-    ])
+    ensure_pip(PIP_MODULES)
+}
+
+/// What the end-to-end suite imports (moto's S3 server among them).
+const PIP_MODULES: &[&str] = &[
+    "awscli",
+    "boto3",
+    "pytest",
+    "selenium",
+    "moto.server",
+    "oras",
+    "requests",
+];
+
+/// What the scale-out tests start: PostgreSQL, nginx and moto's S3 server.
+pub fn ensure_scale_out_tools() -> Result<(), String> {
+    ensure_apt(&[
+        ("postgresql", "/usr/lib/postgresql/15/bin/initdb"),
+        ("nginx-light", "/usr/sbin/nginx"),
+    ])?;
+    ensure_pip(PIP_MODULES)
 }
 
 /// A docker engine this run started, stopped again when dropped.

@@ -182,7 +182,10 @@ mod tests {
     fn config() -> Config {
         Config {
             listen: crate::config::DEFAULT_LISTEN.parse().unwrap(),
-            data_dir: "data".into(),
+            data_dir: Some("data".into()),
+            database: crate::config::Database::Embedded,
+            blob_store: crate::config::BlobStore::Files,
+            blob_redirect: false,
             public_url: "http://127.0.0.1:5000".into(),
             region: "us-east-1".into(),
             account_id: "123456789012".into(),

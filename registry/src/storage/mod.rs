@@ -7,8 +7,10 @@
 //!   what a file system or an object store holds. Reads verify the bytes against
 //!   their digest.
 //!
-//! The embedded default is SQLite ([`sqlite`]) plus files ([`files`]). Services
-//! depend only on the traits; nothing here knows HTTP or the ECR/OCI wire errors.
+//! The embedded default is SQLite ([`sqlite`]) plus files ([`files`]); scale-out
+//! is PostgreSQL ([`postgres`]) plus S3-compatible object storage ([`s3`]), shared by
+//! any number of processes. Services depend only on the traits; nothing here knows
+//! HTTP or the ECR/OCI wire errors.
 
 use std::future::Future;
 use std::io;
@@ -22,6 +24,9 @@ use bytes::Bytes;
 use futures_util::stream::BoxStream;
 
 pub mod files;
+pub mod migrations;
+pub mod postgres;
+pub mod s3;
 pub mod sqlite;
 
 /// Bytes flowing in (an upload's body) or out (a blob's content).
@@ -204,6 +209,11 @@ pub struct UploadRecord {
 pub enum Job {
     GarbageCollection,
     Lifecycle,
+    /// First-start setup (signing keys, admin key): processes starting together
+    /// must agree on one of each.
+    Bootstrap,
+    /// `berth-registry migrate` into this store.
+    Migrate,
 }
 
 impl Job {
@@ -211,6 +221,8 @@ impl Job {
         match self {
             Job::GarbageCollection => "gc",
             Job::Lifecycle => "lifecycle",
+            Job::Bootstrap => "bootstrap",
+            Job::Migrate => "migrate",
         }
     }
 }
@@ -218,6 +230,20 @@ impl Job {
 /// Proof that this process runs a [`Job`]; dropping it (or the process dying) lets
 /// another run it.
 pub type JobLease = Box<dyn Send + Sync>;
+
+/// One piece of an upload, for blob stores that cannot append (object stores): each
+/// chunk is stored whole under its own key and recorded here, so that any process can
+/// check the next chunk's offset and put the pieces together in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadPart {
+    /// Where the part starts in the upload.
+    pub offset: u64,
+    pub size: u64,
+    /// Where the blob store keeps the part's bytes.
+    pub key: String,
+    /// The SHA-256 of the part's bytes alone.
+    pub digest: String,
+}
 
 /// A repository's lifecycle policy as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -414,7 +440,13 @@ pub trait Metadata: Send + Sync + 'static {
     async fn create_upload(&self, id: &str, repository_id: i64, now: f64) -> Result<()>;
     /// The repository an upload session belongs to.
     async fn find_upload(&self, id: &str) -> Result<Option<i64>>;
+    /// Forgets an upload session and its parts.
     async fn delete_upload(&self, id: &str) -> Result<bool>;
+    /// The upload's parts in offset order; `None` when the upload does not exist.
+    async fn upload_parts(&self, id: &str) -> Result<Option<Vec<UploadPart>>>;
+    /// Records `part` if the upload's parts end exactly at `part.offset`; false when
+    /// they do not (another process appended first) or the upload is gone.
+    async fn add_upload_part(&self, id: &str, part: &UploadPart) -> Result<bool>;
     /// Upload sessions started before `before`.
     async fn uploads_started_before(&self, before: f64) -> Result<Vec<UploadRecord>>;
 
@@ -550,4 +582,12 @@ pub trait Blobs: Send + Sync + 'static {
     /// aside (kept for inspection) so the blob counts as missing and the next push
     /// stores it anew.
     async fn verify(&self, digest: &Digest, quarantine: bool) -> Result<BlobCheck, BlobError>;
+    /// A URL that serves the blob's bytes to anyone holding it until `lifetime` has
+    /// passed (an object store's presigned GET), or `None` when the store has no such
+    /// URLs (files).
+    async fn presigned_url(
+        &self,
+        digest: &Digest,
+        lifetime: std::time::Duration,
+    ) -> Result<Option<String>, BlobError>;
 }

@@ -272,7 +272,13 @@ mod tests {
         ));
         std::fs::create_dir_all(&dir).unwrap();
         SqliteMetadata::open(&dir).unwrap();
-        let state = crate::open_existing(&dir).await.unwrap();
+        let state = crate::open_existing(
+            Some(&dir),
+            &crate::config::Database::Embedded,
+            &crate::config::BlobStore::Files,
+        )
+        .await
+        .unwrap();
         let request = CreateRepositoryRequest {
             repository_name: "team/api".into(),
             ..Default::default()

@@ -512,10 +512,10 @@ mod tests {
         store.unlink_blob(repo, config.as_str()).await.unwrap();
         store.unlink_blob(repo, layer.as_str()).await.unwrap();
         drop(store);
-        // As a data dir written before this table existed.
+        // As a data dir written before this table existed: schema version 2.
         rusqlite::Connection::open(dir.join(super::super::DATABASE_FILE))
             .unwrap()
-            .execute_batch("DROP TABLE manifest_blobs;")
+            .execute_batch("DROP TABLE manifest_blobs; PRAGMA user_version = 2;")
             .unwrap();
 
         let reopened = SqliteMetadata::open(&dir).unwrap();

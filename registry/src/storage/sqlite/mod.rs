@@ -3,6 +3,7 @@
 //! WAL mode and a busy timeout let `berth-registry user add` write to the same
 //! database while `serve` runs; keys are read per request, so a new key works at once.
 //! Each trait method runs its statements on a blocking thread, off the async runtime.
+//! The schema is `registry/migrations/sqlite/`, its version in `PRAGMA user_version`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -11,150 +12,26 @@ use async_trait::async_trait;
 use berth_model::oci::Digest;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+use super::migrations::{self, Migration};
 use super::{
     AccessKey, BlobStep, BlobUnlink, DanglingReference, ImageDeletion, Job, JobLease,
     LifecyclePolicyRecord, LifecyclePreviewRecord, ManifestRecord, Metadata, NewManifest,
     PreviewState, PublishError, PutManifestError, RemoveBytes, RepositoryChange, RepositoryRecord,
-    Result, StorageError, SweepOutcome, TagStatus, TokenRecord, Untag, UploadRecord, UserRecord,
+    Result, StorageError, SweepOutcome, TagStatus, TokenRecord, Untag, UploadPart, UploadRecord,
+    UserRecord,
 };
 
 pub mod blobs;
+mod export;
 pub mod fixtures;
 pub mod identity;
 pub mod images;
 pub mod lifecycle;
 pub mod references;
 pub mod repositories;
+pub mod uploads;
 
 pub const DATABASE_FILE: &str = "berth.db";
-
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS access_keys (
-    access_key_id     TEXT PRIMARY KEY,
-    secret_access_key TEXT NOT NULL,
-    -- NULL for the account's root (admin) key.
-    user_name         TEXT,
-    created_at        REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS settings (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS users (
-    user_name  TEXT PRIMARY KEY,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS repositories (
-    id                   INTEGER PRIMARY KEY,
-    name                 TEXT NOT NULL UNIQUE,
-    created_at           REAL NOT NULL,
-    image_tag_mutability TEXT NOT NULL,
-    scan_on_push         INTEGER NOT NULL,
-    encryption_type      TEXT NOT NULL,
-    kms_key              TEXT
-);
--- A repository's tag mutability exclusion filters, in the order they were given.
-CREATE TABLE IF NOT EXISTS tag_mutability_exclusion_filters (
-    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
-    position      INTEGER NOT NULL,
-    filter_type   TEXT NOT NULL,
-    filter        TEXT NOT NULL,
-    PRIMARY KEY (repository_id, position)
-);
-CREATE TABLE IF NOT EXISTS blobs (
-    digest     TEXT PRIMARY KEY,
-    size       INTEGER NOT NULL,
-    created_at REAL NOT NULL
-);
--- Which repositories may serve a blob: pushed or mounted there.
-CREATE TABLE IF NOT EXISTS repository_blobs (
-    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
-    digest        TEXT NOT NULL REFERENCES blobs(digest),
-    PRIMARY KEY (repository_id, digest)
-);
--- Garbage collection asks "does anything link this blob?" per blob.
-CREATE INDEX IF NOT EXISTS repository_blobs_by_digest ON repository_blobs (digest);
-CREATE TABLE IF NOT EXISTS manifests (
-    repository_id  INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
-    digest         TEXT NOT NULL,
-    media_type     TEXT NOT NULL,
-    artifact_type  TEXT,
-    content        BLOB NOT NULL,
-    image_size     INTEGER NOT NULL,
-    pushed_at      REAL NOT NULL,
-    last_pulled_at REAL,
-    subject        TEXT,
-    PRIMARY KEY (repository_id, digest)
-);
-CREATE INDEX IF NOT EXISTS manifests_by_subject ON manifests (repository_id, subject);
-CREATE TABLE IF NOT EXISTS tags (
-    repository_id INTEGER NOT NULL,
-    tag           TEXT NOT NULL,
-    digest        TEXT NOT NULL,
-    PRIMARY KEY (repository_id, tag),
-    FOREIGN KEY (repository_id, digest) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE
-);
--- Covers "the tags of this image, in order": without the tag column SQLite walks
--- every tag of the repository per image (200 ms per DescribeImages page at 10,000 tags).
-DROP INDEX IF EXISTS tags_by_digest;
-CREATE INDEX IF NOT EXISTS tags_by_image ON tags (repository_id, digest, tag);
--- The config and layer blobs each manifest references, so that garbage collection
--- keeps them without parsing every manifest, and cannot delete their records.
-CREATE TABLE IF NOT EXISTS manifest_blobs (
-    repository_id   INTEGER NOT NULL,
-    manifest_digest TEXT NOT NULL,
-    blob_digest     TEXT NOT NULL REFERENCES blobs(digest),
-    PRIMARY KEY (repository_id, manifest_digest, blob_digest),
-    FOREIGN KEY (repository_id, manifest_digest) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE
-);
-CREATE INDEX IF NOT EXISTS manifest_blobs_by_blob ON manifest_blobs (blob_digest);
--- The manifests each index references: a child cannot be deleted under its index,
--- and the rows go with their index.
-CREATE TABLE IF NOT EXISTS manifest_children (
-    repository_id INTEGER NOT NULL,
-    parent        TEXT NOT NULL,
-    child         TEXT NOT NULL,
-    PRIMARY KEY (repository_id, parent, child),
-    FOREIGN KEY (repository_id, parent) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE,
-    FOREIGN KEY (repository_id, child) REFERENCES manifests (repository_id, digest)
-);
-CREATE INDEX IF NOT EXISTS manifest_children_by_child ON manifest_children (repository_id, child);
-CREATE TABLE IF NOT EXISTS uploads (
-    id            TEXT PRIMARY KEY,
-    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
-    started_at    REAL NOT NULL
-);
--- Registry tokens from GetAuthorizationToken; only their SHA-256 is kept.
-CREATE TABLE IF NOT EXISTS auth_tokens (
-    token_hash    TEXT PRIMARY KEY,
-    access_key_id TEXT NOT NULL,
-    user_name     TEXT,
-    expires_at    REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS repository_policies (
-    repository_id INTEGER PRIMARY KEY REFERENCES repositories(id) ON DELETE CASCADE,
-    policy_text   TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS lifecycle_policies (
-    repository_id     INTEGER PRIMARY KEY REFERENCES repositories(id) ON DELETE CASCADE,
-    policy_text       TEXT NOT NULL,
-    last_evaluated_at REAL
-);
--- Each repository's latest lifecycle policy preview; `result` once it is complete.
-CREATE TABLE IF NOT EXISTS lifecycle_previews (
-    repository_id INTEGER PRIMARY KEY REFERENCES repositories(id) ON DELETE CASCADE,
-    policy_text   TEXT NOT NULL,
-    started_at    REAL NOT NULL,
-    state         TEXT NOT NULL,
-    result        TEXT
-);
-CREATE TABLE IF NOT EXISTS repository_tags (
-    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
-    key           TEXT NOT NULL,
-    value         TEXT NOT NULL,
-    PRIMARY KEY (repository_id, key)
-);
-"#;
 
 impl From<rusqlite::Error> for StorageError {
     fn from(error: rusqlite::Error) -> Self {
@@ -184,25 +61,55 @@ fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     )
 }
 
-/// Columns added since the first release, for databases made before them.
-fn migrate(connection: &Connection) -> rusqlite::Result<()> {
-    let has_column = |table: &str, column: &str| -> rusqlite::Result<bool> {
-        let mut statement = connection.prepare(&format!("PRAGMA table_info({table})"))?;
-        let names = statement.query_map([], |row| row.get::<_, String>(1))?;
-        for name in names {
-            if name? == column {
-                return Ok(true);
-            }
+fn has_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<bool> {
+    let mut statement = conn.prepare(&format!("PRAGMA table_info({table})"))?;
+    let names = statement.query_map([], |row| row.get::<_, String>(1))?;
+    for name in names {
+        if name? == column {
+            return Ok(true);
         }
-        Ok(false)
-    };
-    // When a repository last linked, mounted or confirmed a blob for a push: an image
-    // deletion keeps links a push started since may still rely on.
-    if !has_column("repository_blobs", "linked_at")? {
-        connection.execute_batch(
-            "ALTER TABLE repository_blobs ADD COLUMN linked_at REAL NOT NULL DEFAULT 0",
-        )?;
     }
+    Ok(false)
+}
+
+/// Applies the migrations newer than the database's `user_version`, all in one
+/// write transaction that also records the version: one fsync, and a second process
+/// opening the same file waits, then sees the version the first one reached. Data
+/// dirs from before versioned migrations (version 0) may hold some of what a
+/// migration adds: the SQL is idempotent, and the steps done here in Rust (columns,
+/// rows derived from stored manifests) check first.
+fn migrate(connection: &mut Connection, known: &[Migration]) -> Result<()> {
+    let tx = write_transaction(connection)?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if let Some(message) = migrations::too_new(found, known) {
+        return Err(StorageError(message));
+    }
+    for migration in known.iter().filter(|m| m.version > found) {
+        let had_manifest_blobs = table_exists(&tx, "manifest_blobs")?;
+        let had_manifest_children = table_exists(&tx, "manifest_children")?;
+        tx.execute_batch(migration.sql)
+            .map_err(|e| StorageError(format!("migration {} failed: {e}", migration.name)))?;
+        match migration.name {
+            "0003_manifest_blobs" if !had_manifest_blobs => {
+                blobs::backfill_manifest_blobs(&tx)?;
+            }
+            "0004_references_and_lifecycle" => {
+                // When a repository last linked, mounted or confirmed a blob for a
+                // push: an image deletion keeps links a push started since relies on.
+                if !has_column(&tx, "repository_blobs", "linked_at")? {
+                    tx.execute_batch(
+                        "ALTER TABLE repository_blobs ADD COLUMN linked_at REAL NOT NULL DEFAULT 0",
+                    )?;
+                }
+                if !had_manifest_children {
+                    references::backfill_manifest_children(&tx)?;
+                }
+            }
+            _ => {}
+        }
+        tx.pragma_update(None, "user_version", migration.version)?;
+    }
+    tx.commit()?;
     Ok(())
 }
 
@@ -232,21 +139,13 @@ impl SqliteMetadata {
             )
             .map_err(open_error)?;
         let mut connection = connection;
-        // One transaction: one fsync for the whole schema, and a data dir from before
-        // `manifest_blobs` or `manifest_children` existed gets the table and its rows
-        // together.
-        let tx = write_transaction(&mut connection).map_err(open_error)?;
-        let had_manifest_blobs = table_exists(&tx, "manifest_blobs").map_err(open_error)?;
-        let had_manifest_children = table_exists(&tx, "manifest_children").map_err(open_error)?;
-        tx.execute_batch(SCHEMA).map_err(open_error)?;
-        migrate(&tx).map_err(open_error)?;
-        if !had_manifest_blobs {
-            blobs::backfill_manifest_blobs(&tx)?;
-        }
-        if !had_manifest_children {
-            references::backfill_manifest_children(&tx)?;
-        }
-        tx.commit().map_err(open_error)?;
+        migrate(&mut connection, migrations::SQLITE).map_err(|e| {
+            StorageError(format!(
+                "cannot migrate the metadata database {}: {}",
+                path.display(),
+                e.0
+            ))
+        })?;
         Ok(SqliteMetadata {
             connection: Arc::new(Mutex::new(connection)),
             data_dir: data_dir.to_path_buf(),
@@ -616,18 +515,29 @@ impl Metadata for SqliteMetadata {
 
     async fn create_upload(&self, id: &str, repository_id: i64, now: f64) -> Result<()> {
         let id = id.to_string();
-        self.call(move |c| images::create_upload(c, &id, repository_id, now))
+        self.call(move |c| uploads::create_upload(c, &id, repository_id, now))
             .await
     }
 
     async fn find_upload(&self, id: &str) -> Result<Option<i64>> {
         let id = id.to_string();
-        self.call(move |c| images::find_upload(c, &id)).await
+        self.call(move |c| uploads::find_upload(c, &id)).await
     }
 
     async fn delete_upload(&self, id: &str) -> Result<bool> {
         let id = id.to_string();
-        self.call(move |c| images::delete_upload(c, &id)).await
+        self.call(move |c| uploads::delete_upload(c, &id)).await
+    }
+
+    async fn upload_parts(&self, id: &str) -> Result<Option<Vec<UploadPart>>> {
+        let id = id.to_string();
+        self.call(move |c| uploads::upload_parts(c, &id)).await
+    }
+
+    async fn add_upload_part(&self, id: &str, part: &UploadPart) -> Result<bool> {
+        let (id, part) = (id.to_string(), part.clone());
+        self.call(move |c| uploads::add_upload_part(c, &id, &part))
+            .await
     }
 
     async fn uploads_started_before(&self, before: f64) -> Result<Vec<UploadRecord>> {
@@ -846,6 +756,47 @@ mod tests {
             store.root_access_key().await.unwrap(),
             Some(root("AKIANEW"))
         );
+    }
+
+    #[tokio::test]
+    async fn a_data_dir_from_before_versioned_migrations_is_upgraded_in_place() {
+        let dir = tempdir();
+        {
+            // What registries before user_version created: the first schema, version 0.
+            let old = Connection::open(dir.join(DATABASE_FILE)).unwrap();
+            old.execute_batch(migrations::SQLITE[0].sql).unwrap();
+            old.execute(
+                "INSERT INTO repositories (name, created_at, image_tag_mutability, scan_on_push, encryption_type)
+                 VALUES ('kept', 1.0, 'MUTABLE', 0, 'AES256')",
+                [],
+            )
+            .unwrap();
+        }
+        let store = SqliteMetadata::open(&dir).unwrap();
+        assert!(store.find_repository("kept").await.unwrap().is_some());
+        let version: i64 = store
+            .call(|c| {
+                Ok::<_, StorageError>(c.pragma_query_value(None, "user_version", |r| r.get(0))?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(version, migrations::SQLITE.last().unwrap().version);
+        let id = store.find_repository("kept").await.unwrap().unwrap().id;
+        store.create_upload("u", id, 1.0).await.unwrap();
+        assert_eq!(store.upload_parts("u").await.unwrap(), Some(vec![]));
+        drop(store);
+        // Opening again applies nothing twice.
+        SqliteMetadata::open(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_database_from_a_newer_registry_is_refused() {
+        let dir = tempdir();
+        let newer = Connection::open(dir.join(DATABASE_FILE)).unwrap();
+        newer.pragma_update(None, "user_version", 999).unwrap();
+        drop(newer);
+        let error = SqliteMetadata::open(&dir).err().expect("refused").0;
+        assert!(error.contains("schema version 999"), "{error}");
     }
 
     fn tempdir() -> std::path::PathBuf {
