@@ -10,9 +10,8 @@ use berth_model::ecr::{
 };
 use berth_model::policy::templates::CONSOLE_READ_ACTIONS;
 use berth_model::policy::{
-    describe_actions, describe_principals, describe_resources, parse_policy,
-    parse_registry_policy, Effect as PolicyEffect, Policy, PolicyKind, Problem,
-    RegistryTemplate, Template,
+    describe_actions, describe_principals, describe_resources, parse_policy, parse_registry_policy,
+    Effect as PolicyEffect, Policy, PolicyKind, Problem, RegistryTemplate, Template,
 };
 use leptos::prelude::*;
 
@@ -167,7 +166,8 @@ pub fn SavedPolicy(
         PolicyKind::Repository => "Repository policy",
         PolicyKind::Registry => "Registry policy",
     };
-    move || match text.get() {
+    move || {
+        match text.get() {
         Some(text) => {
             let edit = text.clone();
             let warnings = parse_as(kind, &text)
@@ -198,6 +198,7 @@ pub fn SavedPolicy(
             </section>
         }
         .into_any(),
+    }
     }
 }
 

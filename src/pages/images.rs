@@ -17,8 +17,7 @@ use crate::components::list_query::{
     sort_header, FilterInput, ListQuery, PageSizeSelect, PagerNav,
 };
 use crate::components::{
-    mark_after_render, notify, notify_with_action, ConfirmDelete, CopyButton, LoadError,
-    Loading,
+    mark_after_render, notify, notify_with_action, ConfirmDelete, CopyButton, LoadError, Loading,
 };
 use crate::format;
 use crate::session::use_connection;

@@ -77,8 +77,7 @@ pub fn RegistryPermissionsPage() -> impl IntoView {
         draft.text.set(text);
         draft.editing.set(true);
     });
-    let may_put =
-        Signal::derive(move || !access::refused(EcrAction::PutRegistryPolicy, None));
+    let may_put = Signal::derive(move || !access::refused(EcrAction::PutRegistryPolicy, None));
     let (region, simulator_region) = (connection.region.clone(), connection.region.clone());
     let saved_pair = Signal::derive(move || (saved_text.get(), repository_text.get()));
     let draft_pair = Signal::derive(move || {

@@ -3,10 +3,10 @@
 
 use berth_model::ecr::{
     Action as EcrAction, ImageScanningConfiguration, ImageTagMutabilityExclusionFilter,
-    ListTagsForResourceRequest, ListTagsForResourceResponse,
-    PutImageScanningConfigurationRequest, PutImageScanningConfigurationResponse,
-    PutImageTagMutabilityRequest, PutImageTagMutabilityResponse, Repository, Tag,
-    TagResourceRequest, UntagResourceRequest, FILTER_TYPE_WILDCARD,
+    ListTagsForResourceRequest, ListTagsForResourceResponse, PutImageScanningConfigurationRequest,
+    PutImageScanningConfigurationResponse, PutImageTagMutabilityRequest,
+    PutImageTagMutabilityResponse, Repository, Tag, TagResourceRequest, UntagResourceRequest,
+    FILTER_TYPE_WILDCARD,
 };
 use berth_model::mutability::{self, TagMutability, TagMutabilitySetting, MAX_EXCLUSION_FILTERS};
 use leptos::prelude::*;
@@ -54,37 +54,39 @@ pub fn SettingsTab(repository: Repository, on_saved: Callback<()>) -> impl IntoV
     let error = RwSignal::new(None::<String>);
 
     let (save_connection, save_name) = (connection.clone(), name.clone());
-    let save = Action::new_local(move |(setting, scan_on_push): &(TagMutabilitySetting, bool)| {
-        let mutability = PutImageTagMutabilityRequest {
-            repository_name: save_name.clone(),
-            image_tag_mutability: setting.mutability.as_str().into(),
-            image_tag_mutability_exclusion_filters: (!setting.filters.is_empty())
-                .then(|| setting.filters.clone()),
-            ..Default::default()
-        };
-        let scanning = PutImageScanningConfigurationRequest {
-            repository_name: save_name.clone(),
-            image_scanning_configuration: ImageScanningConfiguration {
-                scan_on_push: *scan_on_push,
-            },
-            ..Default::default()
-        };
-        let c = save_connection.clone();
-        async move {
-            api::call::<_, PutImageTagMutabilityResponse>(
-                &c,
-                EcrAction::PutImageTagMutability,
-                &mutability,
-            )
-            .await?;
-            api::call::<_, PutImageScanningConfigurationResponse>(
-                &c,
-                EcrAction::PutImageScanningConfiguration,
-                &scanning,
-            )
-            .await
-        }
-    });
+    let save = Action::new_local(
+        move |(setting, scan_on_push): &(TagMutabilitySetting, bool)| {
+            let mutability = PutImageTagMutabilityRequest {
+                repository_name: save_name.clone(),
+                image_tag_mutability: setting.mutability.as_str().into(),
+                image_tag_mutability_exclusion_filters: (!setting.filters.is_empty())
+                    .then(|| setting.filters.clone()),
+                ..Default::default()
+            };
+            let scanning = PutImageScanningConfigurationRequest {
+                repository_name: save_name.clone(),
+                image_scanning_configuration: ImageScanningConfiguration {
+                    scan_on_push: *scan_on_push,
+                },
+                ..Default::default()
+            };
+            let c = save_connection.clone();
+            async move {
+                api::call::<_, PutImageTagMutabilityResponse>(
+                    &c,
+                    EcrAction::PutImageTagMutability,
+                    &mutability,
+                )
+                .await?;
+                api::call::<_, PutImageScanningConfigurationResponse>(
+                    &c,
+                    EcrAction::PutImageScanningConfiguration,
+                    &scanning,
+                )
+                .await
+            }
+        },
+    );
     Effect::new(move |_| match save.value().get() {
         Some(Ok(_)) => {
             notify(true, "Settings saved");

@@ -287,7 +287,13 @@ pub fn disagreement(
     let ours: BTreeSet<(String, u32, String)> = browser
         .acted
         .iter()
-        .map(|a| (a.digest.clone(), a.rule_priority, a.action.wire().to_string()))
+        .map(|a| {
+            (
+                a.digest.clone(),
+                a.rule_priority,
+                a.action.wire().to_string(),
+            )
+        })
         .collect();
     let theirs: BTreeSet<(String, u32, String)> = registry
         .iter()
