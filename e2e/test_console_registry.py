@@ -5,6 +5,7 @@ registry then agrees with) and Registry (garbage collection status after a real
 
 import datetime
 import json
+import subprocess
 
 import botocore.exceptions
 import pytest
@@ -14,6 +15,7 @@ from selenium.webdriver.support.ui import Select
 
 from journeys import (button, by_testid, check_accessibility, field, path_of, screenshot, shown, sign_in,
                       signed_in, text_appears, text_of, type_into, wait_for)
+from conftest import Registry, free_port, wait_for_port
 from oci import OciClient
 from test_gc import gc
 
@@ -206,3 +208,54 @@ def test_registry_page_shows_garbage_collection(console_registry, browser):
     assert next_run.get_attribute("title") >= iso(report["startedAt"] + report["seconds"] + 6 * 3600)
     screenshot(browser, "console-registry.png")
     check_accessibility(browser, "registry page after a collection")
+
+
+def test_registry_pages_against_another_ecr_implementation(tmp_path, browser):
+    """moto_server, an ECR that is not Berth: the registry policy is read, saved and
+    deleted through the same page, and the garbage collection section says it is
+    Berth's own instead of failing."""
+    import boto3
+
+    console = Registry(tmp_path, console=True)  # serves the console only
+    port = free_port()
+    moto = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, moto, what="moto_server")
+        endpoint = f"http://127.0.0.1:{port}"
+        ecr = boto3.client("ecr", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                           aws_secret_access_key="testing")
+        sign_in(browser, console.url, "AKIAMOTOEXAMPLE00000", "testing-secret", endpoint=endpoint,
+                kind="Custom ECR-compatible endpoint", path="/registry")
+        wait_for(browser, lambda b: path_of(b) == "/registry")
+        assert "Only a Berth registry reports its garbage collection" in text_of(browser, "gc-elsewhere")
+        wait_for(browser, lambda b: "123456789012" in text_of(b, "registry-summary"))
+
+        browser.find_element(By.CSS_SELECTOR, "nav.main-nav").find_element(By.LINK_TEXT, "Registry permissions").click()
+        text_appears(browser, "No registry policy")
+        button(browser, "Create a policy").click()
+        replication = {"Version": "2012-10-17", "Statement": [{
+            "Sid": "replicate-from-prod", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
+            "Action": ["ecr:CreateRepository", "ecr:ReplicateImage"],
+            "Resource": "arn:aws:ecr:us-east-1:123456789012:repository/*"}]}
+        set_text(browser, field(browser, "Policy JSON"), json.dumps(replication, indent=2))
+        wait_for(browser, lambda b: text_of(b, "policy-problems") == "")
+        button(browser, "Save policy").click()
+        wait_for(browser, toast_says("Policy saved"))
+        assert "replicate-from-prod" in shown(browser, "saved-policy").text
+        assert json.loads(ecr.get_registry_policy()["policyText"]) == replication
+        check_accessibility(browser, "registry permissions on another ECR")
+
+        button(browser, "Edit policy").click()
+        button(browser, "Delete policy").click()
+        type_into(field(browser, 'To confirm, type "delete"'), "delete")
+        button(browser, "Delete").click()
+        wait_for(browser, toast_says("Policy deleted"))
+        text_appears(browser, "No registry policy")
+        with pytest.raises(botocore.exceptions.ClientError) as none:
+            ecr.get_registry_policy()
+        assert none.value.response["Error"]["Code"] == "RegistryPolicyNotFoundException"
+    finally:
+        moto.terminate()
+        moto.wait()
+        console.stop()
