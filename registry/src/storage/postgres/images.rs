@@ -150,39 +150,15 @@ pub async fn put_manifest(
         tag_immutable,
     } = manifest;
     let tx = client.transaction().await?;
-    if !blobs.is_empty() {
-        let present = tx
-            .prepare_cached(
-                "SELECT digest FROM repository_blobs WHERE repository_id = $1 AND digest = ANY($2)
-                 FOR KEY SHARE",
-            )
-            .await?;
-        let found: Vec<String> = tx
-            .query(&present, &[&repository_id, blobs])
-            .await?
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
-        if let Some(missing) = blobs.iter().find(|d| !found.contains(d)) {
-            return Err(PutManifestError::MissingBlob(missing.clone()));
-        }
+    let linked_blobs =
+        "SELECT digest FROM repository_blobs WHERE repository_id = $1 AND digest = ANY($2) FOR KEY SHARE";
+    if let Some(missing) = first_missing(&tx, linked_blobs, repository_id, blobs).await? {
+        return Err(PutManifestError::MissingBlob(missing));
     }
-    if !children.is_empty() {
-        let present = tx
-            .prepare_cached(
-                "SELECT digest FROM manifests WHERE repository_id = $1 AND digest = ANY($2)
-                 FOR KEY SHARE",
-            )
-            .await?;
-        let found: Vec<String> = tx
-            .query(&present, &[&repository_id, children])
-            .await?
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
-        if let Some(missing) = children.iter().find(|d| !found.contains(d)) {
-            return Err(PutManifestError::MissingManifest(missing.clone()));
-        }
+    let stored_manifests =
+        "SELECT digest FROM manifests WHERE repository_id = $1 AND digest = ANY($2) FOR KEY SHARE";
+    if let Some(missing) = first_missing(&tx, stored_manifests, repository_id, children).await? {
+        return Err(PutManifestError::MissingManifest(missing));
     }
     let insert = tx
         .prepare_cached(
@@ -256,6 +232,27 @@ pub async fn put_manifest(
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// The first of `digests` that `query` (repository id, digest list) does not find,
+/// locking the rows it finds against deletion until the transaction ends.
+async fn first_missing(
+    tx: &deadpool_postgres::Transaction<'_>,
+    query: &str,
+    repository_id: i64,
+    digests: &[String],
+) -> std::result::Result<Option<String>, tokio_postgres::Error> {
+    if digests.is_empty() {
+        return Ok(None);
+    }
+    let statement = tx.prepare_cached(query).await?;
+    let found: Vec<String> = tx
+        .query(&statement, &[&repository_id, &digests])
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    Ok(digests.iter().find(|d| !found.contains(d)).cloned())
 }
 
 /// The image sizes of child manifests, for an index's total.
