@@ -58,6 +58,8 @@ def test_keyboard_only_journey(console_registry, browser):
     focus_is(browser, lambda e: e.text == "Permissions" and e.get_attribute("aria-selected") == "true")
     wait_for(browser, lambda b: path_of(b).endswith("?tab=permissions"))
     press(browser, Keys.ARROW_RIGHT)
+    focus_is(browser, lambda e: e.text == "Lifecycle policy")
+    press(browser, Keys.ARROW_RIGHT)
     focus_is(browser, lambda e: e.text == "Settings")
     press(browser, Keys.ARROW_RIGHT)
     focus_is(browser, lambda e: e.text == "Images")

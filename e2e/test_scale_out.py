@@ -533,3 +533,41 @@ def test_lifecycle_preview_started_through_one_process_is_answered_by_the_other_
     assert sorted(expired) == sorted([digests["v1"], digests["v2"]])
     left = first.list_images(repositoryName="app")["imageIds"]
     assert sorted(i["imageTag"] for i in left) == ["v3", "v4"]
+
+
+def test_garbage_collection_status_on_postgres_reads_the_same_through_either_process(cluster):
+    """GetGarbageCollectionStatus (the console's registry page) on PostgreSQL + S3:
+    the schedule serve writes and the report `gc` writes are in the database, so
+    each process answers the same."""
+    from test_gc_status_api import SIX_HOURS, berth_call
+
+    class Direct:
+        def __init__(self, url):
+            self.url, self.region = url, cluster.region
+            self.access_key_id, self.secret_access_key = cluster.access_key_id, cluster.secret_access_key
+
+    processes = [Direct(p.url) for p in cluster.processes]
+    for process in processes:
+        status, body = berth_call(process, "GetGarbageCollectionStatus")
+        assert status == 200, body
+        assert "lastRun" not in body and body["schedule"]["intervalSeconds"] == SIX_HOURS, body
+
+    cluster.ecr().create_repository(repositoryName="gone/app")
+    client_for(cluster, cluster.url).push_image("gone/app", "v1", [b"x" * 5000, b"y" * 3000])
+    cluster.ecr().delete_repository(repositoryName="gone/app", force=True)
+    report = gc_report(cluster)
+    assert report["blobsDeleted"] == 3 and report["bytesFreed"] >= 8000, report
+
+    expected = {
+        "startedAt": report["startedAt"],
+        "seconds": report["seconds"],
+        "blobsDeleted": report["blobsDeleted"] + report["leftoverBlobsDeleted"],
+        "uploadsDeleted": report["uploadsExpired"] + report["leftoverUploadsDeleted"],
+        "bytesFreed": report["bytesFreed"],
+        "failureCount": 0,
+    }
+    for process in processes:
+        status, body = berth_call(process, "GetGarbageCollectionStatus")
+        assert status == 200, body
+        assert body["lastRun"] == expected, body
+        assert body["schedule"]["nextRunAt"] >= report["startedAt"] + report["seconds"] + SIX_HOURS, body

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use berth_model::berth::BerthAction;
 use berth_model::ecr::{Action, ErrorBody, Repository, MAX_MAX_RESULTS};
 use berth_model::oci::ParsedManifest;
 use serde::de::DeserializeOwned;
@@ -155,26 +156,49 @@ pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
     request: &Req,
 ) -> Result<Resp, ApiError> {
     let value = serde_json::to_value(request).map_err(|e| ApiError::Decode(e.to_string()))?;
+    let text = post(connection, &action.target(), action, value).await?;
+    serde_json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+/// Calls one of Berth's own actions (a Berth registry only). Refusals read as
+/// refusals of the ECR permission that allows it.
+pub async fn call_berth<Resp: DeserializeOwned>(
+    connection: &Connection,
+    action: BerthAction,
+) -> Result<Resp, ApiError> {
+    let request = serde_json::Value::Object(Default::default());
+    let text = post(connection, &action.target(), action.permission(), request).await?;
+    serde_json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+/// Signs and sends one call; the body of a successful answer. Not generic, so
+/// each request and response type adds only its own (de)serialization to the wasm.
+async fn post(
+    connection: &Connection,
+    target: &str,
+    action: Action,
+    request: serde_json::Value,
+) -> Result<String, ApiError> {
     // The repository it is about: by name, one of `repositoryNames`, or by ARN for
     // the resource-tag actions.
-    let repository = value
+    let repository = request
         .get("repositoryName")
         .and_then(|v| v.as_str())
         .or_else(
-            || match value.get("repositoryNames").and_then(|v| v.as_array()) {
+            || match request.get("repositoryNames").and_then(|v| v.as_array()) {
                 Some(names) if names.len() == 1 => names[0].as_str(),
                 _ => None,
             },
         )
         .or_else(|| {
-            value
+            request
                 .get("resourceArn")
                 .and_then(|v| v.as_str())
                 .and_then(|arn| arn.split_once(":repository/").map(|(_, name)| name))
         })
         .map(str::to_string);
-    let body = value.to_string();
-    let headers = signed_headers(connection, &action.target(), &body, now());
+    let body = request.to_string();
+    let headers = signed_headers(connection, target, &body, now());
     let mut builder = gloo_net::http::Request::post(&format!("{}/", connection.endpoint));
     for (name, value) in &headers {
         builder = builder.header(name, value);
@@ -190,21 +214,17 @@ pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
         .map_err(|_| unreachable())?;
     let status = response.status();
     let text = response.text().await.map_err(|_| unreachable())?;
-    let result = if (200..300).contains(&status) {
-        serde_json::from_str(&text).map_err(|e| {
-            if looks_like_a_web_page(&text) {
-                ApiError::NotEcrEndpoint { status }
-            } else {
-                ApiError::Decode(e.to_string())
-            }
-        })
-    } else {
+    let result = if !(200..300).contains(&status) {
         Err(ApiError::from_response(
             status,
             &text,
             action,
             repository.as_deref(),
         ))
+    } else if looks_like_a_web_page(&text) {
+        Err(ApiError::NotEcrEndpoint { status })
+    } else {
+        Ok(text)
     };
     match &result {
         Ok(_) => access::record(action, repository.as_deref(), false),
@@ -212,6 +232,19 @@ pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
         Err(_) => {}
     }
     result
+}
+
+/// Waits `duration` without blocking the page (between polls).
+pub async fn sleep(duration: Duration) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                &resolve,
+                duration.as_millis().min(i32::MAX as u128) as i32,
+            );
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 /// Every repository the key may see: DescribeRepositories page after page (1,000
@@ -360,6 +393,126 @@ pub async fn repository_policy(
         Ok(response) => Ok(Some(response.policy_text)),
         Err(error) if error.error_type() == Some("RepositoryPolicyNotFoundException") => Ok(None),
         Err(error) => Err(error),
+    }
+}
+
+/// The registry policy text, or `None` when the registry has none.
+pub async fn registry_policy(connection: &Connection) -> Result<Option<String>, ApiError> {
+    use berth_model::ecr::{EmptyRequest, RegistryPolicyResponse};
+    match call::<_, RegistryPolicyResponse>(connection, Action::GetRegistryPolicy, &EmptyRequest {})
+        .await
+    {
+        Ok(response) => Ok(Some(response.policy_text)),
+        Err(error) if error.error_type() == Some("RegistryPolicyNotFoundException") => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// The registry's account id (DescribeRegistry's `registryId`).
+pub async fn registry_id(connection: &Connection) -> Result<String, ApiError> {
+    use berth_model::ecr::{DescribeRegistryResponse, EmptyRequest};
+    call::<_, DescribeRegistryResponse>(connection, Action::DescribeRegistry, &EmptyRequest {})
+        .await
+        .map(|r| r.registry_id)
+}
+
+/// The repository's lifecycle policy, or `None` when it has none.
+pub async fn lifecycle_policy(
+    connection: &Connection,
+    repository: &str,
+) -> Result<Option<berth_model::ecr::LifecyclePolicyResponse>, ApiError> {
+    use berth_model::ecr::{LifecyclePolicyResponse, RepositoryRequest};
+    let request = RepositoryRequest {
+        repository_name: repository.to_string(),
+        ..Default::default()
+    };
+    match call::<_, LifecyclePolicyResponse>(connection, Action::GetLifecyclePolicy, &request).await
+    {
+        Ok(response) => Ok(Some(response)),
+        Err(error) if error.error_type() == Some("LifecyclePolicyNotFoundException") => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// The registry's own preview of `policy_text` over `repository`
+/// (StartLifecyclePolicyPreview, then GetLifecyclePolicyPreview until COMPLETE):
+/// every image it would act on.
+pub async fn lifecycle_preview(
+    connection: &Connection,
+    repository: &str,
+    policy_text: &str,
+) -> Result<Vec<berth_model::ecr::LifecyclePolicyPreviewResult>, ApiError> {
+    use berth_model::ecr::{
+        GetLifecyclePolicyPreviewRequest, GetLifecyclePolicyPreviewResponse,
+        StartLifecyclePolicyPreviewRequest, StartLifecyclePolicyPreviewResponse,
+        MAX_PREVIEW_RESULTS, PREVIEW_STATUS_COMPLETE, PREVIEW_STATUS_IN_PROGRESS,
+    };
+    // Waits grow from a quarter second to two: Berth answers at once, AWS in seconds
+    // to minutes. About five minutes in all before giving up.
+    let mut wait = Duration::from_millis(250);
+    let mut waited = Duration::ZERO;
+    let mut pause = async || {
+        if waited > Duration::from_secs(300) {
+            return Err(ApiError::Service {
+                error_type: "Timeout".into(),
+                message: "The registry's preview did not complete within five minutes.".into(),
+            });
+        }
+        sleep(wait).await;
+        waited += wait;
+        wait = (wait * 2).min(Duration::from_secs(2));
+        Ok(())
+    };
+    let start = StartLifecyclePolicyPreviewRequest {
+        repository_name: repository.to_string(),
+        lifecycle_policy_text: Some(policy_text.to_string()),
+        ..Default::default()
+    };
+    // One preview runs at a time per repository: wait for another one to finish.
+    loop {
+        match call::<_, StartLifecyclePolicyPreviewResponse>(
+            connection,
+            Action::StartLifecyclePolicyPreview,
+            &start,
+        )
+        .await
+        {
+            Ok(_) => break,
+            Err(e) if e.error_type() == Some("LifecyclePolicyPreviewInProgressException") => {
+                pause().await?
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let mut results = Vec::new();
+    let mut next_token = None;
+    loop {
+        let request = GetLifecyclePolicyPreviewRequest {
+            repository_name: repository.to_string(),
+            next_token: next_token.clone(),
+            max_results: Some(MAX_PREVIEW_RESULTS),
+            ..Default::default()
+        };
+        let page: GetLifecyclePolicyPreviewResponse =
+            call(connection, Action::GetLifecyclePolicyPreview, &request).await?;
+        match page.status.as_str() {
+            PREVIEW_STATUS_IN_PROGRESS => {
+                pause().await?;
+                continue;
+            }
+            PREVIEW_STATUS_COMPLETE => {}
+            other => {
+                return Err(ApiError::Service {
+                    error_type: other.to_string(),
+                    message: format!("The registry's preview ended {other}."),
+                })
+            }
+        }
+        results.extend(page.preview_results);
+        match page.next_token {
+            Some(token) => next_token = Some(token),
+            None => return Ok(results),
+        }
     }
 }
 

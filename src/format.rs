@@ -41,3 +41,14 @@ pub fn short_digest(digest: &str) -> String {
         None => digest.to_string(),
     }
 }
+
+/// An interval in the largest whole unit: "6 hours", "90 seconds".
+pub fn interval(seconds: f64) -> String {
+    let seconds = seconds.round().max(0.0) as u64;
+    let (n, unit) = [(86_400, "day"), (3_600, "hour"), (60, "minute")]
+        .into_iter()
+        .find(|(size, _)| seconds >= *size && seconds.is_multiple_of(*size))
+        .map(|(size, unit)| (seconds / size, unit))
+        .unwrap_or((seconds, "second"));
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}

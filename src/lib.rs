@@ -42,6 +42,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/repositories/*name") view=|| view! {
                         <RequireSession><pages::repository::RepositoryPage/></RequireSession>
                     }/>
+                    <Route path=path!("/registry") view=|| view! {
+                        <RequireSession><pages::registry::RegistryPage/></RequireSession>
+                    }/>
+                    <Route path=path!("/registry/permissions") view=|| view! {
+                        <RequireSession><pages::registry_permissions::RegistryPermissionsPage/></RequireSession>
+                    }/>
                     <Route path=path!("/images/*name") view=|| view! {
                         <RequireSession><pages::image::ImagePage/></RequireSession>
                     }/>

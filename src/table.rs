@@ -330,6 +330,24 @@ impl RepositoryImages {
         self.memberships(digest).is_empty()
     }
 
+    /// How many images the list shows, and their total size: each image's
+    /// `imageSizeInBytes` once, without the multi-platform indexes, whose size is
+    /// that of their platform images (counted already).
+    pub fn storage(&self) -> (usize, u64) {
+        let shown = self
+            .images
+            .iter()
+            .filter(|i| !i.image_tags.is_empty() || self.deletable(&i.image_digest))
+            .count();
+        let bytes = self
+            .images
+            .iter()
+            .filter(|i| !self.platforms.contains_key(&i.image_digest))
+            .map(|i| i.image_size_in_bytes)
+            .sum();
+        (shown, bytes)
+    }
+
     /// The rows of the list: every image except the untagged platform images of an
     /// index (those show under it), filtered by tag status and tag text, sorted.
     pub fn rows(

@@ -10,7 +10,9 @@
 //! - [`scanning`]: registry scanning configurations and what each repository gets.
 //! - [`json`], [`problem`]: JSON that keeps positions, and problems pinned to them.
 //! - [`push`]: the "View push commands" lines.
+//! - [`berth`]: Berth's own API actions beside ECR's (garbage collection status).
 
+pub mod berth;
 pub mod ecr;
 pub mod glob;
 pub mod json;

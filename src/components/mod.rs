@@ -1,11 +1,15 @@
-//! Pieces every screen uses: toasts, copy buttons, dialogs, tabs, list state, state panels.
+//! Pieces every screen uses: toasts, copy buttons, dialogs, tabs, list state, state
+//! panels, and the policy editor, JSON editor and simulator the policy screens share.
 
 use leptos::prelude::*;
 
 pub mod copy;
+pub mod json_editor;
 pub mod list_query;
 pub mod modal;
+pub mod policy_editor;
 pub mod push_commands;
+pub mod simulator;
 pub mod tabs;
 
 pub use copy::CopyButton;

@@ -17,8 +17,7 @@ use crate::components::list_query::{
     sort_header, FilterInput, ListQuery, PageSizeSelect, PagerNav,
 };
 use crate::components::{
-    mark, mark_after_render, notify, notify_with_action, ConfirmDelete, CopyButton, LoadError,
-    Loading,
+    mark_after_render, notify, notify_with_action, ConfirmDelete, CopyButton, LoadError, Loading,
 };
 use crate::format;
 use crate::session::use_connection;
@@ -75,8 +74,12 @@ struct RemovedTag {
     media_type: String,
 }
 
+/// Every image of a repository, loaded once for the page (the images tab and the
+/// storage line both read it; deleting refetches it).
+pub type ImagesResource = LocalResource<Result<RepositoryImages, ApiError>>;
+
 #[component]
-pub fn ImagesTab(repository: Repository) -> impl IntoView {
+pub fn ImagesTab(repository: Repository, images: ImagesResource) -> impl IntoView {
     let connection = use_connection();
     let name = repository.repository_name.clone();
     let list = ListQuery::new("tag", (ImageColumn::PushedAt, Direction::Descending));
@@ -90,15 +93,6 @@ pub fn ImagesTab(repository: Repository) -> impl IntoView {
     let confirm_open = RwSignal::new(false);
     let last_tag = RwSignal::new(None::<(String, String)>);
 
-    let (load_connection, load_name) = (connection.clone(), name.clone());
-    let images = LocalResource::new(move || {
-        let (c, repository) = (load_connection.clone(), load_name.clone());
-        async move {
-            let result = api::all_images(&c, &repository).await;
-            mark("berth:images-data");
-            result
-        }
-    });
     let data = Memo::new(move |_| images.get().and_then(Result::ok).unwrap_or_default());
     let rows = Memo::new(move |_| {
         let (column, direction) = list.sort.get();
@@ -470,7 +464,8 @@ fn ImageRow(
             <td>{format::size(image.image_size_in_bytes)}</td>
             <td class="digest"><a href=href title=digest.clone() data-testid="image-digest">{short.clone()}</a>
                 <CopyButton text=Signal::derive(move || copy_digest.clone()) label="digest"/></td>
-            <td>{image.last_recorded_pull_time.map(format::local_time).unwrap_or_else(|| "–".into())}</td>
+            <td data-testid="last-pulled" title=image.last_recorded_pull_time.map(format::exact_time)>
+                {image.last_recorded_pull_time.map(format::local_time).unwrap_or_else(|| "never".into())}</td>
         </tr>
         {move || (is_index && expanded.get()).then(|| {
             let tags = image.image_tags.clone();

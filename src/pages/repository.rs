@@ -1,4 +1,5 @@
-//! One repository: breadcrumb, push commands, and tabs Images · Permissions · Settings.
+//! One repository: breadcrumb, push commands, its storage, and tabs Images ·
+//! Permissions · Lifecycle policy · Settings.
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
@@ -9,8 +10,9 @@ use berth_model::ecr::Repository;
 use crate::api;
 use crate::components::push_commands::PushCommands;
 use crate::components::tabs::{TabList, TabSpec};
-use crate::components::{CopyButton, LoadError, Loading};
-use crate::pages::images::ImagesTab;
+use crate::components::{mark, CopyButton, LoadError, Loading};
+use crate::pages::images::{ImagesResource, ImagesTab};
+use crate::pages::lifecycle::LifecycleTab;
 use crate::pages::permissions::{PermissionsTab, PolicyDraft};
 use crate::pages::repositories::repository_href;
 use crate::pages::settings::SettingsTab;
@@ -21,11 +23,12 @@ use crate::table::mutability_label;
 pub enum Tab {
     Images,
     Permissions,
+    Lifecycle,
     Settings,
 }
 
 impl Tab {
-    const ALL: [Tab; 3] = [Tab::Images, Tab::Permissions, Tab::Settings];
+    const ALL: [Tab; 4] = [Tab::Images, Tab::Permissions, Tab::Lifecycle, Tab::Settings];
 
     fn from_query(value: Option<String>) -> Tab {
         Tab::ALL
@@ -38,6 +41,7 @@ impl Tab {
         match self {
             Tab::Images => "images",
             Tab::Permissions => "permissions",
+            Tab::Lifecycle => "lifecycle",
             Tab::Settings => "settings",
         }
     }
@@ -46,6 +50,7 @@ impl Tab {
         match self {
             Tab::Images => "Images",
             Tab::Permissions => "Permissions",
+            Tab::Lifecycle => "Lifecycle policy",
             Tab::Settings => "Settings",
         }
     }
@@ -73,14 +78,25 @@ pub fn RepositoryPage() -> impl IntoView {
     let just_created = Memo::new(move |_| query.with(|q| q.get("created").is_some()));
     let push_open = RwSignal::new(false);
     let navigate = use_navigate();
-    // Survives switching tabs: a draft is work a person has not saved yet.
+    // Survive switching tabs: a draft is work a person has not saved yet.
     let draft = PolicyDraft::new();
+    let lifecycle_draft = PolicyDraft::new();
 
+    let (load_connection, images_connection) = (connection.clone(), connection.clone());
     let repository = LocalResource::new(move || {
-        let (c, name) = (connection.clone(), name.get());
+        let (c, name) = (load_connection.clone(), name.get());
         async move { api::repository(&c, &name).await }
     });
     let loaded = Memo::new(move |_| repository.get().and_then(Result::ok));
+    // Every image, for the images tab and the storage line alike.
+    let images = LocalResource::new(move || {
+        let (c, repository) = (images_connection.clone(), name.get());
+        async move {
+            let result = api::all_images(&c, &repository).await;
+            mark("berth:images-data");
+            result
+        }
+    });
 
     let select_tab = Callback::new(move |t: Tab| {
         navigate(
@@ -122,12 +138,14 @@ pub fn RepositoryPage() -> impl IntoView {
                         let summary = repo.clone();
                         view! {
                             <RepositorySummary repository=summary/>
+                            <StorageLine images=images/>
                             <TabList tabs=tabs selected=tab select=select_tab label="Repository"/>
                             <div role="tabpanel" id="repository-tabpanel"
                                 aria-labelledby=move || format!("tab-{}", tab.get().id())>
                                 {move || match tab.get() {
-                                    Tab::Images => view! { <ImagesTab repository=repo.clone()/> }.into_any(),
+                                    Tab::Images => view! { <ImagesTab repository=repo.clone() images=images/> }.into_any(),
                                     Tab::Permissions => view! { <PermissionsTab repository=repo.clone() draft=draft/> }.into_any(),
+                                    Tab::Lifecycle => view! { <LifecycleTab repository=repo.clone() draft=lifecycle_draft/> }.into_any(),
                                     Tab::Settings => view! { <SettingsTab repository=repo.clone() on_saved=Callback::new(move |_| repository.refetch())/> }.into_any(),
                                 }}
                             </div>
@@ -156,5 +174,21 @@ fn RepositorySummary(repository: Repository) -> impl IntoView {
             <div><dt>"Created"</dt><dd title=crate::format::exact_time(repository.created_at)>{crate::format::local_time(repository.created_at)}</dd></div>
             <div><dt>"Tag immutability"</dt><dd>{mutability_label(&repository.image_tag_mutability)}</dd></div>
         </dl>
+    }
+}
+
+/// "5 images · 12.35 MB", from DescribeImages, with how the total is counted.
+#[component]
+fn StorageLine(images: ImagesResource) -> impl IntoView {
+    move || {
+        images.get().and_then(Result::ok).map(|all| {
+            let (count, bytes) = all.storage();
+            view! {
+                <p class="storage" data-testid="storage-line">
+                    <strong>{format!("{} image{} · {}", crate::table::group_digits(count), if count == 1 { "" } else { "s" }, crate::format::size(bytes))}</strong>
+                    <span class="hint">" — the sum of the images' sizes (compressed layers, as pushed): a layer shared by several images counts once for each, so the disk may hold less; a multi-platform image counts through its platform images."</span>
+                </p>
+            }
+        })
     }
 }

@@ -1,12 +1,14 @@
-//! The Settings tab: tag immutability, scan on push, and resource tags.
+//! The Settings tab: tag immutability with its exclusion filters, scan on push,
+//! and resource tags.
 
 use berth_model::ecr::{
-    Action as EcrAction, ImageScanningConfiguration, ListTagsForResourceRequest,
-    ListTagsForResourceResponse, PutImageScanningConfigurationRequest,
+    Action as EcrAction, ImageScanningConfiguration, ImageTagMutabilityExclusionFilter,
+    ListTagsForResourceRequest, ListTagsForResourceResponse, PutImageScanningConfigurationRequest,
     PutImageScanningConfigurationResponse, PutImageTagMutabilityRequest,
     PutImageTagMutabilityResponse, Repository, Tag, TagResourceRequest, UntagResourceRequest,
-    TAG_IMMUTABLE, TAG_IMMUTABLE_WITH_EXCLUSION, TAG_MUTABLE, TAG_MUTABLE_WITH_EXCLUSION,
+    FILTER_TYPE_WILDCARD,
 };
+use berth_model::mutability::{self, TagMutability, TagMutabilitySetting, MAX_EXCLUSION_FILTERS};
 use leptos::prelude::*;
 
 use crate::api::{self, ApiError};
@@ -19,56 +21,72 @@ pub fn SettingsTab(repository: Repository, on_saved: Callback<()>) -> impl IntoV
     let connection = use_connection();
     let on_berth = connection.kind == RegistryKind::Berth;
     let immutable = RwSignal::new(is_immutable(&repository.image_tag_mutability));
-    // Exclusion filters are kept as they are: this tab changes only the default.
-    let exclusions = repository.image_tag_mutability_exclusion_filters.clone();
-    let exclusion_list = exclusions
-        .iter()
-        .map(|f| f.filter.clone())
-        .collect::<Vec<_>>()
-        .join(", ");
+    // Exclusion filters, one input each, keyed so typing never rebuilds the list.
+    let next_key = StoredValue::new(0usize);
+    let new_row = move |text: String| {
+        let key = next_key.get_value();
+        next_key.set_value(key + 1);
+        (key, RwSignal::new(text))
+    };
+    let exclusions = RwSignal::new(
+        repository
+            .image_tag_mutability_exclusion_filters
+            .iter()
+            .map(|f| new_row(f.filter.clone()))
+            .collect::<Vec<_>>(),
+    );
+    let setting = Memo::new(move |_| {
+        let filters: Vec<ImageTagMutabilityExclusionFilter> = exclusions.with(|rows| {
+            rows.iter()
+                .map(|(_, text)| text.get().trim().to_string())
+                .filter(|f| !f.is_empty())
+                .map(|filter| ImageTagMutabilityExclusionFilter {
+                    filter_type: FILTER_TYPE_WILDCARD.into(),
+                    filter,
+                })
+                .collect()
+        });
+        tag_mutability(immutable.get(), filters)
+    });
     let scan = RwSignal::new(repository.image_scanning_configuration.scan_on_push);
     let name = repository.repository_name.clone();
     let arn = repository.repository_arn.clone();
     let error = RwSignal::new(None::<String>);
 
     let (save_connection, save_name) = (connection.clone(), name.clone());
-    let save = Action::new_local(move |(immutable, scan_on_push): &(bool, bool)| {
-        let mutability = PutImageTagMutabilityRequest {
-            repository_name: save_name.clone(),
-            image_tag_mutability: match (*immutable, exclusions.is_empty()) {
-                (true, true) => TAG_IMMUTABLE,
-                (true, false) => TAG_IMMUTABLE_WITH_EXCLUSION,
-                (false, true) => TAG_MUTABLE,
-                (false, false) => TAG_MUTABLE_WITH_EXCLUSION,
+    let save = Action::new_local(
+        move |(setting, scan_on_push): &(TagMutabilitySetting, bool)| {
+            let mutability = PutImageTagMutabilityRequest {
+                repository_name: save_name.clone(),
+                image_tag_mutability: setting.mutability.as_str().into(),
+                image_tag_mutability_exclusion_filters: (!setting.filters.is_empty())
+                    .then(|| setting.filters.clone()),
+                ..Default::default()
+            };
+            let scanning = PutImageScanningConfigurationRequest {
+                repository_name: save_name.clone(),
+                image_scanning_configuration: ImageScanningConfiguration {
+                    scan_on_push: *scan_on_push,
+                },
+                ..Default::default()
+            };
+            let c = save_connection.clone();
+            async move {
+                api::call::<_, PutImageTagMutabilityResponse>(
+                    &c,
+                    EcrAction::PutImageTagMutability,
+                    &mutability,
+                )
+                .await?;
+                api::call::<_, PutImageScanningConfigurationResponse>(
+                    &c,
+                    EcrAction::PutImageScanningConfiguration,
+                    &scanning,
+                )
+                .await
             }
-            .into(),
-            image_tag_mutability_exclusion_filters: (!exclusions.is_empty())
-                .then(|| exclusions.clone()),
-            ..Default::default()
-        };
-        let scanning = PutImageScanningConfigurationRequest {
-            repository_name: save_name.clone(),
-            image_scanning_configuration: ImageScanningConfiguration {
-                scan_on_push: *scan_on_push,
-            },
-            ..Default::default()
-        };
-        let c = save_connection.clone();
-        async move {
-            api::call::<_, PutImageTagMutabilityResponse>(
-                &c,
-                EcrAction::PutImageTagMutability,
-                &mutability,
-            )
-            .await?;
-            api::call::<_, PutImageScanningConfigurationResponse>(
-                &c,
-                EcrAction::PutImageScanningConfiguration,
-                &scanning,
-            )
-            .await
-        }
-    });
+        },
+    );
     Effect::new(move |_| match save.value().get() {
         Some(Ok(_)) => {
             notify(true, "Settings saved");
@@ -159,13 +177,28 @@ pub fn SettingsTab(repository: Repository, on_saved: Callback<()>) -> impl IntoV
         <section class="card">
             <h2>"Image settings"</h2>
             <label class="inline"><input type="checkbox" data-testid="setting-immutable" bind:checked=immutable/>"Tag immutability: pushed tags cannot be moved"</label>
-            {(!exclusion_list.is_empty()).then(|| view! {
-                <p class="hint">{format!("Except tags matching: {exclusion_list}")}</p>
-            })}
+            <fieldset data-testid="exclusion-filters">
+                <legend>{move || if immutable.get() { "Exceptions: tags that can still be moved" } else { "Exceptions: tags that cannot be moved" }}</legend>
+                <p class="hint">{format!("Up to {MAX_EXCLUSION_FILTERS} filters. * matches any run of characters; a filter must match the whole tag (latest, dev-*, release-*).")}</p>
+                <For each=move || exclusions.get() key=|(key, _)| *key let:row>
+                    <div class="tag-row">
+                        <input aria-label=move || format!("Exclusion filter {}", position(exclusions, row.0))
+                            data-testid="exclusion-filter" bind:value=row.1/>
+                        <button type="button" class="secondary" aria-label=move || format!("Remove exclusion filter {}", position(exclusions, row.0))
+                            on:click=move |_| exclusions.update(|rows| rows.retain(|(k, _)| *k != row.0))>"Remove"</button>
+                    </div>
+                </For>
+                <div><button type="button" class="secondary" disabled=move || exclusions.with(|r| r.len() >= MAX_EXCLUSION_FILTERS)
+                    on:click=move |_| exclusions.update(|rows| rows.push(new_row(String::new())))>"Add exclusion filter"</button></div>
+                {move || setting.get().err().map(|e| view! { <p class="error" role="alert" data-testid="mutability-error">{e}</p> })}
+            </fieldset>
             <label class="inline"><input type="checkbox" data-testid="setting-scan" bind:checked=scan/>"Scan on push"
                 {on_berth.then_some(" (recorded; Berth has no scanner yet)")}</label>
-            <div class="actions"><button type="button" class="primary" disabled=move || save.pending().get()
-                on:click=move |_| { error.set(None); save.dispatch((immutable.get_untracked(), scan.get_untracked())); }>
+            <div class="actions"><button type="button" class="primary" disabled=move || save.pending().get() || setting.with(Result::is_err)
+                on:click=move |_| {
+                    error.set(None);
+                    if let Ok(setting) = setting.get_untracked() { save.dispatch((setting, scan.get_untracked())); }
+                }>
                 {move || if save.pending().get() { "Saving…" } else { "Save settings" }}</button></div>
         </section>
         <section class="card">
@@ -193,4 +226,24 @@ pub fn SettingsTab(repository: Repository, on_saved: Callback<()>) -> impl IntoV
         </section>
         {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="settings-error">{e}</p> })}
     }
+}
+
+/// The 1-based place of row `key` among the filters, for labels.
+fn position(rows: RwSignal<Vec<(usize, RwSignal<String>)>>, key: usize) -> usize {
+    rows.with(|r| r.iter().position(|(k, _)| *k == key).map_or(0, |i| i + 1))
+}
+
+/// The setting the form describes, checked as PutImageTagMutability checks it:
+/// with filters, the `_WITH_EXCLUSION` form of the default.
+pub fn tag_mutability(
+    immutable: bool,
+    filters: Vec<ImageTagMutabilityExclusionFilter>,
+) -> Result<TagMutabilitySetting, String> {
+    let setting = match (immutable, filters.is_empty()) {
+        (true, true) => TagMutability::Immutable,
+        (true, false) => TagMutability::ImmutableWithExclusion,
+        (false, true) => TagMutability::Mutable,
+        (false, false) => TagMutability::MutableWithExclusion,
+    };
+    mutability::check(setting.as_str(), Some(&filters))
 }

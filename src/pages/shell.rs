@@ -1,11 +1,12 @@
-//! The frame around every screen: a skip link, the top bar with the connection and
-//! sign-out, and focus on the new page's heading after each navigation.
+//! The frame around every screen: a skip link, the top bar with the sections, the
+//! connection and sign-out, and focus on the new page's heading after each navigation.
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate};
 use wasm_bindgen::JsCast;
 
-use crate::guard::SIGN_IN_PATH;
+use crate::guard::{HOME_PATH, SIGN_IN_PATH};
+use crate::pages::registry::{REGISTRY_PATH, REGISTRY_PERMISSIONS_PATH};
 use crate::session::Session;
 
 /// Moves focus to the page's main heading, so a screen reader announces the new
@@ -65,6 +66,7 @@ pub fn Shell(children: Children) -> impl IntoView {
         <a class="skip-link" href="#main" on:click=|ev| { ev.prevent_default(); focus_main() }>"Skip to main content"</a>
         <header class="topbar">
             <a class="brand" href="/">"⚓ Berth"</a>
+            {move || session.connection().is_some().then(|| view! { <MainNav/> })}
             <span class="spacer"></span>
             {move || session.connection().map(|c| view! {
                 <span class="who" data-testid="connection" title=c.endpoint.clone()>
@@ -74,6 +76,29 @@ pub fn Shell(children: Children) -> impl IntoView {
             })}
         </header>
         <main class="page" id="main" tabindex="-1">{children()}</main>
+    }
+}
+
+/// The console's sections, the current one marked for screen readers and the eye.
+#[component]
+fn MainNav() -> impl IntoView {
+    let location = use_location();
+    let current = move |section: &'static str| {
+        move || {
+            let path = location.pathname.get();
+            let here = match section {
+                REGISTRY_PERMISSIONS_PATH | REGISTRY_PATH => path == section,
+                _ => !path.starts_with(REGISTRY_PATH),
+            };
+            here.then_some("page")
+        }
+    };
+    view! {
+        <nav class="main-nav" aria-label="Sections">
+            <a href=HOME_PATH aria-current=current(HOME_PATH)>"Repositories"</a>
+            <a href=REGISTRY_PATH aria-current=current(REGISTRY_PATH)>"Registry"</a>
+            <a href=REGISTRY_PERMISSIONS_PATH aria-current=current(REGISTRY_PERMISSIONS_PATH)>"Registry permissions"</a>
+        </nav>
     }
 }
 

@@ -23,8 +23,8 @@ use super::{
     CountType, LifecyclePolicy, RuleAction, Selection, StorageClass, TagFilter, TagStatus,
 };
 use crate::ecr::{
-    LifecyclePolicyPreviewResult, LifecyclePolicyPreviewSummary, LifecyclePolicyRuleAction,
-    TransitioningImageTotalCount,
+    ImageDetail, LifecyclePolicyPreviewResult, LifecyclePolicyPreviewSummary,
+    LifecyclePolicyRuleAction, TransitioningImageTotalCount, IMAGE_STATUS_ARCHIVED,
 };
 use crate::glob::star_match;
 
@@ -91,6 +91,27 @@ impl Selection {
 }
 
 impl Image {
+    /// An image as DescribeImages reports it (what the console previews with);
+    /// `referenced_by_manifest_list` when an index in the repository refers to it,
+    /// which DescribeImages does not say.
+    pub fn from_detail(detail: &ImageDetail, referenced_by_manifest_list: bool) -> Image {
+        Image {
+            digest: detail.image_digest.clone(),
+            tags: detail.image_tags.clone(),
+            pushed_at: detail.image_pushed_at,
+            last_pulled_at: detail.last_recorded_pull_time,
+            size: detail.image_size_in_bytes,
+            storage_class: if detail.image_status.as_deref() == Some(IMAGE_STATUS_ARCHIVED) {
+                StorageClass::Archive
+            } else {
+                StorageClass::Standard
+            },
+            last_archived_at: detail.last_archived_at,
+            last_activated_at: detail.last_activated_at,
+            referenced_by_manifest_list,
+        }
+    }
+
     /// The time expiration is ordered by: the push, or the last restore from the archive.
     fn active_since(&self) -> f64 {
         self.last_activated_at.unwrap_or(self.pushed_at)
@@ -205,5 +226,43 @@ pub fn preview_summary(outcomes: &[Outcome]) -> LifecyclePolicyPreviewSummary {
                 image_total_count: Some(transitioning),
             }]
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_images_details_become_what_the_evaluator_reads() {
+        let detail = ImageDetail {
+            image_digest: "sha256:aa".into(),
+            image_tags: vec!["v1".into()],
+            image_size_in_bytes: 42,
+            image_pushed_at: 100.0,
+            last_recorded_pull_time: Some(200.0),
+            ..Default::default()
+        };
+        let image = Image::from_detail(&detail, true);
+        assert_eq!(
+            image,
+            Image {
+                digest: "sha256:aa".into(),
+                tags: vec!["v1".into()],
+                pushed_at: 100.0,
+                last_pulled_at: Some(200.0),
+                size: 42,
+                referenced_by_manifest_list: true,
+                ..Default::default()
+            }
+        );
+        let archived = ImageDetail {
+            image_status: Some(IMAGE_STATUS_ARCHIVED.into()),
+            last_archived_at: Some(300.0),
+            ..detail
+        };
+        let image = Image::from_detail(&archived, false);
+        assert_eq!(image.storage_class, StorageClass::Archive);
+        assert_eq!(image.last_archived_at, Some(300.0));
     }
 }

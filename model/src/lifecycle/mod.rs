@@ -6,12 +6,14 @@
 //! The registry acts and answers StartLifecyclePolicyPreview with [`evaluate`];
 //! the console previews in the browser with the same function.
 
+pub mod describe;
 pub mod eval;
 pub mod parse;
 
 #[cfg(test)]
 mod examples;
 
+pub use describe::{describe_count, describe_images};
 pub use eval::{evaluate, preview_result, preview_summary, Image, Outcome};
 pub use parse::parse_lifecycle_policy;
 

@@ -85,6 +85,19 @@ pub const PUSH_ACTIONS: &[&str] = &[
     "ecr:PutImage",
 ];
 
+/// Actions about the registry rather than a repository, decided on the resource
+/// `*` (`Resource::Registry`) against the registry policy alone, as the registry's
+/// ECR dispatch decides them.
+pub const REGISTRY_ACTIONS: &[&str] = &[
+    "ecr:GetAuthorizationToken",
+    "ecr:DescribeRegistry",
+    "ecr:GetRegistryPolicy",
+    "ecr:PutRegistryPolicy",
+    "ecr:DeleteRegistryPolicy",
+    "ecr:GetRegistryScanningConfiguration",
+    "ecr:PutRegistryScanningConfiguration",
+];
+
 /// Names people reach for that ECR spells otherwise.
 const ACTION_ALIASES: &[(&str, &str)] = &[
     ("PullImage", "BatchGetImage"),

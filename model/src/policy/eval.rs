@@ -256,6 +256,58 @@ pub fn decide(
     Verdict::NotAllowed
 }
 
+/// The registry's whole answer for one caller: [`decide`] over both policies, then
+/// the account root's exceptions. The registry enforces with it and the console's
+/// simulator explains with it, so they cannot differ on the root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// A statement allows it.
+    Allowed { by: StatementRef },
+    /// The account root acts by identity: no statement needs to allow it.
+    Root,
+    /// A Deny covers it, but the root keeps it ([`ROOT_KEEPS`]).
+    RootKeeps { denied_by: StatementRef },
+    /// No statement needs to allow it ([`NEEDS_NO_ALLOW`]).
+    NeedsNoAllow,
+    /// An explicit Deny refuses it.
+    Denied { by: StatementRef },
+    /// Nothing allows it.
+    NotAllowed,
+}
+
+impl Answer {
+    pub fn is_allowed(&self) -> bool {
+        !matches!(self, Answer::Denied { .. } | Answer::NotAllowed)
+    }
+}
+
+/// The account root's ARN, `arn:aws:iam::ACCOUNT:root`.
+pub fn root_arn(account_id: &str) -> String {
+    format!("arn:aws:iam::{account_id}:root")
+}
+
+/// Decides `request` for a caller who is the account root (`caller_is_root`) or
+/// not: an explicit Deny refuses, except the root's [`ROOT_KEEPS`]; the root is
+/// otherwise allowed by identity; anyone else needs an Allow in either policy,
+/// except for [`NEEDS_NO_ALLOW`].
+pub fn authorize(
+    request: &Request<'_>,
+    caller_is_root: bool,
+    registry_policy: Option<&Policy>,
+    repository_policy: Option<&Policy>,
+) -> Answer {
+    match decide(request, registry_policy, repository_policy) {
+        Verdict::Denied { by } if caller_is_root && ROOT_KEEPS.contains(&request.action) => {
+            Answer::RootKeeps { denied_by: by }
+        }
+        Verdict::Denied { by } => Answer::Denied { by },
+        _ if caller_is_root => Answer::Root,
+        Verdict::Allowed { by } => Answer::Allowed { by },
+        Verdict::NotAllowed if NEEDS_NO_ALLOW.contains(&request.action) => Answer::NeedsNoAllow,
+        Verdict::NotAllowed => Answer::NotAllowed,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{parse_policy, parse_registry_policy};
@@ -542,5 +594,51 @@ mod tests {
             evaluate(&deny, CI, "ecr:PutImage"),
             Decision::ExplicitlyDenied { statement: 0 }
         );
+    }
+
+    #[test]
+    fn the_root_acts_by_identity_and_keeps_the_policy_actions() {
+        const ROOT: &str = "arn:aws:iam::123456789012:root";
+        assert_eq!(root_arn("123456789012"), ROOT);
+        let deny_all = registry(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"Stop","Effect":"Deny","Principal":"*","Action":"ecr:*","Resource":"*"}]}"#,
+        );
+        let ask = |arn, action, root, policy: Option<&Policy>| {
+            authorize(&request(arn, action, TEAM_A_API), root, policy, None)
+        };
+        assert_eq!(ask(ROOT, "ecr:PutImage", true, None), Answer::Root);
+        assert!(matches!(
+            ask(ROOT, "ecr:PutImage", true, Some(&deny_all)),
+            Answer::Denied { .. }
+        ));
+        assert!(matches!(
+            ask(ROOT, "ecr:SetRepositoryPolicy", true, Some(&deny_all)),
+            Answer::RootKeeps { .. }
+        ));
+        assert!(matches!(
+            ask(CI, "ecr:SetRepositoryPolicy", false, Some(&deny_all)),
+            Answer::Denied { .. }
+        ));
+        assert_eq!(ask(CI, "ecr:PutImage", false, None), Answer::NotAllowed);
+        assert_eq!(
+            ask(CI, "ecr:GetAuthorizationToken", false, None),
+            Answer::NeedsNoAllow
+        );
+        assert!(matches!(
+            ask(CI, "ecr:GetAuthorizationToken", false, Some(&deny_all)),
+            Answer::Denied { .. }
+        ));
+        let grant = registry(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Push","Effect":"Allow","Principal":{{"AWS":"{CI}"}},"Action":"ecr:PutImage","Resource":"{TEAM_A_API}"}}]}}"#
+        ));
+        let allowed = ask(CI, "ecr:PutImage", false, Some(&grant));
+        assert!(allowed.is_allowed() && matches!(allowed, Answer::Allowed { .. }));
+        assert!(!authorize(
+            &request(CI, "ecr:PutImage", TEAM_B_API),
+            false,
+            Some(&grant),
+            None
+        )
+        .is_allowed());
     }
 }

@@ -26,14 +26,14 @@ pub mod templates;
 
 pub use crate::json::Position;
 pub use crate::problem::Problem;
-pub use actions::{suggest_action, ECR_ACTIONS, PULL_ACTIONS, PUSH_ACTIONS};
+pub use actions::{suggest_action, ECR_ACTIONS, PULL_ACTIONS, PUSH_ACTIONS, REGISTRY_ACTIONS};
 pub use conditions::{
     principal_account, Condition, ConditionOperator, Operator, SetQualifier, Truth,
 };
 pub use describe::{describe_actions, describe_principals, describe_resources};
 pub use eval::{
-    decide, AccessRequest, Decision, Request, Resource, StatementRef, Verdict, NEEDS_NO_ALLOW,
-    ROOT_KEEPS,
+    authorize, decide, root_arn, AccessRequest, Answer, Decision, Request, Resource, StatementRef,
+    Verdict, NEEDS_NO_ALLOW, ROOT_KEEPS,
 };
 pub use parse::{parse, parse_policy, parse_registry_policy};
 pub use templates::{RegistryTemplate, Template};

@@ -2,18 +2,17 @@
 //! token endpoint hands out), cross-repository mounts, download URLs and listings,
 //! so they can never disagree.
 //!
-//! A decision reads two policies through `berth_model::policy::decide`, the code the
-//! console's simulator runs too: the registry policy (statements whose `Resource`
-//! patterns match repository ARNs), read once per request into an [`Access`], and
-//! the policy of the repository the request is about. An explicit Deny in either
-//! wins; an Allow in either allows; otherwise only the account root is allowed, by
-//! identity (the root's exceptions, `ROOT_KEEPS` and `NEEDS_NO_ALLOW`, live in the
-//! model too, for the console's simulator). The same decision says what a caller may learn about a name no
-//! repository has ([`Access::missing_repository`]).
+//! A decision reads two policies through `berth_model::policy::authorize`, the code
+//! the console's simulator runs too: the registry policy (statements whose
+//! `Resource` patterns match repository ARNs), read once per request into an
+//! [`Access`], and the policy of the repository the request is about. An explicit
+//! Deny in either wins; an Allow in either allows; otherwise only the account root
+//! is allowed, by identity (with the root's exceptions, `ROOT_KEEPS` and
+//! `NEEDS_NO_ALLOW`, applied there too). The same decision says what a caller may
+//! learn about a name no repository has ([`Access::missing_repository`]).
 
 use berth_model::policy::{
-    decide, parse_policy, parse_registry_policy, Policy, Request, Resource, Verdict,
-    NEEDS_NO_ALLOW, ROOT_KEEPS,
+    authorize, parse_policy, parse_registry_policy, Answer, Policy, Request, Resource,
 };
 
 use crate::auth::Principal;
@@ -127,25 +126,23 @@ impl<'a> Access<'a> {
                 On::Repository(_) | On::Name(_) => Resource::Repository(&resource),
             },
         };
-        match decide(&request, registry_policy, repository_policy) {
-            Verdict::Denied { by } if !(principal.is_root() && ROOT_KEEPS.contains(&action)) => {
-                Err(Denied {
-                    message: format!(
-                        "User: {} is not authorized to perform: {action} on resource: {resource} with an explicit deny in a resource-based policy ({})",
-                        principal.arn,
-                        by.describe()
-                    ),
-                })
-            }
-            _ if principal.is_root() => Ok(()),
-            Verdict::Allowed { .. } => Ok(()),
-            _ if NEEDS_NO_ALLOW.contains(&action) => Ok(()),
-            _ => Err(Denied {
+        match authorize(&request, principal.is_root(), registry_policy, repository_policy) {
+            Answer::Denied { by } => Err(Denied {
+                message: format!(
+                    "User: {} is not authorized to perform: {action} on resource: {resource} with an explicit deny in a resource-based policy ({})",
+                    principal.arn,
+                    by.describe()
+                ),
+            }),
+            Answer::NotAllowed => Err(Denied {
                 message: format!(
                     "User: {} is not authorized to perform: {action} on resource: {resource} because no resource-based policy allows the {action} action",
                     principal.arn
                 ),
             }),
+            Answer::Allowed { .. } | Answer::Root | Answer::RootKeeps { .. } | Answer::NeedsNoAllow => {
+                Ok(())
+            }
         }
     }
 
@@ -180,6 +177,7 @@ impl<'a> Access<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use berth_model::policy::ROOT_KEEPS;
 
     fn config() -> Config {
         Config {

@@ -2,8 +2,10 @@
 //!
 //! A request is checked in the order that costs least: its headers (key, scope,
 //! signed headers, clock), then its body within the limits of `body.rs`, then its
-//! signature, then the action.
+//! signature, then the action. Berth's own actions (`BerthRegistry_V1.*`, see
+//! `berth.rs`) take the same path.
 
+pub mod berth;
 pub mod body;
 
 use axum::extract::{Request, State};
@@ -89,7 +91,11 @@ async fn authenticate_and_dispatch(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let action = Action::from_target(target);
-    let name = action.map_or("ECR", Action::name);
+    let berth_action = berth_model::berth::BerthAction::from_target(target);
+    let name = action
+        .map(Action::name)
+        .or(berth_action.map(|a| a.name()))
+        .unwrap_or("ECR");
     let body = body::read(state, headers, body, body::limit(action), name).await?;
     let path_and_query = parts
         .uri
@@ -105,10 +111,15 @@ async fn authenticate_and_dispatch(
         &body.bytes,
     )?;
     let body = body.verified();
+    if let Some(berth_action) = berth_action {
+        return berth::dispatch(state, &principal, berth_action, &body).await;
+    }
     let action = action.ok_or_else(|| {
         EcrError::new(
             ErrorType::UnknownOperation,
-            format!("Unknown operation: '{target}' is not an ECR action this registry supports."),
+            format!(
+                "Unknown operation: '{target}' is not an ECR or Berth action this registry supports."
+            ),
         )
     })?;
     check_registry(state, &principal, action, &body).map_err(|e| error::ecr(e, &state.config))?;
