@@ -25,7 +25,9 @@ use tower_http::services::{ServeDir, ServeFile};
 
 use crate::config::Config;
 use crate::services::pulls::PullRecorder;
+use crate::storage::cache::CachedMetadata;
 use crate::storage::files::BlobFiles;
+use crate::storage::sqlite::changes::SqliteChanges;
 use crate::storage::sqlite::SqliteMetadata;
 use crate::storage::{AccessKey, Blobs, Metadata, StorageError};
 
@@ -145,7 +147,9 @@ pub async fn bootstrap(
     for fix in data_dir::secure(&config.data_dir).map_err(io(&config.data_dir))? {
         eprintln!("berth-registry: made private: {fix}");
     }
-    let metadata: Arc<dyn Metadata> = Arc::new(SqliteMetadata::open(&config.data_dir)?);
+    let store: Arc<dyn Metadata> = Arc::new(SqliteMetadata::open(&config.data_dir)?);
+    let changes = SqliteChanges::open(&config.data_dir)?;
+    let metadata: Arc<dyn Metadata> = Arc::new(CachedMetadata::new(store, Box::new(changes)));
     let blobs: Arc<dyn Blobs> =
         Arc::new(BlobFiles::open(&config.data_dir).map_err(io(&config.data_dir))?);
     metadata

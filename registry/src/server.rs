@@ -94,7 +94,8 @@ async fn connection(
     let requests = activity.clone();
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let in_flight = requests.begin();
-        let response = app.clone().call(request.map(Body::new));
+        // One request is one moment for the metadata caches (see storage::cache).
+        let response = crate::storage::cache::one_request(app.clone().call(request.map(Body::new)));
         async move {
             let response = response.await?;
             Ok::<_, Infallible>(response.map(|body| InFlight {

@@ -20,6 +20,7 @@ use berth_model::oci::Digest;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 
+pub mod cache;
 pub mod files;
 pub mod sqlite;
 

@@ -15,12 +15,11 @@ pub fn repository_blob(
     digest: &str,
 ) -> Result<Option<u64>, StorageError> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
              WHERE rb.repository_id = ?1 AND rb.digest = ?2",
-            params![repository_id, digest],
-            |row| row.get::<_, i64>(0),
-        )
+        )?
+        .query_row(params![repository_id, digest], |row| row.get::<_, i64>(0))
         .optional()?
         .map(|s| s as u64))
 }
@@ -93,13 +92,10 @@ pub fn find_manifest(
     digest: &str,
 ) -> Result<Option<ManifestRecord>, StorageError> {
     Ok(conn
-        .query_row(
-            &format!(
-                "SELECT {MANIFEST_COLUMNS} FROM manifests WHERE repository_id = ?1 AND digest = ?2"
-            ),
-            params![repository_id, digest],
-            manifest_from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {MANIFEST_COLUMNS} FROM manifests WHERE repository_id = ?1 AND digest = ?2"
+        ))?
+        .query_row(params![repository_id, digest], manifest_from_row)
         .optional()?)
 }
 
@@ -109,11 +105,8 @@ pub fn resolve_tag(
     tag: &str,
 ) -> Result<Option<String>, StorageError> {
     Ok(conn
-        .query_row(
-            "SELECT digest FROM tags WHERE repository_id = ?1 AND tag = ?2",
-            params![repository_id, tag],
-            |row| row.get(0),
-        )
+        .prepare_cached("SELECT digest FROM tags WHERE repository_id = ?1 AND tag = ?2")?
+        .query_row(params![repository_id, tag], |row| row.get(0))
         .optional()?)
 }
 
@@ -319,11 +312,8 @@ pub fn create_upload(
 /// The repository an upload session belongs to.
 pub fn find_upload(conn: &Connection, id: &str) -> Result<Option<i64>, StorageError> {
     Ok(conn
-        .query_row(
-            "SELECT repository_id FROM uploads WHERE id = ?1",
-            [id],
-            |row| row.get(0),
-        )
+        .prepare_cached("SELECT repository_id FROM uploads WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))
         .optional()?)
 }
 
