@@ -3,7 +3,10 @@
 //! here; a registry policy (statements whose `Resource` patterns match repository
 //! ARNs) plugs in at the same two places: [`authorize`] and [`missing_repository`].
 
-use berth_model::policy::{parse_policy, AccessRequest, Decision};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use berth_model::policy::{parse_policy, AccessRequest, Decision, Policy};
 
 use crate::auth::Principal;
 use crate::config::Config;
@@ -44,6 +47,30 @@ fn not_allowed(principal: &Principal, action: &str, resource: &str) -> Denied {
     }
 }
 
+/// Policies parsed so far, by their text: parsing is a pure function of the text, so
+/// an entry never goes stale, and a changed policy is a new entry. Every request to a
+/// repository with a policy is decided by it; parsing it each time cost more than the
+/// rest of a manifest GET.
+static PARSED: OnceLock<Mutex<HashMap<String, Option<Arc<Policy>>>>> = OnceLock::new();
+
+/// Entries kept before the cache starts over.
+const MAX_PARSED: usize = 1024;
+
+/// The parsed policy (`None` for a text that does not parse, which allows nothing).
+fn parsed(text: &str) -> Option<Arc<Policy>> {
+    let cache = PARSED.get_or_init(Mutex::default);
+    if let Some(hit) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(text) {
+        return hit.clone();
+    }
+    let policy = parse_policy(text).ok().map(Arc::new);
+    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if cache.len() >= MAX_PARSED {
+        cache.clear();
+    }
+    cache.insert(text.to_string(), policy.clone());
+    policy
+}
+
 /// Decides whether `principal` may perform `action` (e.g. `ecr:BatchGetImage`) on
 /// `repository` (`None` for registry-level actions): an explicit Deny in the
 /// repository's policy wins; the root is allowed by identity; anyone else needs
@@ -59,7 +86,7 @@ pub fn authorize(
     }
     let policy = repository
         .and_then(|r| r.policy.as_deref())
-        .and_then(|text| parse_policy(text).ok());
+        .and_then(parsed);
     let decision = policy
         .as_ref()
         .map(|p| {
@@ -69,7 +96,8 @@ pub fn authorize(
             })
         })
         .unwrap_or(Decision::NotAllowed);
-    let resource = match repository {
+    // Named only in refusals: not built for the requests that are allowed.
+    let resource = || match repository {
         Some(r) => repository_resource(config, &r.name),
         None => format!(
             "arn:aws:ecr:{}:{}:repository/*",
@@ -86,14 +114,15 @@ pub fn authorize(
                 .unwrap_or_default();
             Err(Denied {
                 message: format!(
-                    "User: {} is not authorized to perform: {action} on resource: {resource} with an explicit deny in the repository policy ({label})",
-                    principal.arn
+                    "User: {} is not authorized to perform: {action} on resource: {} with an explicit deny in the repository policy ({label})",
+                    principal.arn,
+                    resource()
                 ),
             })
         }
         _ if principal.is_root() => Ok(()),
         Decision::Allowed { .. } => Ok(()),
-        _ => Err(not_allowed(principal, action, &resource)),
+        _ => Err(not_allowed(principal, action, &resource())),
     }
 }
 

@@ -106,10 +106,11 @@ fn unauthorized(state: &AppState, message: String, scope: Option<String>) -> Oci
 }
 
 /// Who is calling: ECR's Basic `AWS:<token>`, or a bearer token from `/v2/token`.
+/// `scope` is what a refusal's challenge asks for, made only when one is needed.
 async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
-    scope: Option<String>,
+    scope: impl FnOnce() -> Option<String>,
 ) -> Result<Caller, OciError> {
     let bearer = headers
         .get(header::AUTHORIZATION)
@@ -126,7 +127,7 @@ async fn authenticate(
             token.trim(),
         )
         .await
-        .map_err(|message| unauthorized(state, message, scope))?;
+        .map_err(|message| unauthorized(state, message, scope()))?;
         return Ok(Caller {
             principal,
             grants: Some(grants),
@@ -134,7 +135,7 @@ async fn authenticate(
     }
     let principal = tokens::verify_basic(&state.config, state.metadata.as_ref(), headers)
         .await
-        .map_err(|tokens::BasicAuthError(message)| unauthorized(state, message, scope))?;
+        .map_err(|tokens::BasicAuthError(message)| unauthorized(state, message, scope()))?;
     Ok(Caller {
         principal,
         grants: None,
@@ -142,7 +143,7 @@ async fn authenticate(
 }
 
 async fn base(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    api_version(match authenticate(&state, &headers, None).await {
+    api_version(match authenticate(&state, &headers, || None).await {
         Ok(_) => ([(header::CONTENT_TYPE, "application/json")], "{}").into_response(),
         Err(error) => error.into_response(),
     })
@@ -265,7 +266,7 @@ async fn serve(state: &AppState, rest: &str, request: Request) -> Result<Respons
     let action = endpoint
         .as_ref()
         .and_then(|endpoint| ecr_action(endpoint, &request.method));
-    let scope = match (&endpoint, action) {
+    let scope = || match (&endpoint, action) {
         (Some(endpoint), Some(action)) => Some(challenge_scope(endpoint, action)),
         _ => None,
     };
