@@ -19,8 +19,9 @@ use berth_model::oci::Digest;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use sha2::{Digest as _, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 
+use super::ingest::{self, IngestError};
 use super::{BlobCheck, BlobError, BlobRead, Blobs, ByteStream, StoredBlob, StoredUpload};
 
 /// How far an upload has come: the hash of its bytes so far, and their count.
@@ -31,8 +32,6 @@ struct UploadState {
 }
 
 type UploadSlot = Arc<tokio::sync::Mutex<Option<UploadState>>>;
-
-const WRITE_BUFFER: usize = 1 << 20;
 
 /// Read size for blob downloads: large reads keep tokio's blocking-pool hops rare.
 pub const READ_CHUNK: usize = 2 << 20;
@@ -210,7 +209,7 @@ impl Blobs for BlobFiles {
         &self,
         id: &str,
         start: Option<u64>,
-        mut body: ByteStream,
+        body: ByteStream,
     ) -> Result<u64, BlobError> {
         let slot = self.slot(id);
         let mut state = slot.lock().await;
@@ -223,42 +222,28 @@ impl Blobs for BlobFiles {
                 });
             }
         }
-        let mut next = before.clone();
-        let file = tokio::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .append(true)
             .open(self.upload_path(id))
-            .await
             .map_err(|e| gone_upload(id, e))?;
-        // tokio hands every write to a blocking thread: write in 1 MiB batches, not per frame.
-        let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
-        let result: Result<(), BlobError> = async {
-            while let Some(chunk) = body.next().await {
-                let chunk = chunk.map_err(|e| BlobError::Body(e.to_string()))?;
-                next.hasher.update(&chunk);
-                next.size += chunk.len() as u64;
-                file.write_all(&chunk).await?;
-            }
-            file.flush().await?;
-            Ok(())
-        }
-        .await;
-        match result {
-            Ok(()) => {
-                let size = next.size;
-                *state = Some(next);
+        match ingest::append_hashed(body, file, before.size, before.hasher.clone()).await {
+            Ok((hasher, appended)) => {
+                let size = before.size + appended;
+                *state = Some(UploadState { hasher, size });
                 Ok(size)
             }
             Err(error) => {
-                drop(file);
-                if let Ok(file) = tokio::fs::OpenOptions::new()
+                if let Ok(file) = std::fs::OpenOptions::new()
                     .write(true)
                     .open(self.upload_path(id))
-                    .await
                 {
-                    let _ = file.set_len(before.size).await;
+                    let _ = file.set_len(before.size);
                 }
                 *state = Some(before);
-                Err(error)
+                Err(match error {
+                    IngestError::Body(e) => BlobError::Body(e.to_string()),
+                    IngestError::File(e) => e.into(),
+                })
             }
         }
     }

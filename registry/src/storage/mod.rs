@@ -22,6 +22,7 @@ use futures_util::stream::BoxStream;
 
 pub mod cache;
 pub mod files;
+pub mod ingest;
 pub mod sqlite;
 
 /// Bytes flowing in (an upload's body) or out (a blob's content).
