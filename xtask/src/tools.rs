@@ -165,6 +165,8 @@ pub fn ensure_test_tools() -> Result<(), String> {
         ("docker.io", "/usr/sbin/dockerd"),
         ("podman", "/usr/bin/podman"),
         ("skopeo", "/usr/bin/skopeo"),
+        // e2e/test_zero_copy.py watches the registry's sendfile calls.
+        ("strace", "/usr/bin/strace"),
     ])?;
     ensure_pip(&[
         "awscli", "boto3", "pytest", "selenium", "moto", "oras", "requests",

@@ -381,21 +381,30 @@ impl Blobs for BlobFiles {
             self.integrity.record(&hex, identity, Verdict::Damaged);
             return Err(not_found());
         }
+        let verified = verdict == Some(Verdict::Intact);
         let check = StreamCheck {
             digest: digest.clone(),
             hex,
             identity,
-            hasher: (verdict != Some(Verdict::Intact)).then(Sha256::new),
+            hasher: (!verified).then(Sha256::new),
             integrity: self.integrity.clone(),
         };
-        let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
-        tokio::task::spawn_blocking(move || stream_file(file, size, check, &sender));
-        let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
-            receiver.recv().await.map(|item| (item, receiver))
-        });
+        if !verified {
+            return Ok(BlobRead {
+                size,
+                stream: stream_checked(file, size, check),
+                verified_file: None,
+            });
+        }
+        let verified_file = file.try_clone().ok();
+        // Not started unless the caller streams instead of sending the file.
+        let stream = futures_util::stream::once(async move { stream_checked(file, size, check) })
+            .flatten()
+            .boxed();
         Ok(BlobRead {
             size,
-            stream: stream.boxed(),
+            stream,
+            verified_file,
         })
     }
 
@@ -415,10 +424,13 @@ impl Blobs for BlobFiles {
                 format!("range {start}-{end} is outside the blob's {size} bytes"),
             )));
         }
+        // Verified whole just above.
+        let verified_file = file.try_clone().ok();
         file.seek(SeekFrom::Start(start))?;
         Ok(BlobRead {
             size,
             stream: stream_range(file, end - start + 1),
+            verified_file,
         })
     }
 
@@ -543,7 +555,14 @@ impl BlobFiles {
 /// of a blob verified whole. A blocking thread reads the file straight into each
 /// chunk's buffer (tokio's `File` would read into its own buffer and copy again), at
 /// most two chunks ahead of the socket.
-fn stream_range(mut file: std::fs::File, length: u64) -> ByteStream {
+fn stream_range(file: std::fs::File, length: u64) -> ByteStream {
+    // Not started unless the caller streams instead of sending the file.
+    futures_util::stream::once(async move { start_range(file, length) })
+        .flatten()
+        .boxed()
+}
+
+fn start_range(mut file: std::fs::File, length: u64) -> ByteStream {
     use std::io::Read;
     let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
     tokio::task::spawn_blocking(move || {
@@ -588,6 +607,16 @@ fn gone_upload(id: &str, error: std::io::Error) -> BlobError {
     } else {
         error.into()
     }
+}
+
+/// The file's bytes as a stream read on a blocking thread, checked by `check`.
+fn stream_checked(file: std::fs::File, size: u64, check: StreamCheck) -> ByteStream {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
+    tokio::task::spawn_blocking(move || stream_file(file, size, check, &sender));
+    futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    })
+    .boxed()
 }
 
 /// What a download verifies as it streams.

@@ -397,6 +397,11 @@ pub struct BlobRead {
     /// The blob's whole size.
     pub size: u64,
     pub stream: ByteStream,
+    /// The blob's file, when this process hashed this very file and found it matching
+    /// its digest (and it has not changed since): it may go to the socket as it is
+    /// (`sendfile`), without the checks `stream` makes. `stream` then starts reading
+    /// only when polled. Always `None` for stores without local files.
+    pub verified_file: Option<std::fs::File>,
 }
 
 /// Bytes stored under a digest.
