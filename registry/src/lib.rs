@@ -21,7 +21,6 @@ use std::time::Duration;
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::services::{ServeDir, ServeFile};
 
 use crate::config::Config;
 use crate::services::pulls::PullRecorder;
@@ -50,14 +49,10 @@ pub struct AppState {
 /// The whole HTTP app; tests and `main` build the same one.
 pub fn app(state: AppState) -> Router {
     let console = state.config.console_dir.clone();
-    let console_index = console
-        .as_ref()
-        .map(|dir| axum::routing::get_service(ServeFile::new(dir.join("index.html"))));
+    let console_index = console.as_deref().map(routes::console::index);
     let mut router = routes::oci::route(routes::ecr::route(Router::new(), console_index));
     if let Some(dir) = console {
-        // Unknown paths are console routes (deep links): serve index.html for them.
-        router = router
-            .fallback_service(ServeDir::new(&dir).fallback(ServeFile::new(dir.join("index.html"))));
+        router = routes::console::files(router, &dir);
     }
     router
         .layer(cors_layer(&state.config))

@@ -54,6 +54,15 @@ enum Command {
         #[arg(long)]
         repair: bool,
     },
+    /// Serve a built console (Trunk's dist/) alone on its own address, as `serve
+    /// --console` serves it (what `cargo xtask dev` runs beside the registry).
+    Console {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// The built console: index.html and the files it names.
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// Make a registry of `blobs` blobs in a new data dir, for `cargo xtask bench`:
     /// half of them linked to one repository and referenced by its images, half
     /// referenced by nothing.
@@ -193,6 +202,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(*args),
         Command::Gc(args) => collect_garbage(args),
         Command::BenchFill { data, blobs } => bench_fill(&data, blobs),
+        Command::Console { listen, dir } => serve_console(listen, &dir),
         Command::User { command } => user(command),
         Command::Admin {
             command: AdminCommand::RotateKey { data },
@@ -329,6 +339,28 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         }
         berth_registry::server::raise_open_file_limit();
         berth_registry::server::serve(listener, app, limits, shutdown_signal()).await;
+        Ok(())
+    })
+}
+
+fn serve_console(listen: std::net::SocketAddr, dir: &std::path::Path) -> Result<(), String> {
+    if !dir.join("index.html").is_file() {
+        return Err(format!("{}: no index.html there", dir.display()));
+    }
+    let app = berth_registry::routes::console::files(
+        axum::Router::new().route("/", berth_registry::routes::console::index(dir)),
+        dir,
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        println!("Berth console on http://{listen}/ from {}", dir.display());
+        berth_registry::server::serve(listener, app, Limits::default(), shutdown_signal()).await;
         Ok(())
     })
 }

@@ -3,6 +3,7 @@
 
 mod bench;
 mod dev;
+mod precompress;
 mod process;
 mod test;
 mod tools;
@@ -18,7 +19,10 @@ commands:
   test    install what tests need, then fmt, clippy (native + wasm32) and every test
           options: --skip-install (assume tools are present)
   bench   Berth vs the reference Distribution registry, the ECR API, and the
-          console's size and speed; writes BENCHMARKS.md (about 10 minutes)";
+          console's size and speed; writes BENCHMARKS.md (about 10 minutes)
+  precompress [DIR]
+          brotli and gzip copies of a built console's files (Trunk runs it after
+          every build, on its staging dir)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,6 +30,7 @@ fn main() -> ExitCode {
         Some("dev") => dev::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("precompress") => precompress::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -169,7 +169,7 @@ pub fn ensure_test_tools() -> Result<(), String> {
         ("strace", "/usr/bin/strace"),
     ])?;
     ensure_pip(&[
-        "awscli", "boto3", "pytest", "selenium", "moto", "oras", "requests",
+        "awscli", "boto3", "pytest", "selenium", "moto", "oras", "requests", "brotli",
     ])
 }
 
