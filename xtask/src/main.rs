@@ -2,6 +2,7 @@
 //! Both install what is missing first, so a fresh machine needs nothing else.
 
 mod bench;
+mod bench_client;
 mod dev;
 mod precompress;
 mod process;
@@ -19,7 +20,7 @@ commands:
   test    install what tests need, then fmt, clippy (native + wasm32) and every test
           options: --skip-install (assume tools are present)
   bench   Berth vs the reference Distribution registry, the ECR API, and the
-          console's size and speed; writes BENCHMARKS.md (about 10 minutes)
+          console's size and speed; writes BENCHMARKS.md (about 15 minutes)
   precompress [DIR]
           brotli and gzip copies of a built console's files (Trunk runs it after
           every build, on its staging dir)";
@@ -31,6 +32,8 @@ fn main() -> ExitCode {
         Some("test") => test::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("precompress") => precompress::run(&args[1..]),
+        // Run by `bench` (bench/bench.py), not by people: see bench_client.rs.
+        Some("bench-client") => bench_client::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
