@@ -152,7 +152,7 @@ struct ServeArgs {
 }
 
 /// Every command that changes keys works while `serve` runs on the same data dir:
-/// keys are read per request, so a change holds for the next request.
+/// the next request sees the change (the server's caches ask the database what changed).
 #[derive(Subcommand)]
 enum UserCommand {
     /// Add a user and print its access key as JSON.
