@@ -1,8 +1,10 @@
 """`cargo xtask bench`: Berth against the reference Distribution registry on the same
 machine in the same run, against the machine's own ceilings (SHA-256, the disk, nginx
-serving a static file), the ECR API, memory, and the console's size and speed.
+serving a static file), the ECR API, memory, the console's size and speed, and scale-out
+(PostgreSQL + S3 behind nginx, 1 and 2 processes, against the embedded default).
 Writes BENCHMARKS.md, with the previous run's ratios beside the new ones. Everything
-runs on loopback and stops by itself."""
+runs on loopback and stops by itself. `BENCH_ONLY=scale` runs only the scale-out
+section and prints it."""
 
 import datetime
 import gzip
@@ -13,6 +15,7 @@ import os
 import pathlib
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -351,6 +354,65 @@ def ecr_rows(tmp):
     return rows, compiled_rows
 
 
+LIFECYCLE_IMAGES = 10_000
+LIFECYCLE_KEPT = 100
+
+
+def lifecycle_rows(tmp):
+    """A lifecycle policy over one repository of 10,000 images ("keep the last 100"):
+    its preview through the API, then `berth-registry lifecycle run` beside `serve`,
+    dry and for real (expiring 9,900 images through BatchDeleteImage's path)."""
+    log("lifecycle …")
+    (tmp / "lifecycle").mkdir(exist_ok=True)
+    registry = Registry(tmp / "lifecycle")
+    rows = []
+    try:
+        ecr = registry.ecr()
+        ecr.create_repository(repositoryName="lifecycle")
+        push_tags(OciClient.for_registry(registry), "lifecycle", LIFECYCLE_IMAGES)
+        expiring = LIFECYCLE_IMAGES - LIFECYCLE_KEPT
+        ecr.put_lifecycle_policy(repositoryName="lifecycle", lifecyclePolicyText=json.dumps({"rules": [{
+            "rulePriority": 1, "description": f"Keep the last {LIFECYCLE_KEPT} images",
+            "selection": {"tagStatus": "tagged", "tagPatternList": ["t*"], "countType": "imageCountMoreThan",
+                          "countNumber": LIFECYCLE_KEPT},
+            "action": {"type": "expire"}}]}))
+        start = time.perf_counter()
+        ecr.start_lifecycle_policy_preview(repositoryName="lifecycle")
+        while (preview := ecr.get_lifecycle_policy_preview(repositoryName="lifecycle", maxResults=1))["status"] == "IN_PROGRESS":
+            time.sleep(0.01)
+        seconds = time.perf_counter() - start
+        assert preview["summary"]["expiringImageTotalCount"] == expiring, preview
+        rows.append((f"StartLifecyclePolicyPreview to COMPLETE, {LIFECYCLE_IMAGES:,} images", seconds, None, expiring))
+        for label, args in [(f"lifecycle run, dry run, {LIFECYCLE_IMAGES:,} images", ["--dry-run"]),
+                            (f"lifecycle run, {LIFECYCLE_IMAGES:,} images", [])]:
+            usage = tmp / "lifecycle-usage"
+            start = time.perf_counter()
+            out = subprocess.run(["/usr/bin/time", "-o", str(usage), "-f", "%M", REGISTRY_BIN, "lifecycle", "run",
+                                  "--data", str(registry.data), "--json", *args],
+                                 capture_output=True, text=True, check=True, timeout=1200).stdout
+            seconds = time.perf_counter() - start
+            report = json.loads(out)
+            assert report["imagesExpired"] == expiring and report["failureCount"] == 0, report["failures"]
+            rows.append((label, seconds, int(usage.read_text().split()[-1]) / 1024, expiring))
+        left = sum(len(p["imageIds"]) for p in ecr.get_paginator("list_images").paginate(repositoryName="lifecycle"))
+        assert left == LIFECYCLE_KEPT, left
+    finally:
+        registry.stop()
+    return rows
+
+
+def lifecycle_lines(rows):
+    lines = ["## Lifecycle policies", "",
+             f"One repository of {LIFECYCLE_IMAGES:,} images (pushed over `/v2`) and the policy \"keep the last"
+             f" {LIFECYCLE_KEPT} tagged t*\". The preview is timed from StartLifecyclePolicyPreview to COMPLETE through"
+             " boto3; the runs are `berth-registry lifecycle run` beside `serve` (wall time and peak RSS of the"
+             " command), the second one deleting each expiring image as BatchDeleteImage does.",
+             "", "| workload | seconds | peak RSS (MiB) | images expired |", "| --- | ---: | ---: | ---: |"]
+    for label, seconds, rss, expired in rows:
+        lines.append(f"| {label} | {seconds:.2f} | {'' if rss is None else f'{rss:.1f}'} | {expired:,} |")
+    return lines + [""]
+
+
 GC_BLOBS = 100_000
 
 
@@ -411,9 +473,7 @@ def console_rows(tmp):
         conn = {"kind": "Berth", "endpoint": registry.url, "region": "us-east-1",
                 "access_key_id": registry.access_key_id, "secret_access_key": registry.secret_access_key, "session_token": None}
         browser.get(registry.url + "/sign-in")
-        browser.execute_script("sessionStorage.setItem('berth.connection', arguments[0]);"
-                               "sessionStorage.setItem('berth.repositories.pageSize', '1000');"
-                               "sessionStorage.setItem('berth.images.pageSize', '1000');", json.dumps(conn))
+        browser.execute_script("sessionStorage.setItem('berth.connection', arguments[0]);", json.dumps(conn))
         def marks(name_data, name_rendered, path, rows_selector, expected_rows):
             runs = []
             for _ in range(ROUNDS):
@@ -431,9 +491,10 @@ def console_rows(tmp):
                 assert count == expected_rows, count
                 runs.append(got)
             return statistics.median(r[1] for r in runs), statistics.median(r[1] - r[0] for r in runs)
-        timings["repositories"] = marks("berth:repositories-data", "berth:repositories-rendered", "/repositories",
-                                        '[data-testid="repository-row"]', 1000)
-        timings["images"] = marks("berth:images-data", "berth:images-rendered", "/repositories/app-0000",
+        # Pages of 1,000 rows (the page size is part of the list's URL).
+        timings["repositories"] = marks("berth:repositories-data", "berth:repositories-rendered",
+                                        "/repositories?size=1000", '[data-testid="repository-row"]', 1000)
+        timings["images"] = marks("berth:images-data", "berth:images-rendered", "/repositories/app-0000?size=1000",
                                   '[data-testid="image-row"]', 1000)
         # Scroll the first 1,000 of 10,000 images while watching for long tasks.
         longest = browser.execute_async_script("""
@@ -473,6 +534,136 @@ def first_load_on_the_wire(browser, url):
             return [tuple(e) for e in nav] + [tuple(f[:4]) for f in files]
         time.sleep(0.1)
     raise AssertionError("the console's wasm never finished loading")
+
+
+SCALE_SYSTEMS = ["embedded, 1 process", "PostgreSQL + S3, 1 process", "PostgreSQL + S3, 2 processes"]
+
+
+def cpu_seconds_by_component():
+    """CPU seconds used so far by each kind of process on the machine: registry,
+    nginx, PostgreSQL, the S3 server, the load generator, the Python client."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        seconds = (int(fields[11]) + int(fields[12])) / ticks
+        if comm == "berth-registry":
+            kind = "registry"
+        elif comm == "nginx":
+            kind = "nginx"
+        elif comm == "postgres":
+            kind = "PostgreSQL"
+        elif "moto_server" in cmdline:
+            kind = "S3 (moto)"
+        elif int(pid) == os.getpid():
+            kind = "client"
+        else:
+            continue
+        used[kind] = used.get(kind, 0.0) + seconds
+    # wrk has exited by the time a snapshot is taken: count it as a finished child.
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used["wrk"] = children.ru_utime + children.ru_stime
+    return used
+
+
+def cpu_shares(before, after, wall):
+    """Cores each component kept busy between two snapshots."""
+    return {k: (after.get(k, 0.0) - before.get(k, 0.0)) / wall for k in after if after.get(k, 0.0) > before.get(k, 0.0)}
+
+
+def scale_rows(tmp):
+    """The same three workloads through nginx (deploy/nginx.conf): the embedded
+    default, then PostgreSQL + S3 with one and with two processes."""
+    log("scale-out through nginx …")
+    from scale import Cluster, Nginx, Services
+
+    services = Services(tmp)
+    results, shares = {}, {}
+    def record(name, system, value):
+        results.setdefault(name, {}).setdefault(system, []).append(value)
+
+    (tmp / "scale-embedded").mkdir()
+    embedded = Registry(tmp / "scale-embedded")
+    endpoints = {SCALE_SYSTEMS[0]: (embedded, Nginx(tmp / "scale-embedded", [embedded.port]))}
+    clusters = []
+    for system, processes in [(SCALE_SYSTEMS[1], 1), (SCALE_SYSTEMS[2], 2)]:
+        path = tmp / f"scale-{processes}"
+        path.mkdir()
+        cluster = Cluster(path, services, processes=processes)
+        clusters.append(cluster)
+        endpoints[system] = (cluster, cluster.nginx)
+    try:
+        clients = {}
+        for system, (endpoint, nginx) in endpoints.items():
+            endpoint.ecr().create_repository(repositoryName="bench")
+            clients[system] = OciClient(nginx.url, OciClient.for_registry(endpoint).token)
+            push_tags(clients[system], "bench", 1)
+        base = os.urandom(64 * MIB)
+        for round_index in range(ROUNDS):
+            for system, client in clients.items():
+                def measured(name, work):
+                    before, start = cpu_seconds_by_component(), time.perf_counter()
+                    value = work()
+                    used = cpu_shares(before, cpu_seconds_by_component(), time.perf_counter() - start)
+                    shares.setdefault((name, system), []).append(used)
+                    record(name, system, value)
+                measured("Manifest GET by tag, 16 clients (req/s)",
+                         lambda: wrk(client, "/v2/bench/manifests/t00000", seconds=6)[0])
+                blobs = []
+                for _ in range(4):
+                    data = base[:-16] + os.urandom(16)
+                    blobs.append((data, digest_of(data)))
+                def parallel(work):
+                    threads = [threading.Thread(target=work, args=blob) for blob in blobs]
+                    start = time.perf_counter()
+                    for t in threads:
+                        t.start()
+                    for t in threads:
+                        t.join()
+                    return 4 * 64 * MIB / 1e6 / (time.perf_counter() - start)
+                measured("Blob upload 4 × 64 MiB at once (MB/s)",
+                         lambda: parallel(lambda d, g: upload(client, "bench", d, g)))
+                measured("Blob download 4 × 64 MiB at once (MB/s)",
+                         lambda: parallel(lambda d, g: download(client, "bench", g, len(d))))
+            log(f"  round {round_index + 1}: scale-out done")
+    finally:
+        for cluster in clusters:
+            cluster.stop()
+        endpoints[SCALE_SYSTEMS[0]][1].stop()
+        embedded.stop()
+        services.stop()
+    return results, shares
+
+
+def scale_section(results, shares):
+    lines = ["## Scale-out through nginx", "",
+             "The same client load through nginx (`deploy/nginx.conf`, 2 workers) in front of the embedded default,"
+             " then of `berth-registry` processes sharing PostgreSQL 15 (a local throwaway cluster) and S3 (moto's"
+             " server, a single Python process). Everything, load generator included, shares the same 2 cores.", "",
+             f"| workload | {' | '.join(SCALE_SYSTEMS)} | 2 processes / 1 |", "| --- | ---: | ---: | ---: | ---: |"]
+    for name, by_system in results.items():
+        values = [statistics.median(by_system[s]) for s in SCALE_SYSTEMS]
+        lines.append(f"| {name} | {' | '.join(f'{v:,.0f}' for v in values)} | {values[2] / values[1]:.2f}× |")
+    kinds = ["registry", "nginx", "PostgreSQL", "S3 (moto)", "wrk", "client"]
+    lines += ["", "Cores each part kept busy while it ran (median of the rounds; the machine has 2):", "",
+              "| workload | system | " + " | ".join(kinds) + " |",
+              "| --- | --- |" + " ---: |" * len(kinds)]
+    for name in results:
+        for system in SCALE_SYSTEMS:
+            cells = [f"{statistics.median(s.get(kind, 0.0) for s in shares[(name, system)]):.2f}" for kind in kinds]
+            lines.append(f"| {name.split(' (')[0]} | {system} | {' | '.join(cells)} |")
+    note = ROOT / "bench" / "scaling.md"
+    if note.exists():
+        lines += ["", note.read_text().strip()]
+    return lines
 
 
 def machine():
@@ -518,6 +709,10 @@ def previous_results():
 
 def main():
     started = time.time()
+    if os.environ.get("BENCH_ONLY") == "scale":
+        with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
+            print("\n".join(scale_section(*scale_rows(pathlib.Path(tmp)))))
+        return
     load_before = load_average()
     previous_ratios, previous_targets = previous_results()
     with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
@@ -528,7 +723,9 @@ def main():
         registry, ceilings, shares, memory = registry_rows(tmp)
         ecr, ecr_compiled = ecr_rows(tmp)
         gc = gc_rows(tmp)
+        lifecycle = lifecycle_rows(tmp)
         sizes, timings = console_rows(tmp)
+        scale = scale_section(*scale_rows(tmp))
     load_after = load_average()
     median = lambda name, system="berth": statistics.median(registry[name][system])
     ceiling, nginx_rps = statistics.median(ceilings["sha256"]), statistics.median(ceilings["nginx"])
@@ -585,6 +782,7 @@ def main():
               f"| serving manifest GETs to `wrk -t2 -c16` (peak) | {memory['manifest GETs']:.1f} |",
               f"| taking one 1 GiB blob from the compiled client (peak) | {memory['1 GiB upload']:.1f} |", ""]
     lines += gc_lines(gc)
+    lines += lifecycle_lines(lifecycle)
     lines += ["## Console", "", "| file | raw (bytes) | gzip -9 (bytes) | brotli, as served (bytes) |", "| --- | ---: | ---: | ---: |"]
     for kind, raw, gz, br in sizes:
         lines.append(f"| {kind} | {raw:,} | {gz:,} | {br:,} |" if br else f"| {kind} | {raw:,} | {gz:,} | — |")
@@ -631,6 +829,7 @@ def main():
     lines += ["## Targets", "", "| target | result | previous run |", "| --- | --- | --- |"]
     for target, value, met in targets:
         lines.append(f"| {target} | {value} {'met' if met else '**missed**'} | {previous_targets.get(target, '—')} |")
+    lines += [""] + scale
     analysis = ROOT / "bench" / "analysis.md"
     if analysis.exists():
         lines += ["", analysis.read_text().strip()]
@@ -645,5 +844,9 @@ if __name__ == "__main__":
         # One section alone, printed, for working on it: BENCHMARKS.md is left as it is.
         with tempfile.TemporaryDirectory(prefix="berth-bench-") as scratch:
             print("\n".join(gc_lines(gc_rows(pathlib.Path(scratch)))))
+    elif sys.argv[1:] == ["lifecycle"]:
+        # One section alone, printed, for working on it: BENCHMARKS.md is left as it is.
+        with tempfile.TemporaryDirectory(prefix="berth-bench-") as scratch:
+            print("\n".join(lifecycle_lines(lifecycle_rows(pathlib.Path(scratch)))))
     else:
         main()

@@ -46,7 +46,49 @@ def random_key():
     return "AKIA" + "".join(secrets.choice(alphabet) for _ in range(16)), secrets.token_urlsafe(30)[:40]
 
 
-class Registry:
+class Endpoint:
+    """What clients need to call a registry: its URL, region and admin key (set by
+    subclasses, with `tmp` for client state), and the AWS CLI and boto3 against it."""
+
+    def aws_env(self, key=None, secret=None):
+        home = self.tmp / "home"
+        home.mkdir(exist_ok=True)
+        env = dict(os.environ)
+        env.update(
+            HOME=str(home),
+            AWS_ACCESS_KEY_ID=key or self.access_key_id,
+            AWS_SECRET_ACCESS_KEY=secret or self.secret_access_key,
+            AWS_CONFIG_FILE=str(home / "no-config"),
+            AWS_SHARED_CREDENTIALS_FILE=str(home / "no-credentials"),
+            AWS_EC2_METADATA_DISABLED="true",
+            AWS_PAGER="",
+        )
+        env.pop("AWS_SESSION_TOKEN", None)
+        env.pop("AWS_PROFILE", None)
+        return env
+
+    def aws(self, *args, key=None, secret=None, check=True):
+        """The real AWS CLI (v1) against this registry."""
+        command = [sys.executable, "-m", "awscli", *args, "--endpoint-url", self.url, "--region", self.region, "--output", "json"]
+        result = subprocess.run(command, capture_output=True, text=True, env=self.aws_env(key, secret), timeout=120)
+        if check and result.returncode != 0:
+            raise AssertionError(f"aws {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
+        return result
+
+    def ecr(self, key=None, secret=None):
+        """A boto3 ECR client for this registry."""
+        import boto3
+
+        return boto3.client(
+            "ecr",
+            endpoint_url=self.url,
+            region_name=self.region,
+            aws_access_key_id=key or self.access_key_id,
+            aws_secret_access_key=secret or self.secret_access_key,
+        )
+
+
+class Registry(Endpoint):
     """A real `berth-registry serve` process with its own data dir. Every ECR API
     exchange it serves is recorded and, when the test ends, checked against AWS's
     model of the API (see shapes.py and the `wire_contract` fixture)."""
@@ -139,43 +181,6 @@ class Registry:
     def output(self) -> str:
         self.log.flush()
         return self.log_path.read_text(errors="replace")
-
-    def aws_env(self, key=None, secret=None):
-        home = self.tmp / "home"
-        home.mkdir(exist_ok=True)
-        env = dict(os.environ)
-        env.update(
-            HOME=str(home),
-            AWS_ACCESS_KEY_ID=key or self.access_key_id,
-            AWS_SECRET_ACCESS_KEY=secret or self.secret_access_key,
-            AWS_CONFIG_FILE=str(home / "no-config"),
-            AWS_SHARED_CREDENTIALS_FILE=str(home / "no-credentials"),
-            AWS_EC2_METADATA_DISABLED="true",
-            AWS_PAGER="",
-        )
-        env.pop("AWS_SESSION_TOKEN", None)
-        env.pop("AWS_PROFILE", None)
-        return env
-
-    def aws(self, *args, key=None, secret=None, check=True):
-        """The real AWS CLI (v1) against this registry."""
-        command = [sys.executable, "-m", "awscli", *args, "--endpoint-url", self.url, "--region", self.region, "--output", "json"]
-        result = subprocess.run(command, capture_output=True, text=True, env=self.aws_env(key, secret), timeout=120)
-        if check and result.returncode != 0:
-            raise AssertionError(f"aws {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
-        return result
-
-    def ecr(self, key=None, secret=None):
-        """A boto3 ECR client for this registry."""
-        import boto3
-
-        return boto3.client(
-            "ecr",
-            endpoint_url=self.url,
-            region_name=self.region,
-            aws_access_key_id=key or self.access_key_id,
-            aws_secret_access_key=secret or self.secret_access_key,
-        )
 
     def add_user(self, name):
         return json.loads(self.cli("user", "add", name).stdout)

@@ -17,7 +17,7 @@ def _write_blob(root, data: bytes):
     return "sha256:" + digest
 
 
-def _layer(files: dict) -> bytes:
+def layer_tar(files: dict) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for name, content in files.items():
@@ -30,7 +30,7 @@ def _layer(files: dict) -> bytes:
 
 def image_manifest(root, architecture, files, variant=None):
     """Writes one single-layer image into the layout; returns (manifest bytes, digest, platform)."""
-    layer = _layer(files)
+    layer = layer_tar(files)
     layer_digest = _write_blob(root, layer)
     platform = {"architecture": architecture, "os": "linux"}
     if variant:

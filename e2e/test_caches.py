@@ -49,7 +49,7 @@ def test_a_tag_moved_or_deleted_by_another_process_is_served_at_once(registry, s
     assert pull(there, "app", "latest").status == 404
 
 
-def test_a_policy_changed_by_another_process_decides_the_next_request(registry, second):
+def test_policies_changed_by_another_process_decide_the_next_request(registry, second):
     admin = registry.ecr()
     admin.create_repository(repositoryName="app")
     OciClient.for_registry(registry).push_image("app", "v1", [b"layer"])
@@ -68,6 +68,16 @@ def test_a_policy_changed_by_another_process_decides_the_next_request(registry, 
     admin.set_repository_policy(repositoryName="app", policyText=document(allow))
     assert pull(there, "app", "v1").status == 200
     admin.delete_repository_policy(repositoryName="app")
+    assert pull(there, "app", "v1").status == 403
+
+    # The registry policy (read by every request) likewise, both ways.
+    arn = f"arn:aws:ecr:{registry.region}:123456789012:repository/app"
+    admin.put_registry_policy(policyText=document(dict(allow, Resource=arn)))
+    assert pull(there, "app", "v1").status == 200
+    admin.put_registry_policy(policyText=document(dict(allow, Resource=arn), dict(deny, Resource=arn)))
+    refused = pull(there, "app", "v1")
+    assert refused.status == 403 and "NoMore" in refused.json()["errors"][0]["message"]
+    admin.delete_registry_policy()
     assert pull(there, "app", "v1").status == 403
 
 

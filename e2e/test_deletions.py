@@ -116,7 +116,8 @@ def test_references_of_manifests_stored_by_an_older_version_are_recorded_at_star
     assert client.push_manifest("app", "multi", raw_index, OCI_INDEX).status == 201
     registry.stop()
     db = sqlite3.connect(registry.data / "berth.db")
-    db.executescript("DROP TABLE manifest_blobs; DROP TABLE manifest_children;")
+    # As a data dir from before those tables: schema version 2 (see registry/migrations/sqlite/).
+    db.executescript("DROP TABLE manifest_blobs; DROP TABLE manifest_children; PRAGMA user_version = 2;")
     db.commit()
     db.close()
     registry.start()

@@ -107,10 +107,13 @@ def test_requests_are_refused_from_their_headers_before_any_body(unrecorded):
         status, response_headers, raw = raw_head(registry, post_head(registry, headers, 2 * MIB))
         assert json.loads(raw)["__type"] == expected, (status, raw)
         assert response_headers.get("connection") == "close", "the unread body rules out reuse"
-    # PutImage may carry a 4 MiB manifest, escaped: far more than other actions.
-    put = ecr_headers(registry, "PutImage", body)
-    status, _, raw = raw_head(registry, post_head(registry, put, 30 * MIB))
-    assert json.loads(raw)["__type"] == "InvalidParameterException" and "PutImage" in json.loads(raw)["message"]
+    # PutImage may carry a 4 MiB manifest, escaped, and UploadLayerPart a 20 MiB part
+    # as base64: far more than other actions, and each no more than its largest need.
+    for action, largest in [("PutImage", 25_231_360), ("UploadLayerPart", 28_027_564)]:
+        head = ecr_headers(registry, action, body)
+        status, _, raw = raw_head(registry, post_head(registry, head, largest + 1))
+        assert json.loads(raw)["__type"] == "InvalidParameterException" and action in json.loads(raw)["message"]
+        assert f"larger than the {largest} bytes" in json.loads(raw)["message"]
 
 
 def memory_kib(pid):

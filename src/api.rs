@@ -3,41 +3,73 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use berth_model::ecr::{Action, ErrorBody};
+use berth_model::ecr::{Action, ErrorBody, Repository, MAX_MAX_RESULTS};
+use berth_model::oci::ParsedManifest;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::access;
 use crate::session::Connection;
+use crate::table::RepositoryImages;
 
 /// Why a call failed, in words a person can act on.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
     #[error("Cannot reach {endpoint}. Check that the registry is running and that it allows this console's origin (CORS).")]
     Unreachable { endpoint: String },
+    #[error("This address answered, but not as an ECR API endpoint (HTTP {status}). Is it the registry's URL?")]
+    NotEcrEndpoint { status: u16 },
     #[error("The access key id is not known to this registry. Check the key, or ask an administrator for one.")]
     UnknownAccessKey,
     #[error("The secret access key does not match the access key id.")]
     WrongSecret,
     #[error("Your computer's clock is more than 15 minutes off the registry's. Correct the clock and try again.")]
     ClockSkew,
-    #[error("You are not allowed to do this: {message}")]
-    AccessDenied { message: String },
+    #[error("{}", denied_words(*action, repository.as_deref()))]
+    AccessDenied {
+        action: Action,
+        repository: Option<String>,
+        /// The registry's own text, for those who want it.
+        message: String,
+    },
     #[error("{message}")]
     Service { error_type: String, message: String },
     #[error("The registry sent an answer the console does not understand: {0}")]
     Decode(String),
-    #[error("The request could not be signed: {0}")]
-    Signing(String),
+}
+
+/// AccessDenied in plain words: what was refused and which permission to ask for.
+fn denied_words(action: Action, repository: Option<&str>) -> String {
+    let repository = repository.filter(|_| !access::registry_wide(action));
+    let grant = if repository.is_some() {
+        "in the repository's policy"
+    } else {
+        "in a policy"
+    };
+    format!(
+        "This key may not {}. Ask the registry's administrator to allow {} for it {grant}.",
+        access::what(action, repository),
+        access::permission(action)
+    )
 }
 
 impl ApiError {
     /// Reads an error answer: AWS's `{"__type","message"}`, or whatever else came back.
-    pub fn from_response(status: u16, body: &str) -> ApiError {
+    pub fn from_response(
+        status: u16,
+        body: &str,
+        action: Action,
+        repository: Option<&str>,
+    ) -> ApiError {
         let Ok(error) = serde_json::from_str::<ErrorBody>(body) else {
-            return ApiError::Decode(format!(
-                "HTTP {status}: {}",
-                body.chars().take(200).collect::<String>()
-            ));
+            return if looks_like_a_web_page(body) || matches!(status, 404 | 405 | 501) {
+                ApiError::NotEcrEndpoint { status }
+            } else {
+                ApiError::Decode(format!(
+                    "HTTP {status}: {}",
+                    body.chars().take(200).collect::<String>()
+                ))
+            };
         };
         let message = error.message.clone();
         match error.type_name() {
@@ -48,7 +80,11 @@ impl ApiError {
                 ApiError::ClockSkew
             }
             "InvalidSignatureException" | "SignatureDoesNotMatch" => ApiError::WrongSecret,
-            "AccessDeniedException" => ApiError::AccessDenied { message },
+            "AccessDeniedException" => ApiError::AccessDenied {
+                action,
+                repository: repository.map(str::to_string),
+                message,
+            },
             other => ApiError::Service {
                 error_type: other.to_string(),
                 message,
@@ -63,6 +99,14 @@ impl ApiError {
             _ => None,
         }
     }
+
+    pub fn is_access_denied(&self) -> bool {
+        matches!(self, ApiError::AccessDenied { .. })
+    }
+}
+
+fn looks_like_a_web_page(body: &str) -> bool {
+    body.trim_start().starts_with('<')
 }
 
 pub fn now() -> SystemTime {
@@ -75,11 +119,12 @@ pub fn signed_headers(
     target: &str,
     body: &str,
     at: SystemTime,
-) -> Result<Vec<(String, String)>, ApiError> {
+) -> Vec<(String, String)> {
+    // A clock before 1970 signs as 1970: the registry then says the clock is off.
     let epoch = at
         .duration_since(UNIX_EPOCH)
-        .map_err(|_| ApiError::Signing("the clock is before 1970".into()))?
-        .as_secs();
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
     let credentials = crate::sigv4::Credentials {
         access_key_id: &connection.access_key_id,
         secret_access_key: &connection.secret_access_key,
@@ -88,7 +133,7 @@ pub fn signed_headers(
             .as_deref()
             .filter(|t| !t.is_empty()),
     };
-    Ok(crate::sigv4::sign_post(
+    crate::sigv4::sign_post(
         &connection.endpoint,
         &connection.region,
         berth_model::ECR_SIGNING_NAME,
@@ -99,17 +144,37 @@ pub fn signed_headers(
         ],
         body,
         epoch,
-    ))
+    )
 }
 
-/// Calls one ECR action and decodes its answer.
+/// Calls one ECR action and decodes its answer. An AccessDenied answer (or a
+/// success) is remembered against the action and repository, see [`access`].
 pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
     connection: &Connection,
     action: Action,
     request: &Req,
 ) -> Result<Resp, ApiError> {
-    let body = serde_json::to_string(request).map_err(|e| ApiError::Decode(e.to_string()))?;
-    let headers = signed_headers(connection, &action.target(), &body, now())?;
+    let value = serde_json::to_value(request).map_err(|e| ApiError::Decode(e.to_string()))?;
+    // The repository it is about: by name, one of `repositoryNames`, or by ARN for
+    // the resource-tag actions.
+    let repository = value
+        .get("repositoryName")
+        .and_then(|v| v.as_str())
+        .or_else(
+            || match value.get("repositoryNames").and_then(|v| v.as_array()) {
+                Some(names) if names.len() == 1 => names[0].as_str(),
+                _ => None,
+            },
+        )
+        .or_else(|| {
+            value
+                .get("resourceArn")
+                .and_then(|v| v.as_str())
+                .and_then(|arn| arn.split_once(":repository/").map(|(_, name)| name))
+        })
+        .map(str::to_string);
+    let body = value.to_string();
+    let headers = signed_headers(connection, &action.target(), &body, now());
     let mut builder = gloo_net::http::Request::post(&format!("{}/", connection.endpoint));
     for (name, value) in &headers {
         builder = builder.header(name, value);
@@ -125,10 +190,137 @@ pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
         .map_err(|_| unreachable())?;
     let status = response.status();
     let text = response.text().await.map_err(|_| unreachable())?;
-    if !(200..300).contains(&status) {
-        return Err(ApiError::from_response(status, &text));
+    let result = if (200..300).contains(&status) {
+        serde_json::from_str(&text).map_err(|e| {
+            if looks_like_a_web_page(&text) {
+                ApiError::NotEcrEndpoint { status }
+            } else {
+                ApiError::Decode(e.to_string())
+            }
+        })
+    } else {
+        Err(ApiError::from_response(
+            status,
+            &text,
+            action,
+            repository.as_deref(),
+        ))
+    };
+    match &result {
+        Ok(_) => access::record(action, repository.as_deref(), false),
+        Err(e) if e.is_access_denied() => access::record(action, repository.as_deref(), true),
+        Err(_) => {}
     }
-    serde_json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
+    result
+}
+
+/// Every repository the key may see: DescribeRepositories page after page (1,000
+/// at a time; a thousand repositories are one quick call), so search, sort and
+/// counts cover them all.
+pub async fn all_repositories(connection: &Connection) -> Result<Vec<Repository>, ApiError> {
+    use berth_model::ecr::{DescribeRepositoriesRequest, DescribeRepositoriesResponse};
+    let mut repositories = Vec::new();
+    let mut next_token = None;
+    loop {
+        let request = DescribeRepositoriesRequest {
+            next_token,
+            max_results: Some(MAX_MAX_RESULTS),
+            ..Default::default()
+        };
+        let page: DescribeRepositoriesResponse =
+            call(connection, Action::DescribeRepositories, &request).await?;
+        repositories.extend(page.repositories);
+        match page.next_token {
+            Some(token) => next_token = Some(token),
+            None => return Ok(repositories),
+        }
+    }
+}
+
+/// One repository, by name.
+pub async fn repository(connection: &Connection, name: &str) -> Result<Repository, ApiError> {
+    use berth_model::ecr::{DescribeRepositoriesRequest, DescribeRepositoriesResponse};
+    let request = DescribeRepositoriesRequest {
+        repository_names: Some(vec![name.to_string()]),
+        ..Default::default()
+    };
+    let response: DescribeRepositoriesResponse =
+        call(connection, Action::DescribeRepositories, &request).await?;
+    response
+        .repositories
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::Decode("no repository in the answer".into()))
+}
+
+/// Every image of a repository, with what each multi-platform index holds.
+pub async fn all_images(
+    connection: &Connection,
+    repository: &str,
+) -> Result<RepositoryImages, ApiError> {
+    use berth_model::ecr::{DescribeImagesRequest, DescribeImagesResponse};
+    let mut images = Vec::new();
+    let mut next_token = None;
+    loop {
+        let request = DescribeImagesRequest {
+            repository_name: repository.to_string(),
+            next_token,
+            max_results: Some(MAX_MAX_RESULTS),
+            ..Default::default()
+        };
+        let page: DescribeImagesResponse =
+            call(connection, Action::DescribeImages, &request).await?;
+        images.extend(page.image_details);
+        match page.next_token {
+            Some(token) => next_token = Some(token),
+            None => break,
+        }
+    }
+    let indexes: Vec<String> = images
+        .iter()
+        .filter(|i| berth_model::oci::is_index_media_type(&i.image_manifest_media_type))
+        .map(|i| i.image_digest.clone())
+        .collect();
+    let mut manifests = Vec::new();
+    // BatchGetImage takes at most 100 ids.
+    for chunk in indexes.chunks(100) {
+        manifests.extend(index_manifests(connection, repository, chunk).await?);
+    }
+    Ok(RepositoryImages::new(images, &manifests))
+}
+
+/// The manifests of `digests`, parsed, paired with their digest.
+async fn index_manifests(
+    connection: &Connection,
+    repository: &str,
+    digests: &[String],
+) -> Result<Vec<(String, ParsedManifest)>, ApiError> {
+    use berth_model::ecr::{BatchGetImageResponse, BatchImagesRequest, ImageIdentifier};
+    let request = BatchImagesRequest {
+        repository_name: repository.to_string(),
+        image_ids: digests
+            .iter()
+            .map(|d| ImageIdentifier {
+                image_digest: Some(d.clone()),
+                image_tag: None,
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let response: BatchGetImageResponse = call(connection, Action::BatchGetImage, &request).await?;
+    Ok(response
+        .images
+        .into_iter()
+        .filter_map(|image| {
+            let digest = image.image_id.image_digest?;
+            let parsed = ParsedManifest::parse(
+                image.image_manifest.as_bytes(),
+                Some(image.image_manifest_media_type.as_str()),
+            )
+            .ok()?;
+            Some((digest, parsed))
+        })
+        .collect())
 }
 
 /// How many images a repository holds (every page of ListImages).

@@ -4,39 +4,47 @@ use leptos::prelude::*;
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::path;
 
+pub mod access;
 pub mod api;
 pub mod components;
 pub mod diff;
 pub mod format;
+pub mod guard;
 pub mod pages;
 pub mod session;
 pub mod sigv4;
 pub mod table;
+pub mod validate;
 
-use session::Connection;
-
-/// The connection in force, shared by every screen; `None` until sign-in.
-pub type ConnectionSignal = RwSignal<Option<Connection>>;
+use guard::RequireSession;
+use session::Session;
 
 #[component]
 pub fn App() -> impl IntoView {
-    let connection: ConnectionSignal = RwSignal::new(session::load());
-    provide_context(connection);
+    provide_context(Session::start());
+    access::provide();
+    components::push_commands::EngineChoice::provide();
     let toasts = components::provide_toasts();
     view! {
         <Router>
             <pages::shell::Shell>
                 <Routes fallback=|| view! { <pages::shell::NotFound/> }>
-                    <Route path=path!("/") view=move || if connection.with(Option::is_some) {
-                        view! { <Redirect path="/repositories"/> }
-                    } else {
-                        view! { <Redirect path="/sign-in"/> }
+                    <Route path=path!("/") view=|| view! {
+                        <RequireSession><Redirect path=guard::HOME_PATH/></RequireSession>
                     }/>
                     <Route path=path!("/sign-in") view=pages::sign_in::SignIn/>
-                    <Route path=path!("/repositories") view=pages::repositories::RepositoryList/>
-                    <Route path=path!("/create-repository") view=pages::create_repository::CreateRepository/>
-                    <Route path=path!("/repositories/*name") view=pages::repository::RepositoryPage/>
-                    <Route path=path!("/images/*name") view=pages::image::ImagePage/>
+                    <Route path=path!("/repositories") view=|| view! {
+                        <RequireSession><pages::repositories::RepositoryList/></RequireSession>
+                    }/>
+                    <Route path=path!("/create-repository") view=|| view! {
+                        <RequireSession><pages::create_repository::CreateRepository/></RequireSession>
+                    }/>
+                    <Route path=path!("/repositories/*name") view=|| view! {
+                        <RequireSession><pages::repository::RepositoryPage/></RequireSession>
+                    }/>
+                    <Route path=path!("/images/*name") view=|| view! {
+                        <RequireSession><pages::image::ImagePage/></RequireSession>
+                    }/>
                 </Routes>
             </pages::shell::Shell>
             <components::ToastArea toasts=toasts/>

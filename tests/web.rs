@@ -1,5 +1,5 @@
 //! Console tests in headless Chromium (wasm-bindgen-test): pure logic that must
-//! hold in the browser, and the sign-in screen mounted and driven like a person would.
+//! hold in the browser, and screens mounted and driven like a person would.
 
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -31,8 +31,7 @@ fn signs_ecr_calls_exactly_as_botocore_does() {
         "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories",
         "{}",
         at,
-    )
-    .unwrap();
+    );
     let get = |name: &str| {
         headers
             .iter()
@@ -55,7 +54,7 @@ fn signs_ecr_calls_exactly_as_botocore_does() {
 fn session_tokens_are_signed_and_sent() {
     let mut with_token = connection();
     with_token.session_token = Some("FQoGZXIvYXdzEXAMPLE".into());
-    let headers = api::signed_headers(&with_token, "t", "{}", api::now()).unwrap();
+    let headers = api::signed_headers(&with_token, "t", "{}", api::now());
     assert!(headers
         .iter()
         .any(|(k, v)| k == "x-amz-security-token" && v == "FQoGZXIvYXdzEXAMPLE"));
@@ -72,23 +71,27 @@ fn session_tokens_are_signed_and_sent() {
 
 #[wasm_bindgen_test]
 fn errors_are_translated_for_people() {
+    use berth_model::ecr::Action;
     let body = |t: &str, m: &str| format!(r#"{{"__type":"{t}","message":"{m}"}}"#);
+    let read = |status, text: &str| {
+        ApiError::from_response(status, text, Action::DescribeRepositories, None)
+    };
     assert_eq!(
-        ApiError::from_response(400, &body("UnrecognizedClientException", "x")),
+        read(400, &body("UnrecognizedClientException", "x")),
         ApiError::UnknownAccessKey
     );
     assert_eq!(
-        ApiError::from_response(403, &body("InvalidSignatureException", "does not match")),
+        read(403, &body("InvalidSignatureException", "does not match")),
         ApiError::WrongSecret
     );
     assert_eq!(
-        ApiError::from_response(
+        read(
             403,
             &body("InvalidSignatureException", "Signature expired: 2026")
         ),
         ApiError::ClockSkew
     );
-    let exists = ApiError::from_response(
+    let exists = read(
         400,
         &body(
             "com.amazonaws.ecr#RepositoryAlreadyExistsException",
@@ -101,24 +104,114 @@ fn errors_are_translated_for_people() {
     );
     assert_eq!(exists.to_string(), "exists");
     assert!(matches!(
-        ApiError::from_response(502, "<html>bad gateway</html>"),
-        ApiError::Decode(_)
+        read(502, "<html>bad gateway</html>"),
+        ApiError::NotEcrEndpoint { status: 502 }
     ));
+    assert_eq!(
+        read(501, "<!DOCTYPE HTML>\n<html><body>Unsupported method ('POST')</body></html>").to_string(),
+        "This address answered, but not as an ECR API endpoint (HTTP 501). Is it the registry's URL?"
+    );
+    assert!(matches!(read(500, "oops"), ApiError::Decode(_)));
 }
 
 #[wasm_bindgen_test]
-fn connections_live_in_session_storage_only() {
+fn access_denied_names_the_permission_in_plain_words() {
+    use berth_model::ecr::Action;
+    let raw = r#"{"__type":"AccessDeniedException","message":"User: arn:aws:iam::123456789012:user/viewer is not authorized to perform: ecr:BatchDeleteImage on resource: arn:aws:ecr:us-east-1:123456789012:repository/shared/app because no resource-based policy allows the ecr:BatchDeleteImage action"}"#;
+    let denied = ApiError::from_response(403, raw, Action::BatchDeleteImage, Some("shared/app"));
+    assert!(denied.is_access_denied());
+    assert_eq!(
+        denied.to_string(),
+        "This key may not delete images or tags in shared/app. Ask the registry's administrator to allow ecr:BatchDeleteImage for it in the repository's policy."
+    );
+    let create = ApiError::from_response(403, raw, Action::CreateRepository, None);
+    assert!(create.to_string().contains("may not create repositories"));
+    assert!(create.to_string().contains("ecr:CreateRepository"));
+    assert!(!create.to_string().contains("arn:aws"));
+}
+
+#[wasm_bindgen_test]
+fn connections_live_in_session_storage_unless_remembered() {
     session::clear();
     assert_eq!(session::load(), None);
-    session::save(&connection());
+    session::save(&connection(), false);
     assert_eq!(session::load(), Some(connection()));
     let window = web_sys::window().unwrap();
-    assert_eq!(
-        window.local_storage().unwrap().unwrap().length().unwrap(),
-        0
-    );
+    let local = window.local_storage().unwrap().unwrap();
+    assert_eq!(local.length().unwrap(), 0);
+    assert!(!session::remembered());
+    session::save(&connection(), true);
+    assert!(session::remembered());
+    assert_eq!(local.length().unwrap(), 1);
     session::clear();
     assert_eq!(session::load(), None);
+    assert_eq!(
+        local.length().unwrap(),
+        0,
+        "signing out forgets the device too"
+    );
+}
+
+#[wasm_bindgen_test]
+fn sign_in_returns_only_to_pages_of_this_console() {
+    use berth_console::guard::{safe_next, sign_in_href};
+    for good in [
+        "/repositories",
+        "/repositories/team/web?tab=permissions",
+        "/images/app?digest=sha256:ab#layers",
+    ] {
+        assert_eq!(safe_next(good), Some(good), "{good}");
+    }
+    for bad in [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "javascript:alert(1)",
+        "repositories",
+        "",
+        "/sign-in",
+        "/sign-in?next=/x",
+        "/\n/evil.example",
+    ] {
+        assert_eq!(safe_next(bad), None, "{bad:?}");
+    }
+    assert_eq!(safe_next("/sign-inx"), Some("/sign-inx"));
+    assert_eq!(
+        sign_in_href("/repositories/team/web?tab=settings"),
+        "/sign-in?next=%2Frepositories%2Fteam%2Fweb%3Ftab%3Dsettings"
+    );
+    assert_eq!(sign_in_href("/"), "/sign-in");
+}
+
+#[wasm_bindgen_test]
+fn form_checks_explain_kms_keys_and_endpoints() {
+    use berth_console::validate::{check_endpoint, check_kms_key};
+    for good in [
+        "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:kms:eu-west-1:123456789012:alias/team-key",
+        "arn:aws-cn:kms:cn-north-1:123456789012:key/mrk-1234567890abcdef1234567890abcdef",
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+        "alias/aws/ecr",
+    ] {
+        assert_eq!(check_kms_key(good), Ok(()), "{good}");
+    }
+    for bad in [
+        "arn:aws:kms:made-up",
+        "arn:aws:kms:us-east-1:123:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:s3:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "my key",
+        "alias/",
+    ] {
+        let problem = check_kms_key(bad).unwrap_err();
+        assert!(problem.contains("is not a KMS key"), "{bad}: {problem}");
+    }
+    assert_eq!(check_endpoint("http://127.0.0.1:5000"), Ok(()));
+    assert_eq!(
+        check_endpoint("registry.internal:5000").unwrap_err(),
+        "The endpoint URL must start with http:// or https:// (for example http://registry.internal:5000)."
+    );
+    assert!(check_endpoint("http://").is_err());
 }
 
 async fn sleep(ms: i32) {
@@ -192,7 +285,7 @@ async fn sign_in_says_what_is_missing_before_calling_anything() {
     let error = find(&host, "[data-testid=sign-in-error]").await;
     assert_eq!(
         error.text_content().unwrap(),
-        "The endpoint URL must start with http:// or https://."
+        "The endpoint URL must start with http:// or https:// (for example http://registry)."
     );
     assert_eq!(
         session::load(),
@@ -203,11 +296,14 @@ async fn sign_in_says_what_is_missing_before_calling_anything() {
 
 mod tables {
     use berth_console::table::{
-        images_view, repositories_view, Direction, ImageColumn, Pager, RepositoryColumn,
+        count_text, group_digits, page_of, repositories_view, Direction, ImageColumn,
+        RepositoryColumn, RepositoryImages, TagStatus,
     };
     use berth_model::ecr::{
         EncryptionConfiguration, ImageDetail, ImageScanningConfiguration, Repository,
+        TAG_IMMUTABLE, TAG_MUTABLE,
     };
+    use berth_model::oci::{ParsedManifest, OCI_INDEX, OCI_MANIFEST};
     use wasm_bindgen_test::*;
 
     fn repository(name: &str, created_at: f64, immutable: bool) -> Repository {
@@ -217,7 +313,12 @@ mod tables {
             repository_name: name.into(),
             repository_uri: format!("127.0.0.1:5000/{name}"),
             created_at,
-            image_tag_mutability: if immutable { "IMMUTABLE" } else { "MUTABLE" }.into(),
+            image_tag_mutability: if immutable {
+                TAG_IMMUTABLE
+            } else {
+                TAG_MUTABLE
+            }
+            .into(),
             image_scanning_configuration: ImageScanningConfiguration {
                 scan_on_push: immutable,
             },
@@ -275,7 +376,7 @@ mod tables {
         .is_empty());
     }
 
-    fn image(digest: &str, tags: &[&str], size: u64, pushed: f64) -> ImageDetail {
+    fn image(digest: &str, tags: &[&str], size: u64, pushed: f64, media_type: &str) -> ImageDetail {
         ImageDetail {
             registry_id: "123456789012".into(),
             repository_name: "app".into(),
@@ -283,87 +384,146 @@ mod tables {
             image_tags: tags.iter().map(|t| t.to_string()).collect(),
             image_size_in_bytes: size,
             image_pushed_at: pushed,
-            image_manifest_media_type: berth_model::oci::OCI_MANIFEST.into(),
+            image_manifest_media_type: media_type.into(),
             artifact_media_type: None,
             last_recorded_pull_time: None,
             ..Default::default()
         }
     }
 
+    fn digest(c: char) -> String {
+        format!("sha256:{}", c.to_string().repeat(64))
+    }
+
+    /// v1 is an index over an amd64 and an arm64 image; "loose" is a plain untagged image.
+    fn multi_platform() -> RepositoryImages {
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [
+                {"mediaType": OCI_MANIFEST, "digest": digest('a'), "size": 10, "platform": {"os": "linux", "architecture": "amd64"}},
+                {"mediaType": OCI_MANIFEST, "digest": digest('b'), "size": 10, "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+            ]
+        })
+        .to_string();
+        let images = vec![
+            image(&digest('a'), &[], 11, 1.0, OCI_MANIFEST),
+            image(&digest('b'), &["arm-only"], 19, 1.0, OCI_MANIFEST),
+            image(&digest('i'), &["v1"], 30, 2.0, OCI_INDEX),
+            image(&digest('l'), &[], 5, 3.0, OCI_MANIFEST),
+        ];
+        let parsed = ParsedManifest::parse(index.as_bytes(), Some(OCI_INDEX)).unwrap();
+        RepositoryImages::new(images, &[(digest('i'), parsed)])
+    }
+
+    fn digests(list: Vec<ImageDetail>) -> Vec<String> {
+        list.into_iter().map(|i| i.image_digest).collect()
+    }
+
+    #[wasm_bindgen_test]
+    fn platform_images_belong_under_their_index() {
+        let images = multi_platform();
+        let any =
+            |status| digests(images.rows("", status, ImageColumn::PushedAt, Direction::Descending));
+        assert_eq!(
+            any(TagStatus::Any),
+            [digest('l'), digest('i'), digest('b')],
+            "the untagged amd64 image shows only under v1"
+        );
+        assert_eq!(any(TagStatus::Untagged), [digest('l')]);
+        assert_eq!(any(TagStatus::Tagged), [digest('i'), digest('b')]);
+        assert!(!images.deletable(&digest('a')) && !images.deletable(&digest('b')));
+        assert!(images.deletable(&digest('l')) && images.deletable(&digest('i')));
+        let labels: Vec<String> = images
+            .memberships(&digest('b'))
+            .iter()
+            .map(|m| m.label())
+            .collect();
+        assert_eq!(labels, ["part of v1 · linux/arm64/v8"]);
+        let platforms = images.platforms(&digest('i'));
+        assert_eq!(platforms.len(), 2);
+        assert_eq!(
+            (platforms[0].platform.as_str(), platforms[0].size),
+            ("linux/amd64", Some(11))
+        );
+    }
+
     #[wasm_bindgen_test]
     fn images_filter_by_tag_and_sort() {
-        let list = [
-            image("sha256:a", &["v1", "stable"], 30, 1.0),
-            image("sha256:b", &[], 10, 2.0),
-            image("sha256:c", &["v2"], 20, 3.0),
-        ];
-        let digests =
-            |l: Vec<ImageDetail>| l.into_iter().map(|i| i.image_digest).collect::<Vec<_>>();
+        let images = RepositoryImages::new(
+            vec![
+                image("sha256:a", &["v1", "stable"], 30, 1.0, OCI_MANIFEST),
+                image("sha256:b", &[], 10, 2.0, OCI_MANIFEST),
+                image("sha256:c", &["v2"], 20, 3.0, OCI_MANIFEST),
+            ],
+            &[],
+        );
+        let rows = |filter, column, direction| {
+            digests(images.rows(filter, TagStatus::Any, column, direction))
+        };
         assert_eq!(
-            digests(images_view(
-                &list,
-                "",
-                ImageColumn::PushedAt,
-                Direction::Descending
-            )),
+            rows("", ImageColumn::PushedAt, Direction::Descending),
             ["sha256:c", "sha256:b", "sha256:a"]
         );
         assert_eq!(
-            digests(images_view(
-                &list,
-                "",
-                ImageColumn::Size,
-                Direction::Ascending
-            )),
+            rows("", ImageColumn::Size, Direction::Ascending),
             ["sha256:b", "sha256:c", "sha256:a"]
         );
         assert_eq!(
-            digests(images_view(
-                &list,
-                "v",
-                ImageColumn::Size,
-                Direction::Ascending
-            )),
+            rows("v", ImageColumn::Size, Direction::Ascending),
             ["sha256:c", "sha256:a"]
         );
         assert_eq!(
-            digests(images_view(
-                &list,
-                "STABLE",
-                ImageColumn::Size,
-                Direction::Ascending
-            )),
+            rows("STABLE", ImageColumn::Size, Direction::Ascending),
             ["sha256:a"]
         );
     }
 
     #[wasm_bindgen_test]
-    fn pager_walks_tokens_both_ways() {
-        let mut pager = Pager::new();
-        assert_eq!((pager.page_number(), pager.current_token()), (1, None));
-        assert!(!pager.has_previous() && !pager.has_next());
-        pager.loaded(Some("t2".into()));
-        pager.go_next();
+    fn tag_mutability_reads_in_words() {
+        use berth_console::table::{is_immutable, mutability_label};
+        use berth_model::ecr::{TAG_IMMUTABLE_WITH_EXCLUSION, TAG_MUTABLE_WITH_EXCLUSION};
+        assert_eq!(mutability_label(TAG_IMMUTABLE), "Immutable");
+        assert_eq!(mutability_label(TAG_MUTABLE), "Mutable");
         assert_eq!(
-            (pager.page_number(), pager.current_token()),
-            (2, Some("t2".into()))
+            mutability_label(TAG_IMMUTABLE_WITH_EXCLUSION),
+            "Immutable, with exclusions"
         );
-        pager.loaded(Some("t3".into()));
-        pager.go_next();
-        pager.loaded(None);
-        assert!(!pager.has_next() && pager.has_previous());
-        pager.go_previous();
         assert_eq!(
-            (pager.page_number(), pager.current_token()),
-            (2, Some("t2".into()))
+            mutability_label(TAG_MUTABLE_WITH_EXCLUSION),
+            "Mutable, with exclusions"
         );
-        pager.go_previous();
-        assert_eq!(pager.current_token(), None);
-        pager.go_next();
+        assert!(
+            is_immutable(TAG_IMMUTABLE_WITH_EXCLUSION) && !is_immutable(TAG_MUTABLE_WITH_EXCLUSION)
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn pages_and_counts_cover_every_row() {
+        let items: Vec<usize> = (1..=1004).collect();
+        let (page, shown) = page_of(&items, 21, 50);
+        assert_eq!((page, shown), (vec![1001, 1002, 1003, 1004], 21));
+        let (_, clamped) = page_of(&items, 99, 50);
+        assert_eq!(clamped, 21, "a page past the end shows the last one");
+        assert_eq!(group_digits(1004), "1,004");
+        assert_eq!(group_digits(1_234_567), "1,234,567");
+        assert_eq!(group_digits(999), "999");
+        let nouns = ("repository", "repositories");
         assert_eq!(
-            pager.page_number(),
-            1,
-            "no next page until the answer names one"
+            count_text(1, 50, 1004, 1004, "", nouns),
+            "1–50 of 1,004 repositories"
+        );
+        assert_eq!(
+            count_text(21, 50, 1004, 1004, "", nouns),
+            "1,001–1,004 of 1,004 repositories"
+        );
+        assert_eq!(
+            count_text(1, 50, 1, 1004, " web ", nouns),
+            "1–1 of 1 repository matching “web” (1,004 in all)"
+        );
+        assert_eq!(
+            count_text(1, 50, 0, 1004, "nothing", nouns),
+            "No repository matching “nothing” (1,004 in all)"
         );
     }
 }
@@ -389,7 +549,7 @@ async fn mount_at(
 
 #[wasm_bindgen_test]
 async fn create_repository_explains_bad_names_as_they_are_typed() {
-    session::save(&connection());
+    session::save(&connection(), false);
     let (host, _mounted) = mount_at("/create-repository").await;
     let input = find(&host, "[data-testid=repository-name-input]").await;
     type_into(&input, "team/App");
@@ -449,4 +609,17 @@ async fn delete_needs_the_name_typed_before_it_runs() {
     assert!(!button.disabled());
     button.click();
     assert_eq!(confirmed.get_untracked(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_deep_link_without_a_session_goes_to_sign_in_and_keeps_the_link() {
+    session::clear();
+    let (host, _mounted) = mount_at("/repositories/team/web?tab=settings").await;
+    find(&host, "[data-testid=sign-in-form]").await;
+    let location = web_sys::window().unwrap().location();
+    assert_eq!(location.pathname().unwrap(), "/sign-in");
+    assert_eq!(
+        location.search().unwrap(),
+        "?next=%2Frepositories%2Fteam%2Fweb%3Ftab%3Dsettings"
+    );
 }

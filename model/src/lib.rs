@@ -7,6 +7,7 @@
 //! - [`policy`]: repository and registry policies: grammar, validation, evaluation.
 //! - [`lifecycle`]: lifecycle policies: grammar, validation, evaluation.
 //! - [`mutability`]: tag mutability with exclusion filters.
+//! - [`scanning`]: registry scanning configurations and what each repository gets.
 //! - [`json`], [`problem`]: JSON that keeps positions, and problems pinned to them.
 //! - [`push`]: the "View push commands" lines.
 
@@ -20,6 +21,7 @@ pub mod oci;
 pub mod policy;
 pub mod problem;
 pub mod push;
+pub mod scanning;
 pub mod suggest;
 
 /// The `X-Amz-Target` prefix of every ECR action.

@@ -4,16 +4,58 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::storage::s3::{Credentials, S3Location};
+
 pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5000";
 /// The origins `cargo xtask dev` serves the console from.
 pub const DEFAULT_CORS_ORIGINS: &[&str] = &["http://127.0.0.1:8080", "http://localhost:8080"];
 
+/// Where metadata lives.
+#[derive(Clone)]
+pub enum Database {
+    /// SQLite in the data dir.
+    Embedded,
+    /// PostgreSQL, shared by every process: a `postgres://` URL and the pool size.
+    Postgres { url: String, pool_size: usize },
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Embedded => f.write_str("Embedded"),
+            Database::Postgres { url, pool_size } => f
+                .debug_struct("Postgres")
+                .field("url", &crate::storage::postgres::redact(url))
+                .field("pool_size", pool_size)
+                .finish(),
+        }
+    }
+}
+
+/// Where blob bytes live.
+#[derive(Debug, Clone)]
+pub enum BlobStore {
+    /// Files in the data dir.
+    Files,
+    /// An S3-compatible bucket, shared by every process.
+    S3 {
+        location: S3Location,
+        credentials: Credentials,
+    },
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
-    pub data_dir: PathBuf,
+    /// The data dir, when something embedded (SQLite, files) lives there; `None`
+    /// for a stateless process on PostgreSQL and S3.
+    pub data_dir: Option<PathBuf>,
+    pub database: Database,
+    pub blob_store: BlobStore,
+    /// Answer blob GETs with a redirect to a presigned URL of the blob store (S3).
+    pub blob_redirect: bool,
     /// What clients use to reach this registry, e.g. `http://127.0.0.1:5000`.
     pub public_url: String,
     pub region: String,
@@ -28,6 +70,8 @@ pub struct Config {
     pub upload_expiry: Duration,
     /// At most one `lastRecordedPullTime` write per image per this long.
     pub pull_record_interval: Duration,
+    /// How often lifecycle policies run; `None` when they only run on demand.
+    pub lifecycle_interval: Option<Duration>,
     pub limits: Limits,
 }
 
@@ -53,7 +97,8 @@ pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_KEEP_ALIVE_TIMEOUT_SECS: u64 = 60;
 pub const DEFAULT_STALL_TIMEOUT_SECS: u64 = 120;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
-/// Room for the largest legal ECR request (PutImage, about 24 MiB at worst) and then some.
+/// Room for the largest legal ECR request (an UploadLayerPart of 20 MiB, about 27 MiB
+/// as base64) and smaller ones beside it.
 pub const DEFAULT_UNAUTHENTICATED_BODY_BYTES: usize = 32 << 20;
 
 impl Default for Limits {
@@ -130,7 +175,10 @@ mod tests {
     fn config(public_url: &str) -> Config {
         Config {
             listen: DEFAULT_LISTEN.parse().unwrap(),
-            data_dir: "data".into(),
+            data_dir: Some("data".into()),
+            database: Database::Embedded,
+            blob_store: BlobStore::Files,
+            blob_redirect: false,
             public_url: public_url.into(),
             region: DEFAULT_REGION.into(),
             account_id: DEFAULT_ACCOUNT_ID.into(),
@@ -140,6 +188,7 @@ mod tests {
             gc_interval: None,
             upload_expiry: Duration::from_secs(1),
             pull_record_interval: Duration::from_secs(1),
+            lifecycle_interval: None,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod credentials;
 pub mod data_dir;
+pub mod migrate;
 pub mod routes;
 pub mod server;
 pub mod services;
@@ -22,13 +23,15 @@ use axum::http::{HeaderName, HeaderValue, Method};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::config::Config;
+use crate::config::{BlobStore, Config, Database};
 use crate::services::pulls::PullRecorder;
 use crate::storage::cache::CachedMetadata;
 use crate::storage::files::BlobFiles;
+use crate::storage::postgres::PostgresMetadata;
+use crate::storage::s3::S3Blobs;
 use crate::storage::sqlite::changes::SqliteChanges;
 use crate::storage::sqlite::SqliteMetadata;
-use crate::storage::{AccessKey, Blobs, Metadata, StorageError};
+use crate::storage::{AccessKey, Blobs, Job, Metadata, StorageError};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -111,7 +114,8 @@ fn cors_layer(config: &Config) -> CorsLayer {
 pub struct AdminKey {
     pub key: AccessKey,
     pub created: bool,
-    pub credentials_file: PathBuf,
+    /// Where it was written, when there is a data dir.
+    pub credentials_file: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,28 +129,82 @@ pub enum BootstrapError {
         path: String,
         source: std::io::Error,
     },
+    /// A storage setting is wrong or its service does not answer.
+    #[error("{0}")]
+    Setup(String),
 }
 
-/// Prepares the data dir and everything a running registry needs: private modes on
-/// everything in it, database, blob storage, account id, URL-signing key, and the
-/// admin key (from `preset`, which replaces any other root key, else the stored one,
-/// else a fresh one), written to `admin-credentials.json`.
-pub async fn bootstrap(
-    config: Config,
-    preset: Option<AccessKey>,
-) -> Result<(AppState, AdminKey), BootstrapError> {
+/// Opens the metadata store and the blob store the configuration names; a data dir,
+/// when one is used, is made private first.
+pub async fn open_storage(
+    data: Option<&std::path::Path>,
+    database: &Database,
+    blob_store: &BlobStore,
+) -> Result<(Arc<dyn Metadata>, Arc<dyn Blobs>), BootstrapError> {
     let io = |path: &std::path::Path| {
         let path = path.display().to_string();
         move |source| BootstrapError::Io { path, source }
     };
-    for fix in data_dir::secure(&config.data_dir).map_err(io(&config.data_dir))? {
-        eprintln!("berth-registry: made private: {fix}");
+    let data_dir = || {
+        data.ok_or_else(|| {
+            BootstrapError::Setup("the embedded stores need a data dir (--data)".into())
+        })
+    };
+    if let Some(dir) = data {
+        for fix in data_dir::secure(dir).map_err(io(dir))? {
+            eprintln!("berth-registry: made private: {fix}");
+        }
     }
-    let store: Arc<dyn Metadata> = Arc::new(SqliteMetadata::open(&config.data_dir)?);
-    let changes = SqliteChanges::open(&config.data_dir)?;
-    let metadata: Arc<dyn Metadata> = Arc::new(CachedMetadata::new(store, Box::new(changes)));
-    let blobs: Arc<dyn Blobs> =
-        Arc::new(BlobFiles::open(&config.data_dir).map_err(io(&config.data_dir))?);
+    let metadata: Arc<dyn Metadata> = match database {
+        Database::Embedded => {
+            let dir = data_dir()?;
+            let store: Arc<dyn Metadata> = Arc::new(SqliteMetadata::open(dir)?);
+            Arc::new(CachedMetadata::new(
+                store,
+                Box::new(SqliteChanges::open(dir)?),
+            ))
+        }
+        Database::Postgres { url, pool_size } => {
+            Arc::new(PostgresMetadata::connect(url, *pool_size).await?)
+        }
+    };
+    let blobs: Arc<dyn Blobs> = match blob_store {
+        BlobStore::Files => {
+            let dir = data_dir()?;
+            Arc::new(BlobFiles::open(dir).map_err(io(dir))?)
+        }
+        BlobStore::S3 {
+            location,
+            credentials,
+        } => Arc::new(
+            S3Blobs::open(location, credentials, metadata.clone())
+                .await
+                .map_err(BootstrapError::Setup)?,
+        ),
+    };
+    Ok((metadata, blobs))
+}
+
+/// Prepares everything a running registry needs: database, blob storage (a data dir
+/// made private, when there is one), account id, URL-signing and page-token keys,
+/// and the admin key (from `preset`, which replaces any other root key, else the
+/// stored one, else a fresh one), written to `admin-credentials.json` when there is
+/// a data dir. Processes sharing a database run this one at a time, so that they
+/// agree on one of each key.
+pub async fn bootstrap(
+    config: Config,
+    preset: Option<AccessKey>,
+) -> Result<(AppState, AdminKey), BootstrapError> {
+    let (metadata, blobs) = open_storage(
+        config.data_dir.as_deref(),
+        &config.database,
+        &config.blob_store,
+    )
+    .await?;
+    let bootstrap_lock = metadata
+        .lock_job(Job::Bootstrap, true)
+        .await?
+        .ok_or_else(|| BootstrapError::Setup("the bootstrap lock was not granted".into()))?;
     metadata
         .put_setting("account_id", &config.account_id)
         .await?;
@@ -164,14 +222,25 @@ pub async fn bootstrap(
             (fresh, true)
         }
     };
+    drop(bootstrap_lock);
     let endpoint = credentials::Endpoint {
         region: config.region.clone(),
         endpoint_url: config.public_url.clone(),
     };
-    let credentials_file =
-        credentials::write_admin(&config.data_dir, &key, &config.root_arn(), &endpoint).map_err(
-            io(&config.data_dir.join(credentials::ADMIN_CREDENTIALS_FILE)),
-        )?;
+    let credentials_file = match &config.data_dir {
+        Some(dir) => Some(
+            credentials::write_admin(dir, &key, &config.root_arn(), &endpoint).map_err(
+                |source| BootstrapError::Io {
+                    path: dir
+                        .join(credentials::ADMIN_CREDENTIALS_FILE)
+                        .display()
+                        .to_string(),
+                    source,
+                },
+            )?,
+        ),
+        None => None,
+    };
     let pulls = Arc::new(PullRecorder::start(
         metadata.clone(),
         config.pull_record_interval,
@@ -195,6 +264,73 @@ pub async fn bootstrap(
             credentials_file,
         },
     ))
+}
+
+/// The state of an existing registry (its data dir, or its database and bucket), for
+/// work beside a running `serve` (`berth-registry lifecycle run`): its stores and its
+/// account, leaving keys and credentials as they are.
+pub async fn open_existing(
+    data_dir: Option<&std::path::Path>,
+    database: &Database,
+    blob_store: &BlobStore,
+) -> Result<AppState, BootstrapError> {
+    let io = |path: &std::path::Path| {
+        let path = path.display().to_string();
+        move |source| BootstrapError::Io { path, source }
+    };
+    if let (Some(dir), Database::Embedded) = (data_dir, database) {
+        if !dir.join(storage::sqlite::DATABASE_FILE).is_file() {
+            return Err(io(dir)(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!(
+                    "no registry data here (no {})",
+                    storage::sqlite::DATABASE_FILE
+                ),
+            )));
+        }
+    }
+    let (metadata, blobs) = open_storage(data_dir, database, blob_store).await?;
+    let account_id = metadata
+        .get_setting("account_id")
+        .await?
+        .unwrap_or_else(|| config::DEFAULT_ACCOUNT_ID.to_string());
+    let listen: std::net::SocketAddr = config::DEFAULT_LISTEN
+        .parse()
+        .map_err(|e| BootstrapError::Setup(format!("{e}")))?;
+    let config = Config {
+        listen,
+        data_dir: data_dir.map(std::path::Path::to_path_buf),
+        database: database.clone(),
+        blob_store: blob_store.clone(),
+        blob_redirect: false,
+        public_url: format!("http://{listen}"),
+        region: config::DEFAULT_REGION.to_string(),
+        account_id,
+        cors_origins: Vec::new(),
+        console_dir: None,
+        gc_interval: None,
+        upload_expiry: std::time::Duration::from_secs(24 * 60 * 60),
+        pull_record_interval: std::time::Duration::from_secs(60),
+        lifecycle_interval: None,
+        limits: config::Limits::default(),
+    };
+    let url_signing_key = stored_key(metadata.as_ref(), "url_signing_key").await?;
+    let page_token_key = stored_key(metadata.as_ref(), "page_token_key").await?;
+    let pulls = Arc::new(PullRecorder::start(
+        metadata.clone(),
+        config.pull_record_interval,
+    ));
+    Ok(AppState {
+        unauthenticated_bodies: Arc::new(tokio::sync::Semaphore::new(
+            config.limits.unauthenticated_body_bytes,
+        )),
+        config: Arc::new(config),
+        metadata,
+        blobs,
+        url_signing_key: Arc::new(url_signing_key.to_vec()),
+        page_tokens: Arc::new(services::paging::PageTokens::new(&page_token_key)),
+        pulls,
+    })
 }
 
 /// A 32-byte secret kept in the settings table, generated on first use.

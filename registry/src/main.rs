@@ -1,17 +1,20 @@
-//! `berth-registry`: run the registry, collect its garbage, manage its users and keys,
-//! check its data.
+//! `berth-registry`: run the registry, collect its garbage, apply its lifecycle policies,
+//! manage its users and keys, check its data, or copy an embedded registry into
+//! PostgreSQL and S3.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
-use berth_registry::config::{self, Config, Limits};
+use berth_registry::config::{self, BlobStore, Config, Database, Limits};
+use berth_registry::services::lifecycle::run as lifecycle;
 use berth_registry::services::{self, gc, users};
 use berth_registry::storage::files::BlobFiles;
-use berth_registry::storage::sqlite::{self, SqliteMetadata, DATABASE_FILE};
-use berth_registry::storage::{AccessKey, Blobs, Metadata};
+use berth_registry::storage::postgres::{self, PostgresMetadata};
+use berth_registry::storage::s3::{self, S3Location};
+use berth_registry::storage::sqlite::{SqliteMetadata, DATABASE_FILE};
+use berth_registry::storage::{AccessKey, Metadata};
 use berth_registry::{credentials, data_dir};
 use clap::{Parser, Subcommand};
 
@@ -47,8 +50,8 @@ enum Command {
     /// blob files and manifests that reference unlinked blobs, as JSON. Safe while
     /// `serve` runs. Exits 1 when it finds something that needs an operator.
     Fsck {
-        #[arg(long, default_value = "data")]
-        data: PathBuf,
+        #[command(flatten)]
+        storage: StorageArgs,
         /// Move damaged blobs to DATA/quarantine/: they then count as missing, and
         /// the next push of them stores them anew.
         #[arg(long)]
@@ -63,6 +66,23 @@ enum Command {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// Apply the repositories' lifecycle policies.
+    Lifecycle {
+        #[command(subcommand)]
+        command: LifecycleCommand,
+    },
+    /// Copy an embedded registry (--data) into PostgreSQL (--database) and S3
+    /// (--blob-store): every repository, image, tag, policy, user and key. Safe to
+    /// run again after an interruption: what is there already is kept.
+    Migrate {
+        /// The embedded registry's data directory.
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, env = "BERTH_DATABASE", hide_env_values = true)]
+        database: String,
+        #[arg(long)]
+        blob_store: String,
+    },
     /// Make a registry of `blobs` blobs in a new data dir, for `cargo xtask bench`:
     /// half of them linked to one repository and referenced by its images, half
     /// referenced by nothing.
@@ -75,11 +95,95 @@ enum Command {
     },
 }
 
+/// Where the registry keeps its data: a data dir (SQLite and files, the default),
+/// or PostgreSQL and S3 shared by several processes, or one of each.
+#[derive(clap::Args)]
+struct StorageArgs {
+    /// Data directory (metadata database, blobs, admin credentials) [default: data,
+    /// unless both --database and --blob-store are given].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Metadata in PostgreSQL instead of the data dir: postgres://USER:PASSWORD@HOST:PORT/DB.
+    #[arg(long, env = "BERTH_DATABASE", hide_env_values = true)]
+    database: Option<String>,
+    /// Connections to PostgreSQL per process.
+    #[arg(long, default_value_t = postgres::DEFAULT_POOL_SIZE)]
+    database_pool_size: usize,
+    /// Blobs in S3-compatible storage instead of the data dir:
+    /// s3://BUCKET/PREFIX?region=REGION&endpoint=URL. Credentials: BERTH_S3_ACCESS_KEY_ID
+    /// and BERTH_S3_SECRET_ACCESS_KEY, else the usual AWS environment and profile.
+    #[arg(long)]
+    blob_store: Option<String>,
+}
+
+impl StorageArgs {
+    fn resolve(self) -> Result<(Option<PathBuf>, Database, BlobStore), String> {
+        let database = match self.database {
+            Some(url) => Database::Postgres {
+                url,
+                pool_size: self.database_pool_size,
+            },
+            None => Database::Embedded,
+        };
+        let blob_store = match self.blob_store {
+            Some(text) => BlobStore::S3 {
+                location: S3Location::parse(&text)?,
+                credentials: s3::credentials(&|name| std::env::var(name).ok())?,
+            },
+            None => BlobStore::Files,
+        };
+        let stateless = matches!(
+            (&database, &blob_store),
+            (Database::Postgres { .. }, BlobStore::S3 { .. })
+        );
+        let data = match (self.data, stateless) {
+            (Some(dir), true) => {
+                return Err(format!(
+                    "--data {}: with both --database and --blob-store nothing is kept in a \
+                     data dir; drop --data",
+                    dir.display()
+                ))
+            }
+            (None, true) => None,
+            (dir, false) => Some(dir.unwrap_or_else(|| PathBuf::from("data"))),
+        };
+        Ok((data, database, blob_store))
+    }
+}
+
+/// Where a command that changes only keys and users finds the registry's metadata:
+/// its data dir, or its PostgreSQL database.
+#[derive(clap::Args)]
+struct MetadataArgs {
+    /// The data dir of an embedded registry.
+    #[arg(long, default_value = "data", conflicts_with = "database")]
+    data: PathBuf,
+    /// The PostgreSQL database of a scale-out registry.
+    #[arg(long, env = "BERTH_DATABASE", hide_env_values = true)]
+    database: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum LifecycleCommand {
+    /// Evaluate every repository's lifecycle policy now and delete the images it
+    /// expires. Safe while `serve` runs on the same data dir; waits for a run in
+    /// progress elsewhere to finish.
+    Run {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// Report what would expire, and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON instead of a sentence.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 #[derive(clap::Args)]
 struct GcArgs {
-    /// Data directory of the registry.
-    #[arg(long, default_value = "data")]
-    data: PathBuf,
+    #[command(flatten)]
+    storage: StorageArgs,
     /// Report what would be freed, and free nothing.
     #[arg(long)]
     dry_run: bool,
@@ -96,9 +200,12 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = config::DEFAULT_LISTEN)]
     listen: SocketAddr,
-    /// Data directory (metadata database, blobs, admin credentials).
-    #[arg(long, default_value = "data")]
-    data: PathBuf,
+    #[command(flatten)]
+    storage: StorageArgs,
+    /// Answer blob downloads (and GetDownloadUrlForLayer) with short-lived presigned
+    /// URLs of the S3 store, as ECR does, instead of streaming through this process.
+    #[arg(long)]
+    blob_redirect: bool,
     /// The URL clients use to reach this registry [default: http://<listen address>].
     #[arg(long)]
     public_url: Option<String>,
@@ -142,6 +249,10 @@ struct ServeArgs {
     /// Record an image's last pull time at most once per this long.
     #[arg(long, default_value = "60s", value_parser = config::parse_duration)]
     pull_record_interval: Duration,
+    /// How often to apply lifecycle policies (e.g. 30m, 1h, 1d); 0 applies them only
+    /// on demand (`berth-registry lifecycle run`).
+    #[arg(long, default_value = "1h", value_parser = config::parse_duration)]
+    lifecycle_interval: Duration,
     /// Append every ECR API exchange to this file as JSON lines (a test aid).
     #[arg(long, hide = true)]
     record_api: Option<PathBuf>,
@@ -159,26 +270,26 @@ enum UserCommand {
     Add {
         /// User name (letters, digits and +=,.@_-, as in IAM).
         name: String,
-        #[arg(long, default_value = "data")]
-        data: PathBuf,
+        #[command(flatten)]
+        target: MetadataArgs,
     },
     /// List users with their access key ids, as JSON.
     List {
-        #[arg(long, default_value = "data")]
-        data: PathBuf,
+        #[command(flatten)]
+        target: MetadataArgs,
     },
     /// Remove a user: its keys and registry tokens stop working at once.
     Remove {
         name: String,
-        #[arg(long, default_value = "data")]
-        data: PathBuf,
+        #[command(flatten)]
+        target: MetadataArgs,
     },
     /// Give a user a new access key, printed once as JSON; the old key and its
     /// registry tokens stop working at once.
     RotateKey {
         name: String,
-        #[arg(long, default_value = "data")]
-        data: PathBuf,
+        #[command(flatten)]
+        target: MetadataArgs,
     },
 }
 
@@ -189,8 +300,8 @@ enum AdminCommand {
     /// once. A registry started with BERTH_ADMIN_ACCESS_KEY_ID set goes back to that
     /// key when it restarts: rotate a preset key by changing the preset.
     RotateKey {
-        #[arg(long, default_value = "data")]
-        data: PathBuf,
+        #[command(flatten)]
+        target: MetadataArgs,
     },
 }
 
@@ -203,11 +314,24 @@ fn main() -> ExitCode {
         Command::Gc(args) => collect_garbage(args),
         Command::BenchFill { data, blobs } => bench_fill(&data, blobs),
         Command::Console { listen, dir } => serve_console(listen, &dir),
+        Command::Lifecycle {
+            command:
+                LifecycleCommand::Run {
+                    storage,
+                    dry_run,
+                    json,
+                },
+        } => run_lifecycle(storage, dry_run, json),
         Command::User { command } => user(command),
         Command::Admin {
-            command: AdminCommand::RotateKey { data },
-        } => rotate_admin_key(&data),
-        Command::Fsck { data, repair } => match fsck(&data, repair) {
+            command: AdminCommand::RotateKey { target },
+        } => rotate_admin_key(target),
+        Command::Migrate {
+            data,
+            database,
+            blob_store,
+        } => migrate(data, database, &blob_store),
+        Command::Fsck { storage, repair } => match fsck(storage, repair) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::from(1),
             Err(message) => Err(message),
@@ -248,11 +372,17 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     if limits.max_connections == 0 {
         return Err("--max-connections must be at least 1".into());
     }
-    let largest = berth_registry::routes::ecr::body::PUT_IMAGE_LIMIT;
+    let largest = berth_registry::routes::ecr::body::LARGEST_LIMIT;
     if limits.unauthenticated_body_bytes < largest {
         return Err(format!(
             "--max-unauthenticated-body-bytes must be at least {largest}, the largest legal ECR request"
         ));
+    }
+    let (data_dir, database, blob_store) = args.storage.resolve()?;
+    if args.blob_redirect && !matches!(blob_store, BlobStore::S3 { .. }) {
+        return Err(
+            "--blob-redirect needs --blob-store s3://…: files have no presigned URLs".into(),
+        );
     }
     if let Some(dir) = &args.console {
         if !dir.join("index.html").is_file() {
@@ -273,7 +403,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let bound = listener.local_addr().map_err(|e| e.to_string())?;
         let config = Config {
             listen: bound,
-            data_dir: args.data,
+            data_dir,
+            database,
+            blob_store,
+            blob_redirect: args.blob_redirect,
             public_url: args
                 .public_url
                 .unwrap_or_else(|| format!("http://{bound}"))
@@ -294,6 +427,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             gc_interval: Some(args.gc_interval).filter(|i| !i.is_zero()),
             upload_expiry: args.upload_expiry,
             pull_record_interval: args.pull_record_interval,
+            lifecycle_interval: Some(args.lifecycle_interval).filter(|i| !i.is_zero()),
         };
         let (state, admin) = berth_registry::bootstrap(config, preset)
             .await
@@ -311,10 +445,11 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         if admin.created {
             println!("  admin secret access key: {}", admin.key.secret_access_key);
         }
-        println!(
-            "  admin credentials file:  {}",
-            admin.credentials_file.display()
-        );
+        if let Some(file) = &admin.credentials_file {
+            println!("  admin credentials file:  {}", file.display());
+        } else if admin.created {
+            println!("  (printed once: the key is kept only in the database)");
+        }
         if let Some(interval) = config.gc_interval {
             println!(
                 "  garbage collection every {}s; upload sessions expire after {}s idle",
@@ -327,6 +462,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 interval,
                 config.upload_expiry,
             ));
+        }
+        if let Some(interval) = config.lifecycle_interval {
+            println!("  lifecycle policies applied every {}s", interval.as_secs());
+            tokio::spawn(lifecycle::run_on_schedule(state.clone(), interval));
         }
         let mut app = berth_registry::app(state);
         if let Some(path) = &args.record_api {
@@ -386,17 +525,15 @@ async fn shutdown_signal() {
 }
 
 fn collect_garbage(args: GcArgs) -> Result<(), String> {
-    if !args.data.join(sqlite::DATABASE_FILE).is_file() {
-        return Err(format!(
-            "{}: no registry data here (no {})",
-            args.data.display(),
-            sqlite::DATABASE_FILE
-        ));
+    let (data_dir, database, blob_store) = args.storage.resolve()?;
+    if let (Some(data), Database::Embedded) = (&data_dir, &database) {
+        if !data.join(DATABASE_FILE).is_file() {
+            return Err(format!(
+                "{}: no registry data here (no {DATABASE_FILE})",
+                data.display()
+            ));
+        }
     }
-    let metadata: Arc<dyn Metadata> =
-        Arc::new(SqliteMetadata::open(&args.data).map_err(|e| e.to_string())?);
-    let blobs: Arc<dyn Blobs> =
-        Arc::new(BlobFiles::open(&args.data).map_err(|e| format!("{}: {e}", args.data.display()))?);
     let options = gc::Options {
         upload_expiry: args.upload_expiry,
         dry_run: args.dry_run,
@@ -408,8 +545,15 @@ fn collect_garbage(args: GcArgs) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let report = runtime
-        .block_on(gc::run(&metadata, &blobs, &options))
-        .map_err(|e| e.to_string())?
+        .block_on(async {
+            let (metadata, blobs) =
+                berth_registry::open_storage(data_dir.as_deref(), &database, &blob_store)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            gc::run(&metadata, &blobs, &options)
+                .await
+                .map_err(|e| e.to_string())
+        })?
         .ok_or("garbage collection did not run")?;
     if args.json {
         println!(
@@ -428,13 +572,64 @@ fn collect_garbage(args: GcArgs) -> Result<(), String> {
     Ok(())
 }
 
+fn run_lifecycle(storage: StorageArgs, dry_run: bool, json: bool) -> Result<(), String> {
+    let (data_dir, database, blob_store) = storage.resolve()?;
+    if let (Some(data), Database::Embedded) = (&data_dir, &database) {
+        if !data.join(DATABASE_FILE).is_file() {
+            return Err(format!(
+                "{}: no registry data here ({DATABASE_FILE} is missing); pass --data DIR",
+                data.display()
+            ));
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let report = runtime.block_on(async {
+        let state = berth_registry::open_existing(data_dir.as_deref(), &database, &blob_store)
+            .await
+            .map_err(|e| e.to_string())?;
+        let options = lifecycle::Options {
+            dry_run,
+            wait: true,
+        };
+        lifecycle::run(&state, options)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "the lifecycle run did not start".to_string())
+    })?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!("{}", report.summary());
+        for image in &report.expired {
+            println!(
+                "  {} {}@{} (rulePriority {})",
+                if dry_run { "would expire" } else { "expired" },
+                image.repository_name,
+                image.image_digest,
+                image.applied_rule_priority
+            );
+        }
+    }
+    if report.failure_count > 0 {
+        return Err(format!("{} lifecycle actions failed", report.failure_count));
+    }
+    Ok(())
+}
+
 fn bench_fill(data: &std::path::Path, count: usize) -> Result<(), String> {
     use berth_model::oci::Digest;
     use berth_registry::storage::sqlite::fixtures::BulkImage;
     use sha2::Digest as _;
 
     const BLOBS_PER_IMAGE: usize = 10;
-    if data.join(sqlite::DATABASE_FILE).exists() {
+    if data.join(DATABASE_FILE).exists() {
         return Err(format!("{}: already holds a registry", data.display()));
     }
     std::fs::create_dir_all(data).map_err(|e| format!("{}: {e}", data.display()))?;
@@ -484,6 +679,7 @@ fn bench_fill(data: &std::path::Path, count: usize) -> Result<(), String> {
             name: "bench/gc".into(),
             created_at: berth_registry::clock::now_epoch_seconds(),
             image_tag_mutability: berth_model::ecr::TAG_MUTABLE.into(),
+            image_tag_mutability_exclusion_filters: Vec::new(),
             scan_on_push: false,
             encryption_type: berth_model::ecr::ENCRYPTION_AES256.into(),
             kms_key: None,
@@ -508,8 +704,15 @@ fn bench_fill(data: &std::path::Path, count: usize) -> Result<(), String> {
 }
 
 /// The metadata store of an existing data dir (or a new one, with `create`), its
-/// modes made private first.
-fn open_store(data: &Path, create: bool) -> Result<SqliteMetadata, String> {
+/// modes made private first; or the PostgreSQL database named.
+async fn open_metadata(target: &MetadataArgs, create: bool) -> Result<Box<dyn Metadata>, String> {
+    if let Some(url) = &target.database {
+        let store = PostgresMetadata::connect(url, 2)
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok(Box::new(store));
+    }
+    let data = &target.data;
     if !create && !data.join(DATABASE_FILE).is_file() {
         return Err(format!(
             "{}: no registry data here ({DATABASE_FILE} is missing); pass --data DIR",
@@ -517,7 +720,9 @@ fn open_store(data: &Path, create: bool) -> Result<SqliteMetadata, String> {
         ));
     }
     data_dir::secure_and_report(data)?;
-    SqliteMetadata::open(data).map_err(|e| e.to_string())
+    Ok(Box::new(
+        SqliteMetadata::open(data).map_err(|e| e.to_string())?,
+    ))
 }
 
 fn block_on<T>(future: impl std::future::Future<Output = Result<T, String>>) -> Result<T, String> {
@@ -548,69 +753,75 @@ fn key_json(account_id: &str, name: &str, key: &AccessKey) -> serde_json::Value 
 fn user(command: UserCommand) -> Result<(), String> {
     let text = |e: services::Error| e.to_string();
     match command {
-        UserCommand::Add { name, data } => {
+        UserCommand::Add { name, target } => {
             users::validate_user_name(&name).map_err(text)?;
-            let store = open_store(&data, true)?;
             block_on(async {
-                let key = users::add(&store, &name).await.map_err(text)?;
-                let account = users::account_id(&store).await.map_err(text)?;
+                let store = open_metadata(&target, true).await?;
+                let key = users::add(store.as_ref(), &name).await.map_err(text)?;
+                let account = users::account_id(store.as_ref()).await.map_err(text)?;
                 print_json(&key_json(&account, &name, &key))
             })
         }
-        UserCommand::List { data } => {
-            let store = open_store(&data, false)?;
-            block_on(async {
-                let account = users::account_id(&store).await.map_err(text)?;
-                let list: Vec<serde_json::Value> = users::list(&store)
-                    .await
-                    .map_err(text)?
-                    .into_iter()
-                    .map(|u| {
-                        serde_json::json!({
-                            "userName": u.user_name,
-                            "arn": config::user_arn(&account, &u.user_name),
-                            "accessKeyIds": u.access_key_ids,
-                            "createdAt": u.created_at,
-                        })
+        UserCommand::List { target } => block_on(async {
+            let store = open_metadata(&target, false).await?;
+            let account = users::account_id(store.as_ref()).await.map_err(text)?;
+            let list: Vec<serde_json::Value> = users::list(store.as_ref())
+                .await
+                .map_err(text)?
+                .into_iter()
+                .map(|u| {
+                    serde_json::json!({
+                        "userName": u.user_name,
+                        "arn": config::user_arn(&account, &u.user_name),
+                        "accessKeyIds": u.access_key_ids,
+                        "createdAt": u.created_at,
                     })
-                    .collect();
-                print_json(&serde_json::Value::Array(list))
-            })
-        }
-        UserCommand::Remove { name, data } => {
-            let store = open_store(&data, false)?;
-            block_on(async {
-                users::remove(&store, &name).await.map_err(text)?;
-                eprintln!(
-                    "berth-registry: removed user '{name}'; its keys and tokens no longer work"
-                );
-                Ok(())
-            })
-        }
-        UserCommand::RotateKey { name, data } => {
-            let store = open_store(&data, false)?;
-            block_on(async {
-                let key = users::rotate_key(&store, &name).await.map_err(text)?;
-                let account = users::account_id(&store).await.map_err(text)?;
-                print_json(&key_json(&account, &name, &key))
-            })
-        }
+                })
+                .collect();
+            print_json(&serde_json::Value::Array(list))
+        }),
+        UserCommand::Remove { name, target } => block_on(async {
+            let store = open_metadata(&target, false).await?;
+            users::remove(store.as_ref(), &name).await.map_err(text)?;
+            eprintln!("berth-registry: removed user '{name}'; its keys and tokens no longer work");
+            Ok(())
+        }),
+        UserCommand::RotateKey { name, target } => block_on(async {
+            let store = open_metadata(&target, false).await?;
+            let key = users::rotate_key(store.as_ref(), &name)
+                .await
+                .map_err(text)?;
+            let account = users::account_id(store.as_ref()).await.map_err(text)?;
+            print_json(&key_json(&account, &name, &key))
+        }),
     }
 }
 
-fn rotate_admin_key(data: &Path) -> Result<(), String> {
+fn rotate_admin_key(target: MetadataArgs) -> Result<(), String> {
     let text = |e: services::Error| e.to_string();
-    let store = open_store(data, false)?;
     block_on(async {
-        let key = users::rotate_admin_key(&store).await.map_err(text)?;
-        let account = users::account_id(&store).await.map_err(text)?;
-        let endpoint = credentials::read_endpoint(data).unwrap_or_else(|| credentials::Endpoint {
-            region: config::DEFAULT_REGION.to_string(),
-            endpoint_url: format!("http://{}", config::DEFAULT_LISTEN),
-        });
+        let store = open_metadata(&target, false).await?;
+        let key = users::rotate_admin_key(store.as_ref())
+            .await
+            .map_err(text)?;
+        let account = users::account_id(store.as_ref()).await.map_err(text)?;
         let arn = config::root_arn(&account);
-        let file = credentials::write_admin(data, &key, &arn, &endpoint)
-            .map_err(|e| format!("{}: {e}", data.display()))?;
+        // A scale-out registry keeps the key only in its database.
+        let file = match &target.database {
+            Some(_) => None,
+            None => {
+                let data = &target.data;
+                let endpoint =
+                    credentials::read_endpoint(data).unwrap_or_else(|| credentials::Endpoint {
+                        region: config::DEFAULT_REGION.to_string(),
+                        endpoint_url: format!("http://{}", config::DEFAULT_LISTEN),
+                    });
+                Some(
+                    credentials::write_admin(data, &key, &arn, &endpoint)
+                        .map_err(|e| format!("{}: {e}", data.display()))?,
+                )
+            }
+        };
         print_json(&serde_json::json!({
             "arn": arn,
             "accessKeyId": key.access_key_id,
@@ -621,11 +832,22 @@ fn rotate_admin_key(data: &Path) -> Result<(), String> {
 }
 
 /// Runs fsck and prints its report; whether the data dir is sound.
-fn fsck(data: &Path, repair: bool) -> Result<bool, String> {
-    let store = open_store(data, false)?;
-    let blobs = BlobFiles::open(data).map_err(|e| format!("{}: {e}", data.display()))?;
+fn fsck(storage: StorageArgs, repair: bool) -> Result<bool, String> {
+    let (data_dir, database, blob_store) = storage.resolve()?;
+    if let (Some(data), Database::Embedded) = (&data_dir, &database) {
+        if !data.join(DATABASE_FILE).is_file() {
+            return Err(format!(
+                "{}: no registry data here ({DATABASE_FILE} is missing); pass --data DIR",
+                data.display()
+            ));
+        }
+    }
     block_on(async {
-        let report = services::fsck::run(&store, &blobs, repair)
+        let (store, blobs) =
+            berth_registry::open_storage(data_dir.as_deref(), &database, &blob_store)
+                .await
+                .map_err(|e| e.to_string())?;
+        let report = services::fsck::run(store.as_ref(), blobs.as_ref(), repair)
             .await
             .map_err(|e| e.to_string())?;
         let damaged: Vec<serde_json::Value> = report
@@ -659,5 +881,35 @@ fn fsck(data: &Path, repair: bool) -> Result<bool, String> {
             "danglingReferences": dangling,
         }))?;
         Ok(!report.has_problems())
+    })
+}
+
+fn migrate(data: PathBuf, database: String, blob_store: &str) -> Result<(), String> {
+    if !data
+        .join(berth_registry::storage::sqlite::DATABASE_FILE)
+        .is_file()
+    {
+        return Err(format!(
+            "--data {}: no embedded registry there (no {})",
+            data.display(),
+            berth_registry::storage::sqlite::DATABASE_FILE
+        ));
+    }
+    let blob_store = BlobStore::S3 {
+        location: S3Location::parse(blob_store)?,
+        credentials: s3::credentials(&|name| std::env::var(name).ok())?,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let report = berth_registry::migrate::run(&data, &database, &blob_store, &mut |line| {
+            println!("{line}")
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        println!("{report}");
+        Ok(())
     })
 }

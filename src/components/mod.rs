@@ -1,16 +1,24 @@
-//! Pieces every screen uses: toasts, copy buttons, dialogs, state panels.
+//! Pieces every screen uses: toasts, copy buttons, dialogs, tabs, list state, state panels.
 
 use leptos::prelude::*;
 
-pub mod paging;
+pub mod copy;
+pub mod list_query;
+pub mod modal;
 pub mod push_commands;
+pub mod tabs;
+
+pub use copy::CopyButton;
+pub use modal::{ConfirmDelete, Modal};
 
 /// A short message about the result of an action.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Toast {
     pub id: u64,
     pub ok: bool,
     pub text: String,
+    /// A button in the toast, e.g. "Undo".
+    pub action: Option<(&'static str, Callback<()>)>,
 }
 
 /// The toasts on screen. Results arrive in async tasks, outside any reactive
@@ -32,20 +40,32 @@ pub fn provide_toasts() -> Toasts {
 
 /// Shows a toast for five seconds; does nothing where no toast area exists (component tests).
 pub fn notify(ok: bool, text: impl Into<String>) {
+    show(ok, text.into(), None, 5);
+}
+
+/// A toast with a button (e.g. "Undo"), shown for ten seconds.
+pub fn notify_with_action(text: impl Into<String>, label: &'static str, action: Callback<()>) {
+    show(true, text.into(), Some((label, action)), 10);
+}
+
+fn show(ok: bool, text: String, action: Option<(&'static str, Callback<()>)>, seconds: u64) {
     let Some(Toasts(list)) = TOASTS.with(|t| t.get()) else {
         return;
     };
     let id = js_sys::Date::now() as u64 ^ (js_sys::Math::random() * 1e9) as u64;
-    list.update(|l| {
+    list.try_update(|l| {
         l.push(Toast {
             id,
             ok,
-            text: text.into(),
+            text,
+            action,
         })
     });
     set_timeout(
-        move || list.update(|l| l.retain(|t| t.id != id)),
-        std::time::Duration::from_secs(5),
+        move || {
+            list.try_update(|l| l.retain(|t| t.id != id));
+        },
+        std::time::Duration::from_secs(seconds),
     );
 }
 
@@ -55,89 +75,20 @@ pub fn ToastArea(toasts: Toasts) -> impl IntoView {
     view! {
         <div class="toasts" role="status" aria-live="polite">
             <For each=move || list.get() key=|t| t.id let:toast>
-                <div class=if toast.ok { "toast ok" } else { "toast bad" } data-testid="toast">{toast.text.clone()}</div>
+                <div class=if toast.ok { "toast ok" } else { "toast bad" } data-testid="toast">
+                    <span>{toast.text.clone()}</span>
+                    {toast.action.map(|(label, run)| {
+                        let id = toast.id;
+                        view! {
+                            <button type="button" class="toast-action" on:click=move |_| {
+                                list.update(|l| l.retain(|t| t.id != id));
+                                run.run(());
+                            }>{label}</button>
+                        }
+                    })}
+                </div>
             </For>
         </div>
-    }
-}
-
-fn copy_text(text: &str) {
-    if let Some(window) = web_sys::window() {
-        let _ = window.navigator().clipboard().write_text(text);
-    }
-}
-
-/// A button that copies `text`; `label` names what is copied, for people and tests.
-#[component]
-pub fn CopyButton(
-    #[prop(into)] text: Signal<String>,
-    #[prop(into)] label: String,
-) -> impl IntoView {
-    let name = format!("Copy {label}");
-    view! {
-        <button type="button" class="copy" aria-label=name.clone() title=name data-copy=move || text.get()
-            on:click=move |_| {
-                copy_text(&text.get_untracked());
-                notify(true, "Copied to the clipboard");
-            }>
-            "Copy"
-        </button>
-    }
-}
-
-/// A modal dialog; Escape or the close button calls `on_close`.
-#[component]
-pub fn Modal(
-    #[prop(into)] title: String,
-    on_close: Callback<()>,
-    children: Children,
-) -> impl IntoView {
-    let label = title.clone();
-    view! {
-        <div class="backdrop" on:click=move |_| on_close.run(())>
-            <div class="modal" role="dialog" aria-modal="true" aria-label=label
-                on:click=|ev| ev.stop_propagation()
-                on:keydown=move |ev| if ev.key() == "Escape" { on_close.run(()) }>
-                <header>
-                    <h2>{title}</h2>
-                    <button type="button" class="icon" aria-label="Close" on:click=move |_| on_close.run(())>"✕"</button>
-                </header>
-                {children()}
-            </div>
-        </div>
-    }
-}
-
-/// Deleting asks the person to type `confirm_word` first.
-#[component]
-pub fn ConfirmDelete(
-    #[prop(into)] title: String,
-    #[prop(into)] what: String,
-    #[prop(into)] confirm_word: String,
-    on_confirm: Callback<()>,
-    on_close: Callback<()>,
-    #[prop(optional)] children: Option<Children>,
-    #[prop(into, optional)] busy: Signal<bool>,
-) -> impl IntoView {
-    let typed = RwSignal::new(String::new());
-    let word = confirm_word.clone();
-    let matches = move || typed.get().trim() == word;
-    view! {
-        <Modal title=title on_close=on_close>
-            <p>{what}</p>
-            {children.map(|c| c())}
-            <label>{format!("To confirm, type \"{confirm_word}\"")}
-                <input data-testid="confirm-input" bind:value=typed autocomplete="off"/>
-            </label>
-            <div class="actions">
-                <button type="button" class="secondary" on:click=move |_| on_close.run(())>"Cancel"</button>
-                <button type="button" class="danger" data-testid="confirm-delete"
-                    disabled=move || !matches() || busy.get()
-                    on:click=move |_| on_confirm.run(())>
-                    {move || if busy.get() { "Deleting…" } else { "Delete" }}
-                </button>
-            </div>
-        </Modal>
     }
 }
 
@@ -165,34 +116,6 @@ pub fn Loading(#[prop(into)] text: String) -> impl IntoView {
             <p>{text}</p>
             <div class="skeleton"></div><div class="skeleton"></div><div class="skeleton"></div>
         </div>
-    }
-}
-
-/// A sortable column header: clicking sorts by `column`, again flips the direction.
-/// `first` is the direction a newly chosen column starts in.
-pub fn sort_header<C>(
-    label: &'static str,
-    column: C,
-    sort: RwSignal<(C, crate::table::Direction)>,
-    first: crate::table::Direction,
-) -> impl IntoView
-where
-    C: Copy + PartialEq + Send + Sync + 'static,
-{
-    let aria = move || {
-        let (c, d) = sort.get();
-        if c == column {
-            d.aria()
-        } else {
-            "none"
-        }
-    };
-    view! {
-        <th aria-sort=aria>
-            <button type="button" class="sort" on:click=move |_| sort.update(|(c, d)| {
-                if *c == column { *d = d.flip() } else { *c = column; *d = first }
-            })>{label}</button>
-        </th>
     }
 }
 

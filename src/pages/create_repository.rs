@@ -2,7 +2,8 @@
 
 use berth_model::ecr::{
     Action as EcrAction, CreateRepositoryRequest, CreateRepositoryResponse,
-    EncryptionConfiguration, ImageScanningConfiguration, Tag,
+    EncryptionConfiguration, ImageScanningConfiguration, Tag, ENCRYPTION_KMS, TAG_IMMUTABLE,
+    TAG_MUTABLE,
 };
 use berth_model::names::validate_repository_name;
 use leptos::prelude::*;
@@ -11,11 +12,13 @@ use leptos_router::hooks::use_navigate;
 use crate::api;
 use crate::components::notify;
 use crate::pages::repositories::repository_href;
-use crate::ConnectionSignal;
+use crate::session::{use_connection, RegistryKind};
+use crate::validate::check_kms_key;
 
 #[component]
 pub fn CreateRepository() -> impl IntoView {
-    let connection = expect_context::<ConnectionSignal>();
+    let connection = use_connection();
+    let on_berth = connection.kind == RegistryKind::Berth;
     let navigate = use_navigate();
     let name = RwSignal::new(String::new());
     let touched = RwSignal::new(false);
@@ -33,35 +36,34 @@ pub fn CreateRepository() -> impl IntoView {
             .map(|e| e.to_string())
     };
     // The host part of the URI, known from any repository or from the endpoint.
-    let host = move || {
-        connection.with(|c| {
-            c.as_ref()
-                .map(|c| match c.kind {
-                    crate::session::RegistryKind::Aws => {
-                        format!("<account>.dkr.ecr.{}.amazonaws.com", c.region)
-                    }
-                    _ => c
-                        .endpoint
-                        .split("://")
-                        .nth(1)
-                        .unwrap_or(&c.endpoint)
-                        .trim_end_matches('/')
-                        .to_string(),
-                })
-                .unwrap_or_default()
-        })
+    let host = match connection.kind {
+        RegistryKind::Aws => format!("<account>.dkr.ecr.{}.amazonaws.com", connection.region),
+        _ => connection
+            .endpoint
+            .split("://")
+            .nth(1)
+            .unwrap_or(&connection.endpoint)
+            .trim_end_matches('/')
+            .to_string(),
+    };
+    let kms_problem = move || {
+        (kms.get())
+            .then(|| check_kms_key(&kms_key.get()).err())
+            .flatten()
     };
 
     let create = Action::new_local(move |request: &CreateRepositoryRequest| {
-        let request = request.clone();
-        let current = connection.get_untracked();
+        let (request, c) = (request.clone(), connection.clone());
         async move {
-            let Some(c) = current else {
-                return Err("Sign in first.".to_string());
-            };
             api::call::<_, CreateRepositoryResponse>(&c, EcrAction::CreateRepository, &request)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| match e.error_type() {
+                    Some("RepositoryAlreadyExistsException") => format!(
+                        "A repository named {} already exists. Choose another name, or open the existing one from the list.",
+                        request.repository_name
+                    ),
+                    _ => e.to_string(),
+                })
         }
     });
     Effect::new(move |_| match create.value().get() {
@@ -84,8 +86,8 @@ pub fn CreateRepository() -> impl IntoView {
         if name_problem().is_some() {
             return;
         }
-        if kms.get() && kms_key.get().trim().is_empty() {
-            server_error.set(Some("Enter the KMS key ARN, or choose AES-256.".into()));
+        if let Some(problem) = kms_problem() {
+            server_error.set(Some(problem));
             return;
         }
         let tag_list: Vec<Tag> = tags
@@ -102,9 +104,9 @@ pub fn CreateRepository() -> impl IntoView {
             tags: tag_list,
             image_tag_mutability: Some(
                 if immutable.get() {
-                    "IMMUTABLE"
+                    TAG_IMMUTABLE
                 } else {
-                    "MUTABLE"
+                    TAG_MUTABLE
                 }
                 .into(),
             ),
@@ -113,7 +115,7 @@ pub fn CreateRepository() -> impl IntoView {
             }),
             encryption_configuration: Some(if kms.get() {
                 EncryptionConfiguration {
-                    encryption_type: "KMS".into(),
+                    encryption_type: ENCRYPTION_KMS.into(),
                     kms_key: Some(kms_key.get().trim().to_string()),
                 }
             } else {
@@ -135,7 +137,7 @@ pub fn CreateRepository() -> impl IntoView {
                 </label>
                 <p id="name-help" class="hint">
                     "2–256 characters: lowercase letters, digits, and . _ - / between them. URI: "
-                    <code data-testid="uri-preview">{move || format!("{}/{}", host(), name.get().trim())}</code>
+                    <code data-testid="uri-preview">{move || format!("{host}/{}", name.get().trim())}</code>
                 </p>
                 {move || (touched.get() || !name.get().is_empty()).then(name_problem).flatten().map(|p| view! {
                     <p class="error" role="alert" data-testid="name-error">{p}</p>
@@ -146,14 +148,23 @@ pub fn CreateRepository() -> impl IntoView {
                 </fieldset>
                 <fieldset>
                     <legend>"Image scanning"</legend>
-                    <label class="inline"><input type="checkbox" bind:checked=scan_on_push/>"Scan on push (recorded; Berth has no scanner yet)"</label>
+                    <label class="inline"><input type="checkbox" bind:checked=scan_on_push/>"Scan on push"
+                        {on_berth.then_some(" (recorded; Berth has no scanner yet)")}</label>
                 </fieldset>
                 <fieldset>
                     <legend>"Encryption"</legend>
                     <label class="inline"><input type="radio" name="encryption" checked=move || !kms.get() on:change=move |_| kms.set(false)/>"AES-256"</label>
                     <label class="inline"><input type="radio" name="encryption" checked=move || kms.get() on:change=move |_| kms.set(true)/>"AWS KMS"</label>
                     <Show when=move || kms.get()>
-                        <label>"KMS key ARN"<input bind:value=kms_key placeholder="arn:aws:kms:…"/></label>
+                        <label>"KMS key"<input bind:value=kms_key placeholder="arn:aws:kms:us-east-1:123456789012:key/…"
+                            aria-describedby="kms-help" spellcheck="false" autocomplete="off"/></label>
+                        <p id="kms-help" class="hint">
+                            "The key's ARN, its key id, or an alias (alias/NAME)."
+                            {on_berth.then_some(" A Berth registry records the key but does not encrypt with KMS: images are stored as on AES-256.")}
+                        </p>
+                        {move || kms_problem().filter(|_| !kms_key.get().trim().is_empty()).map(|p| view! {
+                            <p class="error" role="alert" data-testid="kms-error">{p}</p>
+                        })}
                     </Show>
                 </fieldset>
                 <fieldset>

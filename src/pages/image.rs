@@ -10,12 +10,14 @@ use leptos_router::hooks::use_query_map;
 use serde_json::Value;
 
 use crate::api::{self, ApiError};
+use crate::components::push_commands::EngineChoice;
 use crate::components::{CopyButton, LoadError, Loading};
 use crate::format;
 use crate::pages::images::image_href;
 use crate::pages::repositories::repository_href;
 use crate::pages::repository::route_name;
-use crate::ConnectionSignal;
+use crate::session::use_connection;
+use crate::table::Membership;
 
 #[derive(Clone)]
 struct ImageData {
@@ -24,6 +26,7 @@ struct ImageData {
     manifest: ParsedManifest,
     config: Option<Value>,
     uri: String,
+    target: berth_model::push::RegistryTarget,
 }
 
 async fn load(
@@ -88,15 +91,31 @@ async fn load(
         }
         _ => None,
     };
-    let uri_prefix = connection
-        .endpoint
-        .split("://")
-        .nth(1)
-        .unwrap_or(&connection.endpoint)
-        .trim_end_matches('/')
-        .to_string();
+    // The repository's own URI names the host images are pulled from.
+    let described = api::repository(connection, repository).await.ok();
+    let uri = described
+        .as_ref()
+        .map(|r| r.repository_uri.clone())
+        .unwrap_or_else(|| {
+            let host = connection
+                .endpoint
+                .split("://")
+                .nth(1)
+                .unwrap_or(&connection.endpoint)
+                .trim_end_matches('/');
+            format!("{host}/{repository}")
+        });
+    let target = match &described {
+        Some(r) => api::registry_target(connection, r),
+        None => berth_model::push::RegistryTarget::Endpoint {
+            endpoint_url: connection.endpoint.clone(),
+            region: connection.region.clone(),
+            registry_host: uri.split('/').next().unwrap_or_default().to_string(),
+        },
+    };
     Ok(ImageData {
-        uri: format!("{uri_prefix}/{repository}"),
+        uri,
+        target,
         detail,
         manifest_text,
         manifest,
@@ -167,15 +186,23 @@ fn config_rows(config: &Value) -> Vec<(&'static str, String)> {
 
 #[component]
 pub fn ImagePage() -> impl IntoView {
-    let connection = expect_context::<ConnectionSignal>();
+    let connection = use_connection();
     let name = route_name();
     let query = use_query_map();
     let digest = Memo::new(move |_| query.with(|q| q.get("digest").unwrap_or_default()));
+    let load_connection = connection.clone();
     let data = LocalResource::new(move || {
-        let (current, repository, digest) = (connection.get(), name.get(), digest.get());
+        let (c, repository, digest) = (load_connection.clone(), name.get(), digest.get());
+        async move { load(&c, &repository, &digest).await }
+    });
+    // Which multi-platform indexes hold this image: known once every index is read.
+    let memberships = LocalResource::new(move || {
+        let (c, repository, digest) = (connection.clone(), name.get(), digest.get());
         async move {
-            let c = current.ok_or_else(|| ApiError::Signing("not signed in".into()))?;
-            load(&c, &repository, &digest).await
+            api::all_images(&c, &repository)
+                .await
+                .map(|images| images.memberships(&digest).to_vec())
+                .unwrap_or_default()
         }
     });
     view! {
@@ -187,7 +214,8 @@ pub fn ImagePage() -> impl IntoView {
         <Transition fallback=|| view! { <Loading text="Loading the image…"/> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(image) => view! { <ImageDetailView image=image repository=name.get_untracked()/> }.into_any(),
+                    Ok(image) => view! { <ImageDetailView image=image repository=name.get_untracked()
+                        memberships=Signal::derive(move || memberships.get().unwrap_or_default())/> }.into_any(),
                     Err(error) => view! {
                         <LoadError title="The image could not be loaded" message=error.to_string()
                             on_retry=Callback::new(move |_| data.refetch())/>
@@ -199,22 +227,28 @@ pub fn ImagePage() -> impl IntoView {
 }
 
 #[component]
-fn ImageDetailView(image: ImageData, repository: String) -> impl IntoView {
+fn ImageDetailView(
+    image: ImageData,
+    repository: String,
+    memberships: Signal<Vec<Membership>>,
+) -> impl IntoView {
     let ImageData {
         detail,
         manifest_text,
         manifest,
         config,
         uri,
+        target,
     } = image;
+    let engine = EngineChoice::get();
     let digest = detail.image_digest.clone();
     let by_digest = format!("{uri}@{digest}");
     let first_tag = detail.image_tags.first().cloned();
     let by_tag = first_tag.as_ref().map(|t| format!("{uri}:{t}"));
-    let pull = format!(
-        "docker pull {}",
-        by_tag.clone().unwrap_or_else(|| by_digest.clone())
-    );
+    let pull_reference = by_tag.clone().unwrap_or_else(|| by_digest.clone());
+    let pull = Signal::derive(move || {
+        berth_model::push::pull_command(&target, engine.get(), &pull_reference)
+    });
     let raw = pretty(&manifest_text);
     let raw_copy = raw.clone();
     let layers = manifest.manifest.layers.clone().unwrap_or_default();
@@ -232,7 +266,20 @@ fn ImageDetailView(image: ImageData, repository: String) -> impl IntoView {
                 <div><dt>"Tags"</dt><dd>{if detail.image_tags.is_empty() { "untagged".to_string() } else { detail.image_tags.join(", ") }}</dd></div>
                 {by_tag.map(|t| line("URI with tag", t))}
                 {line("URI with digest", by_digest.clone())}
-                {line("Pull command", pull)}
+                <div><dt>"Pull command"</dt><dd><code data-testid="pull-command">{pull}</code>
+                    <CopyButton text=pull label="Pull command"/>
+                    <select class="inline-select" aria-label="Client for the pull command" data-testid="pull-client"
+                        on:change=move |ev| if let Some(e) = berth_model::push::Engine::from_command(&event_target_value(&ev)) { EngineChoice::set(engine, e) }>
+                        {berth_model::push::Engine::ALL.into_iter().map(|e| view! {
+                            <option value=e.command() selected=move || engine.get() == e>{e.label()}</option>
+                        }).collect_view()}
+                    </select></dd></div>
+                {move || {
+                    let parts = memberships.get();
+                    (!parts.is_empty()).then(|| view! {
+                        <div><dt>"Multi-platform"</dt><dd data-testid="part-of">{parts.iter().map(Membership::label).collect::<Vec<_>>().join("; ")}</dd></div>
+                    })
+                }}
                 <div><dt>"Manifest media type"</dt><dd>{detail.image_manifest_media_type.clone()}</dd></div>
                 <div><dt>"Artifact media type"</dt><dd>{detail.artifact_media_type.clone().unwrap_or_else(|| "–".into())}</dd></div>
                 <div><dt>"Size (compressed)"</dt><dd>{format!("{} ({} bytes)", format::size(detail.image_size_in_bytes), detail.image_size_in_bytes)}</dd></div>
@@ -256,7 +303,7 @@ fn ImageDetailView(image: ImageData, repository: String) -> impl IntoView {
             <section class="card">
                 <h2>"Platforms"</h2>
                 <ul>{children.iter().map(|c| {
-                    let label = c.platform.as_ref().map(|p| format!("{}/{}{}", p.os, p.architecture, p.variant.as_ref().map(|v| format!("/{v}")).unwrap_or_default())).unwrap_or_default();
+                    let label = crate::table::platform_label(c.platform.as_ref());
                     view! { <li><a href=image_href(&repository, c.digest.as_str())>{label}" — "{format::short_digest(c.digest.as_str())}</a></li> }
                 }).collect_view()}</ul>
             </section>

@@ -6,22 +6,108 @@ use berth_model::ecr::{
     Action as EcrAction, Repository, RepositoryPolicyResponse, RepositoryRequest,
     SetRepositoryPolicyRequest,
 };
+use berth_model::policy::templates::CONSOLE_READ_ACTIONS;
 use berth_model::policy::{
     describe_actions, describe_principals, parse_policy, AccessRequest, Decision,
     Effect as PolicyEffect, Policy, Template, ECR_ACTIONS, PULL_ACTIONS, PUSH_ACTIONS,
 };
 use leptos::prelude::*;
 
+use crate::access;
 use crate::api;
-use crate::components::{notify, ConfirmDelete, LoadError, Loading};
+use crate::components::{notify, ConfirmDelete, LoadError, Loading, Modal};
 use crate::diff::{diff_lines, DiffLine};
-use crate::ConnectionSignal;
+use crate::session::use_connection;
+
+/// A policy being edited. The repository page owns it, so switching tabs keeps
+/// the draft; leaving the page with unsaved changes asks first.
+#[derive(Clone, Copy)]
+pub struct PolicyDraft {
+    pub editing: RwSignal<bool>,
+    pub text: RwSignal<String>,
+}
+
+impl PolicyDraft {
+    pub fn new() -> PolicyDraft {
+        let draft = PolicyDraft {
+            editing: RwSignal::new(false),
+            text: RwSignal::new(String::new()),
+        };
+        // Closing or reloading the tab with a draft open asks the browser to confirm.
+        let handle = window_event_listener(leptos::ev::beforeunload, move |ev| {
+            if draft.editing.try_get_untracked() == Some(true) {
+                ev.prevent_default();
+                ev.set_return_value("unsaved policy");
+            }
+        });
+        on_cleanup(move || handle.remove());
+        draft
+    }
+}
+
+impl Default for PolicyDraft {
+    fn default() -> Self {
+        PolicyDraft::new()
+    }
+}
 
 fn pretty(text: &str) -> String {
     serde_json::from_str::<serde_json::Value>(text)
         .ok()
         .and_then(|v| serde_json::to_string_pretty(&v).ok())
         .unwrap_or_else(|| text.to_string())
+}
+
+/// A starting point for the policy editor: model's repository templates, and
+/// "Console read + pull" — what the console needs to show a repository and what a
+/// pull needs (model's `CONSOLE_READ_ACTIONS`), for one repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyTemplate {
+    Repository(Template),
+    ConsoleReadPull,
+}
+
+impl PolicyTemplate {
+    pub fn all() -> Vec<PolicyTemplate> {
+        let mut all: Vec<PolicyTemplate> = Template::ALL
+            .into_iter()
+            .map(PolicyTemplate::Repository)
+            .collect();
+        all.insert(1, PolicyTemplate::ConsoleReadPull);
+        all
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PolicyTemplate::Repository(t) => t.label(),
+            PolicyTemplate::ConsoleReadPull => "Console read + pull",
+        }
+    }
+
+    fn needs_principal(self) -> bool {
+        match self {
+            PolicyTemplate::Repository(t) => t.needs_principal(),
+            PolicyTemplate::ConsoleReadPull => true,
+        }
+    }
+
+    pub fn render(self, principal: &str) -> String {
+        match self {
+            PolicyTemplate::Repository(t) => t.render(principal),
+            PolicyTemplate::ConsoleReadPull => {
+                let document = serde_json::json!({
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Sid": "ConsoleReadPull",
+                        "Effect": "Allow",
+                        "Principal": { "AWS": principal },
+                        "Action": CONSOLE_READ_ACTIONS,
+                    }],
+                });
+                serde_json::to_string_pretty(&document).unwrap_or_default()
+            }
+        }
+    }
 }
 
 /// The simulator's answer for one policy.
@@ -77,21 +163,14 @@ pub fn simulate(policy: Option<&Policy>, principal: &str, action_choice: &str) -
 }
 
 #[component]
-pub fn PermissionsTab(repository: Repository) -> impl IntoView {
-    let connection = expect_context::<ConnectionSignal>();
+pub fn PermissionsTab(repository: Repository, draft: PolicyDraft) -> impl IntoView {
+    let connection = use_connection();
     let name = repository.repository_name.clone();
     let load_name = name.clone();
     let saved = LocalResource::new(move || {
-        let (current, name) = (connection.get(), load_name.clone());
-        async move {
-            match current {
-                Some(c) => api::repository_policy(&c, &name).await,
-                None => Ok(None),
-            }
-        }
+        let (c, name) = (connection.clone(), load_name.clone());
+        async move { api::repository_policy(&c, &name).await }
     });
-    let editing = RwSignal::new(false);
-    let draft = RwSignal::new(String::new());
     let saved_text = RwSignal::new(None::<String>);
     Effect::new(move |_| {
         if let Some(Ok(text)) = saved.get() {
@@ -99,29 +178,35 @@ pub fn PermissionsTab(repository: Repository) -> impl IntoView {
         }
     });
     let start_editing = move |text: String| {
-        draft.set(text);
-        editing.set(true);
+        draft.text.set(text);
+        draft.editing.set(true);
+    };
+    let may_set = {
+        let name = name.clone();
+        move || !access::refused(EcrAction::SetRepositoryPolicy, Some(&name))
     };
 
     view! {
         <Transition fallback=|| view! { <Loading text="Loading the repository policy…"/> }>
-            {move || { let name = name.clone(); Suspend::new(async move {
+            {move || { let name = name.clone(); let may_set = may_set.clone(); Suspend::new(async move {
                 match saved.await {
                     Err(error) => view! {
                         <LoadError title="The policy could not be loaded" message=error.to_string() on_retry=Callback::new(move |_| saved.refetch())/>
                     }.into_any(),
                     Ok(_) => view! {
-                        <Show when=move || !editing.get() fallback=move || view! {
-                            <PolicyEditor repository=name.clone() draft=draft saved=saved_text
-                                on_done=Callback::new(move |_| { editing.set(false); saved.refetch(); })/>
+                        <Show when=move || !draft.editing.get() fallback=move || view! {
+                            <PolicyEditor repository=name.clone() draft=draft.text saved=saved_text
+                                on_done=Callback::new(move |_| { draft.editing.set(false); saved.refetch(); })/>
                         }>
-                            {move || match saved_text.get() {
+                            {let may_set = may_set.clone(); move || match saved_text.get() {
                                 Some(text) => {
                                     let edit = text.clone();
                                     view! {
                                         <section class="card" data-testid="saved-policy">
                                             <div class="page-head"><h2>"Repository policy"</h2>
-                                                <button type="button" class="secondary" on:click=move |_| start_editing(edit.clone())>"Edit policy"</button></div>
+                                                <Show when=may_set.clone()>
+                                                    <button type="button" class="secondary" on:click={let edit = edit.clone(); move |_| start_editing(edit.clone())}>"Edit policy"</button>
+                                                </Show></div>
                                             <PolicySummary text=text.clone()/>
                                             <pre class="json">{text}</pre>
                                         </section>
@@ -131,7 +216,9 @@ pub fn PermissionsTab(repository: Repository) -> impl IntoView {
                                     <section class="state empty" data-testid="no-policy">
                                         <h2>"No repository policy"</h2>
                                         <p>"A repository policy says which users and accounts may pull from and push to this repository. Without one, only the registry's administrator can."</p>
-                                        <button type="button" class="primary" on:click=move |_| start_editing(String::new())>"Create a policy"</button>
+                                        <Show when=may_set.clone()>
+                                            <button type="button" class="primary" on:click=move |_| start_editing(String::new())>"Create a policy"</button>
+                                        </Show>
                                     </section>
                                 }.into_any(),
                             }}
@@ -168,11 +255,11 @@ fn PolicyEditor(
     saved: RwSignal<Option<String>>,
     on_done: Callback<()>,
 ) -> impl IntoView {
-    let connection = expect_context::<ConnectionSignal>();
+    let connection = use_connection();
     let template_principal = RwSignal::new(String::new());
     let server_error = RwSignal::new(None::<String>);
-    let saving = RwSignal::new(false);
     let confirm_delete = RwSignal::new(false);
+    let replace_with = RwSignal::new(None::<PolicyTemplate>);
 
     let checked = Memo::new(move |_| {
         let text = draft.get();
@@ -206,75 +293,80 @@ fn PolicyEditor(
             .collect_view()
     };
 
-    let save_name = repository.clone();
-    let save = move |_| {
-        let Some(c) = connection.get_untracked() else {
-            return;
-        };
+    let (save_connection, save_name) = (connection.clone(), repository.clone());
+    let save = Action::new_local(move |text: &String| {
         let request = SetRepositoryPolicyRequest {
             repository_name: save_name.clone(),
-            policy_text: draft.get_untracked(),
+            policy_text: text.clone(),
             ..Default::default()
         };
-        saving.set(true);
-        server_error.set(None);
-        leptos::task::spawn_local(async move {
-            let result = api::call::<_, RepositoryPolicyResponse>(
-                &c,
-                EcrAction::SetRepositoryPolicy,
-                &request,
-            )
-            .await;
-            saving.set(false);
-            match result {
-                Ok(_) => {
-                    notify(true, "Policy saved");
-                    on_done.run(());
-                }
-                Err(e) => server_error.set(Some(e.to_string())),
-            }
-        });
-    };
-    let delete_name = repository.clone();
-    let delete = Callback::new(move |_| {
-        let Some(c) = connection.get_untracked() else {
-            return;
-        };
+        let c = save_connection.clone();
+        async move {
+            api::call::<_, RepositoryPolicyResponse>(&c, EcrAction::SetRepositoryPolicy, &request)
+                .await
+        }
+    });
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(_)) => {
+            notify(true, "Policy saved");
+            on_done.run(());
+        }
+        Some(Err(e)) => server_error.set(Some(e.to_string())),
+        None => {}
+    });
+    let (delete_connection, delete_name) = (connection.clone(), repository.clone());
+    let delete = Action::new_local(move |_: &()| {
         let request = RepositoryRequest {
             repository_name: delete_name.clone(),
             ..Default::default()
         };
-        leptos::task::spawn_local(async move {
-            match api::call::<_, RepositoryPolicyResponse>(
+        let c = delete_connection.clone();
+        async move {
+            api::call::<_, RepositoryPolicyResponse>(
                 &c,
                 EcrAction::DeleteRepositoryPolicy,
                 &request,
             )
             .await
-            {
-                Ok(_) => {
-                    notify(true, "Policy deleted");
-                    confirm_delete.set(false);
-                    on_done.run(());
-                }
-                Err(e) => {
-                    confirm_delete.set(false);
-                    server_error.set(Some(e.to_string()));
-                }
-            }
-        });
+        }
+    });
+    Effect::new(move |_| match delete.value().get() {
+        Some(Ok(_)) => {
+            notify(true, "Policy deleted");
+            confirm_delete.set(false);
+            on_done.run(());
+        }
+        Some(Err(e)) => {
+            confirm_delete.set(false);
+            server_error.set(Some(e.to_string()));
+        }
+        None => {}
     });
 
-    let apply_template = move |template: Template| {
+    let render_template = move |template: PolicyTemplate| {
         let principal = template_principal.get_untracked().trim().to_string();
         if template.needs_principal() && principal.is_empty() {
             server_error.set(Some(
                 "Enter a principal (a user ARN or an account id) for the template first.".into(),
             ));
-            return;
+            return None;
         }
         server_error.set(None);
-        draft.set(template.render(&principal));
+        Some(template.render(&principal))
+    };
+    // A template replaces the draft only when that loses nothing, or when asked to.
+    let apply_template = move |template: PolicyTemplate| {
+        let Some(text) = render_template(template) else {
+            return;
+        };
+        let unsaved = draft.with_untracked(|d| {
+            !d.trim().is_empty() && saved.with_untracked(|s| s.as_deref() != Some(d.as_str()))
+        });
+        if unsaved {
+            replace_with.set(Some(template));
+        } else {
+            draft.set(text);
+        }
     };
 
     view! {
@@ -284,7 +376,7 @@ fn PolicyEditor(
                 <label class="inline">"Principal for templates"
                     <input data-testid="template-principal" bind:value=template_principal placeholder="arn:aws:iam::123456789012:user/ci"/>
                 </label>
-                {Template::ALL.into_iter().map(|t| view! {
+                {PolicyTemplate::all().into_iter().map(|t| view! {
                     <button type="button" class="secondary" on:click=move |_| apply_template(t)>{t.label()}</button>
                 }).collect_view()}
             </div>
@@ -306,8 +398,9 @@ fn PolicyEditor(
                     <button type="button" class="danger" on:click=move |_| confirm_delete.set(true)>"Delete policy"</button>
                 </Show>
                 <button type="button" class="primary" data-testid="save-policy"
-                    disabled=move || checked.with(|(p, _)| p.is_none()) || saving.get()
-                    on:click=save>{move || if saving.get() { "Saving…" } else { "Save policy" }}</button>
+                    disabled=move || checked.with(|(p, _)| p.is_none()) || save.pending().get()
+                    on:click=move |_| { server_error.set(None); save.dispatch(draft.get_untracked()); }>
+                    {move || if save.pending().get() { "Saving…" } else { "Save policy" }}</button>
             </div>
             {move || server_error.get().map(|e| view! { <p class="error" role="alert" data-testid="policy-error">{e}</p> })}
             {move || checked.get().0.map(|_| view! { <PolicySummary text=draft.get()/> })}
@@ -322,10 +415,23 @@ fn PolicyEditor(
         </section>
         <Simulator draft=draft saved=saved/>
         <Show when=move || confirm_delete.get()>
-            <ConfirmDelete title="Delete the repository policy" confirm_word="delete"
+            <ConfirmDelete title="Delete the repository policy" confirm_word="delete" busy=delete.pending()
                 what="Without a policy, only the registry's administrator can use this repository."
-                on_confirm=delete on_close=Callback::new(move |_| confirm_delete.set(false))/>
+                on_confirm=Callback::new(move |_| { delete.dispatch(()); })
+                on_close=Callback::new(move |_| confirm_delete.set(false))/>
         </Show>
+        {move || replace_with.get().map(|template| view! {
+            <Modal title="Replace your draft?" on_close=Callback::new(move |_| replace_with.set(None))>
+                <p>{format!("The template “{}” replaces the policy you are editing. Your unsaved changes are lost.", template.label())}</p>
+                <div class="actions">
+                    <button type="button" class="secondary" on:click=move |_| replace_with.set(None)>"Keep my draft"</button>
+                    <button type="button" class="primary" data-testid="replace-draft" on:click=move |_| {
+                        if let Some(text) = render_template(template) { draft.set(text); }
+                        replace_with.set(None);
+                    }>"Replace"</button>
+                </div>
+            </Modal>
+        })}
     }
 }
 

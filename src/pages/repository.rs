@@ -1,19 +1,21 @@
 //! One repository: breadcrumb, push commands, and tabs Images · Permissions · Settings.
 
-use berth_model::ecr::{
-    Action as EcrAction, DescribeRepositoriesRequest, DescribeRepositoriesResponse, Repository,
-};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::NavigateOptions;
+
+use berth_model::ecr::Repository;
 
 use crate::api;
 use crate::components::push_commands::PushCommands;
-use crate::components::{LoadError, Loading};
+use crate::components::tabs::{TabList, TabSpec};
+use crate::components::{CopyButton, LoadError, Loading};
 use crate::pages::images::ImagesTab;
-use crate::pages::permissions::PermissionsTab;
+use crate::pages::permissions::{PermissionsTab, PolicyDraft};
 use crate::pages::repositories::repository_href;
 use crate::pages::settings::SettingsTab;
-use crate::ConnectionSignal;
+use crate::session::use_connection;
+use crate::table::mutability_label;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
@@ -23,12 +25,13 @@ pub enum Tab {
 }
 
 impl Tab {
+    const ALL: [Tab; 3] = [Tab::Images, Tab::Permissions, Tab::Settings];
+
     fn from_query(value: Option<String>) -> Tab {
-        match value.as_deref() {
-            Some("permissions") => Tab::Permissions,
-            Some("settings") => Tab::Settings,
-            _ => Tab::Images,
-        }
+        Tab::ALL
+            .into_iter()
+            .find(|t| value.as_deref() == Some(t.id()))
+            .unwrap_or(Tab::Images)
     }
 
     fn id(self) -> &'static str {
@@ -63,78 +66,71 @@ pub fn route_name() -> Memo<String> {
 
 #[component]
 pub fn RepositoryPage() -> impl IntoView {
-    let connection = expect_context::<ConnectionSignal>();
+    let connection = use_connection();
     let name = route_name();
     let query = use_query_map();
     let tab = Memo::new(move |_| Tab::from_query(query.with(|q| q.get("tab"))));
     let just_created = Memo::new(move |_| query.with(|q| q.get("created").is_some()));
     let push_open = RwSignal::new(false);
     let navigate = use_navigate();
+    // Survives switching tabs: a draft is work a person has not saved yet.
+    let draft = PolicyDraft::new();
 
     let repository = LocalResource::new(move || {
-        let current = connection.get();
-        let name = name.get();
-        async move {
-            let Some(c) = current else {
-                return Err(api::ApiError::Signing("not signed in".into()));
-            };
-            let request = DescribeRepositoriesRequest {
-                repository_names: Some(vec![name]),
-                ..Default::default()
-            };
-            let response: DescribeRepositoriesResponse =
-                api::call(&c, EcrAction::DescribeRepositories, &request).await?;
-            response
-                .repositories
-                .into_iter()
-                .next()
-                .ok_or_else(|| api::ApiError::Decode("no repository in the answer".into()))
-        }
+        let (c, name) = (connection.clone(), name.get());
+        async move { api::repository(&c, &name).await }
     });
+    let loaded = Memo::new(move |_| repository.get().and_then(Result::ok));
 
-    let tab_link = move |t: Tab| {
-        let navigate = navigate.clone();
-        view! {
-            <button type="button" role="tab" class="tab" aria-selected=move || (tab.get() == t).to_string()
-                on:click=move |_| navigate(&format!("{}?tab={}", repository_href(&name.get_untracked()), t.id()), Default::default())>
-                {t.label()}
-            </button>
-        }
-    };
+    let select_tab = Callback::new(move |t: Tab| {
+        navigate(
+            &format!("{}?tab={}", repository_href(&name.get_untracked()), t.id()),
+            NavigateOptions {
+                scroll: false,
+                ..Default::default()
+            },
+        )
+    });
+    let tabs = Tab::ALL
+        .into_iter()
+        .map(|t| TabSpec {
+            value: t,
+            id: format!("tab-{}", t.id()),
+            label: t.label(),
+            panel: "repository-tabpanel".into(),
+        })
+        .collect::<Vec<_>>();
 
     view! {
         <nav class="breadcrumb" aria-label="Breadcrumb"><a href="/repositories">"Repositories"</a>" / "<span>{move || name.get()}</span></nav>
         <div class="page-head">
             <h1 data-testid="repository-title">{move || name.get()}</h1>
-            <button type="button" class="primary" on:click=move |_| push_open.set(true)>"View push commands"</button>
+            <Show when=move || loaded.with(Option::is_some)>
+                <button type="button" class="primary" on:click=move |_| push_open.set(true)>"View push commands"</button>
+            </Show>
         </div>
-        <Show when=move || just_created.get()>
+        <Show when=move || just_created.get() && loaded.with(Option::is_some)>
             <div class="banner ok" role="status">
                 "Repository created. Next, push an image to it. "
                 <button type="button" class="link" on:click=move |_| push_open.set(true)>"View push commands"</button>
             </div>
         </Show>
         <Transition fallback=|| view! { <Loading text="Loading the repository…"/> }>
-            {move || { let tab_link = tab_link.clone(); Suspend::new(async move {
+            {move || { let tabs = tabs.clone(); Suspend::new(async move {
                 match repository.await {
                     Ok(repo) => {
                         let summary = repo.clone();
-                        let push_repo = repo.clone();
                         view! {
                             <RepositorySummary repository=summary/>
-                            <div class="tabs" role="tablist" aria-label="Repository">
-                                {tab_link(Tab::Images)}{tab_link(Tab::Permissions)}{tab_link(Tab::Settings)}
-                            </div>
-                            <div role="tabpanel">
+                            <TabList tabs=tabs selected=tab select=select_tab label="Repository"/>
+                            <div role="tabpanel" id="repository-tabpanel"
+                                aria-labelledby=move || format!("tab-{}", tab.get().id())>
                                 {move || match tab.get() {
                                     Tab::Images => view! { <ImagesTab repository=repo.clone()/> }.into_any(),
-                                    Tab::Permissions => view! { <PermissionsTab repository=repo.clone()/> }.into_any(),
+                                    Tab::Permissions => view! { <PermissionsTab repository=repo.clone() draft=draft/> }.into_any(),
                                     Tab::Settings => view! { <SettingsTab repository=repo.clone() on_saved=Callback::new(move |_| repository.refetch())/> }.into_any(),
                                 }}
                             </div>
-                            {move || push_open.get().then(|| view! {
-                                <PushCommands repository=push_repo.clone() on_close=Callback::new(move |_| push_open.set(false))/>
-                            })}
                         }.into_any()
                     }
                     Err(error) => view! {
@@ -144,6 +140,9 @@ pub fn RepositoryPage() -> impl IntoView {
                 }
             })}}
         </Transition>
+        {move || (push_open.get()).then(|| loaded.get()).flatten().map(|repo| view! {
+            <PushCommands repository=repo on_close=Callback::new(move |_| push_open.set(false))/>
+        })}
     }
 }
 
@@ -152,10 +151,10 @@ fn RepositorySummary(repository: Repository) -> impl IntoView {
     let uri = repository.repository_uri.clone();
     view! {
         <dl class="summary">
-            <div><dt>"URI"</dt><dd><code>{uri.clone()}</code><crate::components::CopyButton text=Signal::derive(move || uri.clone()) label="repository URI"/></dd></div>
+            <div><dt>"URI"</dt><dd><code>{uri.clone()}</code><CopyButton text=Signal::derive(move || uri.clone()) label="repository URI"/></dd></div>
             <div><dt>"ARN"</dt><dd><code>{repository.repository_arn.clone()}</code></dd></div>
             <div><dt>"Created"</dt><dd title=crate::format::exact_time(repository.created_at)>{crate::format::local_time(repository.created_at)}</dd></div>
-            <div><dt>"Tag immutability"</dt><dd>{if repository.image_tag_mutability == "IMMUTABLE" { "Immutable" } else { "Mutable" }}</dd></div>
+            <div><dt>"Tag immutability"</dt><dd>{mutability_label(&repository.image_tag_mutability)}</dd></div>
         </dl>
     }
 }

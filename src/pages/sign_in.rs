@@ -1,14 +1,17 @@
-//! Sign-in: which registry, and which access key.
+//! Sign-in: which registry, and which access key; then back to the link that
+//! brought the person here (`?next=`), if it is a page of this console.
 
 use berth_model::ecr::{
     Action as EcrAction, DescribeRepositoriesRequest, DescribeRepositoriesResponse,
 };
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::NavigateOptions;
 
 use crate::api::{self, ApiError};
-use crate::session::{self, Connection, RegistryKind};
-use crate::ConnectionSignal;
+use crate::guard::{safe_next, HOME_PATH};
+use crate::session::{self, Connection, RegistryKind, Session};
+use crate::validate::check_endpoint;
 
 const DEFAULT_REGION: &str = "us-east-1";
 
@@ -37,9 +40,16 @@ fn default_endpoint() -> String {
 
 #[component]
 pub fn SignIn() -> impl IntoView {
-    let connection = expect_context::<ConnectionSignal>();
+    let session = expect_context::<Session>();
     let navigate = use_navigate();
-    let previous = connection.get_untracked();
+    let query = use_query_map();
+    let next = move || {
+        query
+            .with_untracked(|q| q.get("next"))
+            .and_then(|n| safe_next(&n).map(str::to_string))
+            .unwrap_or_else(|| HOME_PATH.to_string())
+    };
+    let previous = session.connection_untracked();
     let kind = RwSignal::new(
         previous
             .as_ref()
@@ -62,6 +72,7 @@ pub fn SignIn() -> impl IntoView {
     let secret_access_key = RwSignal::new(String::new());
     let session_token = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<String>);
+    let remember = RwSignal::new(session::remembered());
 
     let check = Action::new_local(move |candidate: &Connection| {
         let candidate = candidate.clone();
@@ -85,9 +96,14 @@ pub fn SignIn() -> impl IntoView {
     });
     Effect::new(move |_| match check.value().get() {
         Some(Ok(candidate)) => {
-            session::save(&candidate);
-            connection.set(Some(candidate));
-            navigate("/repositories", Default::default());
+            session.sign_in(candidate, remember.get_untracked());
+            navigate(
+                &next(),
+                NavigateOptions {
+                    replace: true,
+                    ..Default::default()
+                },
+            );
         }
         Some(Err(error)) => problem.set(Some(error.to_string())),
         None => {}
@@ -111,10 +127,8 @@ pub fn SignIn() -> impl IntoView {
             problem.set(Some(format!("Enter {what}.")));
             return;
         }
-        if !(endpoint_now.starts_with("http://") || endpoint_now.starts_with("https://")) {
-            problem.set(Some(
-                "The endpoint URL must start with http:// or https://.".into(),
-            ));
+        if let Err(message) = check_endpoint(&endpoint_now) {
+            problem.set(Some(message));
             return;
         }
         let token = session_token.get().trim().to_string();
@@ -131,8 +145,8 @@ pub fn SignIn() -> impl IntoView {
     view! {
         <section class="card sign-in">
             <h1>"Sign in to a registry"</h1>
-            <p class="hint">"Berth signs every request in your browser. Credentials stay in this tab's session storage and are forgotten when you sign out or close the tab."</p>
-            <form on:submit=submit data-testid="sign-in-form">
+            <p class="hint">"Berth signs every request in your browser. Credentials stay in this tab's session storage (other tabs of this console may ask for them) and are forgotten when you sign out or close the last tab."</p>
+            <form on:submit=submit data-testid="sign-in-form" novalidate>
                 <label>"Registry"
                     <select data-testid="kind" on:change=move |ev| kind.set(RegistryKind::from_id(&event_target_value(&ev)))>
                         {RegistryKind::ALL.into_iter().map(|k| view! {
@@ -159,6 +173,10 @@ pub fn SignIn() -> impl IntoView {
                         <input data-testid="session-token" type="password" bind:value=session_token/>
                     </label>
                 </Show>
+                <label class="inline remember">
+                    <input type="checkbox" data-testid="remember" bind:checked=remember/>
+                    "Remember on this device (stores the key in this browser until you sign out; not on shared computers)"
+                </label>
                 {move || problem.get().map(|p| view! { <p class="error" role="alert" data-testid="sign-in-error">{p}</p> })}
                 <button type="submit" class="primary" data-testid="sign-in" disabled=move || check.pending().get()>
                     {move || if check.pending().get() { "Signing in…" } else { "Sign in" }}

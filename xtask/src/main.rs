@@ -6,6 +6,7 @@ mod bench_client;
 mod dev;
 mod precompress;
 mod process;
+mod services;
 mod test;
 mod tools;
 
@@ -19,8 +20,12 @@ commands:
           options: --registry-port N  --console-port N  --data DIR  --release
   test    install what tests need, then fmt, clippy (native + wasm32) and every test
           options: --skip-install (assume tools are present)
-  bench   Berth vs the reference Distribution registry, the ECR API, and the
-          console's size and speed; writes BENCHMARKS.md (about 15 minutes)
+  bench   Berth vs the reference Distribution registry and the machine's ceilings,
+          the ECR API, memory, the console's size and speed, and scale-out behind
+          nginx; writes BENCHMARKS.md
+  services  a throwaway PostgreSQL and S3 server (moto) for running scale-out
+          tests by hand; prints their env vars, runs until Ctrl-C
+          options: --env-file PATH  --skip-install
   precompress [DIR]
           brotli and gzip copies of a built console's files (Trunk runs it after
           every build, on its staging dir)";
@@ -31,6 +36,7 @@ fn main() -> ExitCode {
         Some("dev") => dev::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("services") => services::run(&args[1..]),
         Some("precompress") => precompress::run(&args[1..]),
         // Run by `bench` (bench/bench.py), not by people: see bench_client.rs.
         Some("bench-client") => bench_client::run(&args[1..]),

@@ -44,14 +44,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
             .args(wasm)
             .args(["--", "-D", "warnings"]),
     )?;
+    // One PostgreSQL cluster and one S3 server for the whole run: the storage
+    // contract and the scale-out end-to-end tests each make their own database and
+    // bucket prefix in them.
+    let services = crate::services::start()?;
     step(
-        "unit tests",
-        tools::cargo().current_dir(&root).args([
-            "test",
-            "--workspace",
-            "--exclude",
-            "berth-console",
-        ]),
+        "unit tests and the storage contract (SQLite + files, PostgreSQL + S3)",
+        tools::cargo()
+            .current_dir(&root)
+            .args(["test", "--workspace", "--exclude", "berth-console"])
+            .envs(services.env()),
     )?;
     step(
         "console tests in headless Chromium",
@@ -77,10 +79,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     );
     let _docker = tools::ensure_docker_engine()?;
     // Last, and silent after it: pytest's summary stays the run's closing line.
-    println!("\n==> end-to-end: real registry, AWS CLI, boto3, docker, podman, skopeo, headless Chromium");
+    println!("\n==> end-to-end: real registry, AWS CLI, boto3, docker, podman, skopeo, headless Chromium, PostgreSQL + S3 + nginx");
     process::run(
         tools::python("debug")
             .env("CHROMEDRIVER", CHROMEDRIVER)
+            .envs(services.env())
             .args([
                 "-m",
                 "pytest",

@@ -10,6 +10,8 @@ pub const TRUNK_VERSION: &str = "0.21.14";
 /// wasm-opt from npm's `binaryen` (Debian's 108 builds apps that die at load).
 pub const BINARYEN_VERSION: &str = "132.0.0";
 const MIN_WASM_OPT: u32 = 116;
+/// axe-core, which the browser journeys inject to check every screen's accessibility.
+pub const AXE_CORE_VERSION: &str = "4.14.1";
 
 /// Where project-local tools (npm's binaryen) are installed.
 fn tools_dir() -> PathBuf {
@@ -156,8 +158,34 @@ pub fn ensure_pip(modules: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
+/// Installs an npm package into target/tools unless that version is there.
+fn ensure_npm(package: &str, version: &str) -> Result<(), String> {
+    let manifest = tools_dir()
+        .join("node_modules")
+        .join(package)
+        .join("package.json");
+    let installed = std::fs::read_to_string(&manifest)
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|v| {
+            v.get("version")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        });
+    if installed.as_deref() == Some(version) {
+        return Ok(());
+    }
+    println!("Installing {package} {version} from npm into target/tools…");
+    std::fs::create_dir_all(tools_dir()).map_err(|e| e.to_string())?;
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(tools_dir())
+        .arg(format!("{package}@{version}")))
+}
+
 /// Everything the test suite drives: Chromium and its driver, the docker engine,
-/// podman and skopeo, the AWS CLI, boto3, pytest, Selenium.
+/// podman and skopeo, PostgreSQL, nginx, the AWS CLI, boto3, pytest, Selenium,
+/// moto's S3 server, and axe-core.
 pub fn ensure_test_tools() -> Result<(), String> {
     ensure_apt(&[
         ("chromium", "/usr/bin/chromium"),
@@ -167,10 +195,35 @@ pub fn ensure_test_tools() -> Result<(), String> {
         ("skopeo", "/usr/bin/skopeo"),
         // e2e/test_zero_copy.py watches the registry's sendfile calls.
         ("strace", "/usr/bin/strace"),
+        // Scale-out: a throwaway PostgreSQL 15 cluster per run, nginx in front of
+        // several registry processes (moto's S3 server comes from requirements.txt).
+        ("postgresql", "/usr/lib/postgresql/15/bin/initdb"),
+        ("nginx-light", "/usr/sbin/nginx"),
     ])?;
-    ensure_pip(&[
-        "awscli", "boto3", "pytest", "selenium", "moto", "oras", "requests", "brotli",
-    ])
+    ensure_npm("axe-core", AXE_CORE_VERSION)?;
+    ensure_pip(PIP_MODULES)
+}
+
+/// What the end-to-end suite imports (moto's S3 server among them).
+const PIP_MODULES: &[&str] = &[
+    "awscli",
+    "boto3",
+    "pytest",
+    "selenium",
+    "moto.server",
+    "oras",
+    "requests",
+    // Decodes the console's precompressed brotli files (test_console_assets.py).
+    "brotli",
+];
+
+/// What the scale-out tests start: PostgreSQL, nginx and moto's S3 server.
+pub fn ensure_scale_out_tools() -> Result<(), String> {
+    ensure_apt(&[
+        ("postgresql", "/usr/lib/postgresql/15/bin/initdb"),
+        ("nginx-light", "/usr/sbin/nginx"),
+    ])?;
+    ensure_pip(PIP_MODULES)
 }
 
 /// A docker engine this run started, stopped again when dropped.

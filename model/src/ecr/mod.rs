@@ -48,6 +48,22 @@ pub enum Action {
     UntagResource,
     ListTagsForResource,
     DescribeRegistry,
+    PutLifecyclePolicy,
+    GetLifecyclePolicy,
+    DeleteLifecyclePolicy,
+    StartLifecyclePolicyPreview,
+    GetLifecyclePolicyPreview,
+    InitiateLayerUpload,
+    UploadLayerPart,
+    CompleteLayerUpload,
+    PutRegistryPolicy,
+    GetRegistryPolicy,
+    DeleteRegistryPolicy,
+    PutRegistryScanningConfiguration,
+    GetRegistryScanningConfiguration,
+    BatchGetRepositoryScanningConfiguration,
+    StartImageScan,
+    DescribeImageScanFindings,
 }
 
 impl Action {
@@ -72,6 +88,22 @@ impl Action {
         Action::UntagResource,
         Action::ListTagsForResource,
         Action::DescribeRegistry,
+        Action::PutLifecyclePolicy,
+        Action::GetLifecyclePolicy,
+        Action::DeleteLifecyclePolicy,
+        Action::StartLifecyclePolicyPreview,
+        Action::GetLifecyclePolicyPreview,
+        Action::InitiateLayerUpload,
+        Action::UploadLayerPart,
+        Action::CompleteLayerUpload,
+        Action::PutRegistryPolicy,
+        Action::GetRegistryPolicy,
+        Action::DeleteRegistryPolicy,
+        Action::PutRegistryScanningConfiguration,
+        Action::GetRegistryScanningConfiguration,
+        Action::BatchGetRepositoryScanningConfiguration,
+        Action::StartImageScan,
+        Action::DescribeImageScanFindings,
     ];
 
     pub fn name(self) -> &'static str {
@@ -96,6 +128,24 @@ impl Action {
             Action::UntagResource => "UntagResource",
             Action::ListTagsForResource => "ListTagsForResource",
             Action::DescribeRegistry => "DescribeRegistry",
+            Action::PutLifecyclePolicy => "PutLifecyclePolicy",
+            Action::GetLifecyclePolicy => "GetLifecyclePolicy",
+            Action::DeleteLifecyclePolicy => "DeleteLifecyclePolicy",
+            Action::StartLifecyclePolicyPreview => "StartLifecyclePolicyPreview",
+            Action::GetLifecyclePolicyPreview => "GetLifecyclePolicyPreview",
+            Action::InitiateLayerUpload => "InitiateLayerUpload",
+            Action::UploadLayerPart => "UploadLayerPart",
+            Action::CompleteLayerUpload => "CompleteLayerUpload",
+            Action::PutRegistryPolicy => "PutRegistryPolicy",
+            Action::GetRegistryPolicy => "GetRegistryPolicy",
+            Action::DeleteRegistryPolicy => "DeleteRegistryPolicy",
+            Action::PutRegistryScanningConfiguration => "PutRegistryScanningConfiguration",
+            Action::GetRegistryScanningConfiguration => "GetRegistryScanningConfiguration",
+            Action::BatchGetRepositoryScanningConfiguration => {
+                "BatchGetRepositoryScanningConfiguration"
+            }
+            Action::StartImageScan => "StartImageScan",
+            Action::DescribeImageScanFindings => "DescribeImageScanFindings",
         }
     }
 

@@ -203,6 +203,22 @@ impl Policy {
     }
 }
 
+/// Actions every authenticated principal may take without an Allow (an explicit
+/// Deny still refuses them): logging in.
+pub const NEEDS_NO_ALLOW: &[&str] = &["ecr:GetAuthorizationToken"];
+
+/// Actions a Deny never takes from the account root, so that no policy can lock the
+/// registry's owner out of fixing it. Otherwise the root is allowed by identity and
+/// refused only by an explicit Deny.
+pub const ROOT_KEEPS: &[&str] = &[
+    "ecr:GetRepositoryPolicy",
+    "ecr:SetRepositoryPolicy",
+    "ecr:DeleteRepositoryPolicy",
+    "ecr:GetRegistryPolicy",
+    "ecr:PutRegistryPolicy",
+    "ecr:DeleteRegistryPolicy",
+];
+
 /// Decides `request` against the registry policy and the policy of the
 /// repository the request is about (pass `None` for either that does not exist,
 /// and no repository policy for registry-level requests). An explicit Deny in

@@ -31,7 +31,10 @@ pub use conditions::{
     principal_account, Condition, ConditionOperator, Operator, SetQualifier, Truth,
 };
 pub use describe::{describe_actions, describe_principals, describe_resources};
-pub use eval::{decide, AccessRequest, Decision, Request, Resource, StatementRef, Verdict};
+pub use eval::{
+    decide, AccessRequest, Decision, Request, Resource, StatementRef, Verdict, NEEDS_NO_ALLOW,
+    ROOT_KEEPS,
+};
 pub use parse::{parse, parse_policy, parse_registry_policy};
 pub use templates::{RegistryTemplate, Template};
 

@@ -14,6 +14,19 @@ use crate::services::Error;
 pub struct EcrError {
     pub error_type: ErrorType,
     pub message: String,
+    /// The members InvalidLayerPartException carries besides its message, so a
+    /// client can resume the upload.
+    pub upload: Option<Box<UploadMembers>>,
+}
+
+/// Which upload an error is about, and how far it got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadMembers {
+    pub registry_id: String,
+    pub repository_name: String,
+    pub upload_id: String,
+    /// Absent while the upload holds no byte.
+    pub last_valid_byte_received: Option<u64>,
 }
 
 impl EcrError {
@@ -21,6 +34,7 @@ impl EcrError {
         EcrError {
             error_type,
             message: message.into(),
+            upload: None,
         }
     }
 
@@ -45,12 +59,15 @@ impl EcrError {
 
 impl IntoResponse for EcrError {
     fn into_response(self) -> Response {
-        let body = ErrorBody {
-            error_type: self.error_type.as_str().into(),
-            message: self.message.clone(),
-            ..Default::default()
-        };
-        let mut response = (self.status(), super::ecr::json_body(&body)).into_response();
+        let status = self.status();
+        let mut body = ErrorBody::new(self.error_type, self.message);
+        if let Some(upload) = self.upload {
+            body.registry_id = Some(upload.registry_id);
+            body.repository_name = Some(upload.repository_name);
+            body.upload_id = Some(upload.upload_id);
+            body.last_valid_byte_received = upload.last_valid_byte_received;
+        }
+        let mut response = (status, super::ecr::json_body(&body)).into_response();
         response.headers_mut().insert(
             "x-amzn-ErrorType",
             HeaderValue::from_static(self.error_type.as_str()),
@@ -252,6 +269,18 @@ pub fn ecr(error: Error, config: &Config) -> EcrError {
             ErrorType::RepositoryPolicyNotFound,
             format!("Repository policy does not exist for the repository with name '{name}' in the registry with id '{registry}'"),
         ),
+        Error::LifecyclePolicyNotFound { name } => (
+            ErrorType::LifecyclePolicyNotFound,
+            format!("Lifecycle policy does not exist for the repository with name '{name}' in the registry with id '{registry}'"),
+        ),
+        Error::LifecyclePolicyPreviewNotFound { name } => (
+            ErrorType::LifecyclePolicyPreviewNotFound,
+            format!("There is no dry run for the repository with name '{name}' in the registry with id '{registry}': start one with StartLifecyclePolicyPreview"),
+        ),
+        Error::LifecyclePolicyPreviewInProgress { name } => (
+            ErrorType::LifecyclePolicyPreviewInProgress,
+            format!("The previous lifecycle policy preview request for the repository with name '{name}' in the registry with id '{registry}' has not completed. Wait and try again."),
+        ),
         Error::ImageNotFound { repository, image } => (
             ErrorType::ImageNotFound,
             format!("The image with imageId {{{image}}} does not exist within the repository with name '{repository}' in the registry with id '{registry}'"),
@@ -296,10 +325,46 @@ pub fn ecr(error: Error, config: &Config) -> EcrError {
         ),
         Error::InvalidDigest(message) => (ErrorType::InvalidParameter, message),
         Error::AccessDenied(message) => (ErrorType::AccessDenied, message),
+        Error::UploadNotFound { repository, id } => (
+            ErrorType::UploadNotFound,
+            format!("The upload with id '{id}' could not be found in the repository with name '{repository}' in the registry with id '{registry}': it was completed, expired, or started in another repository. Start a new one with InitiateLayerUpload"),
+        ),
+        Error::InvalidLayerPart { repository, id, last_valid_byte, reason } => {
+            let mut error = EcrError::new(ErrorType::InvalidLayerPart, reason);
+            error.upload = Some(Box::new(UploadMembers {
+                registry_id: registry.clone(),
+                repository_name: repository,
+                upload_id: id,
+                last_valid_byte_received: last_valid_byte,
+            }));
+            return error;
+        }
+        Error::EmptyUpload { repository, id } => (
+            ErrorType::EmptyUpload,
+            format!("The upload with id '{id}' in the repository with name '{repository}' in the registry with id '{registry}' does not contain any layer parts: send them with UploadLayerPart first"),
+        ),
+        Error::LayerAlreadyExists { repository, digest } => (
+            ErrorType::LayerAlreadyExists,
+            format!("The layer with digest '{digest}' already exists in the repository with name '{repository}' in the registry with id '{registry}'"),
+        ),
+        Error::BlobDigestMismatch { expected, actual } => (
+            ErrorType::InvalidLayer,
+            format!("The layer digest calculated upon receipt of the image layer, '{actual}', does not match the digest specified, '{expected}'. The upload has ended: start a new one with InitiateLayerUpload"),
+        ),
+        Error::RegistryPolicyNotFound => (
+            ErrorType::RegistryPolicyNotFound,
+            format!("Registry policy does not exist in the registry with id '{registry}'"),
+        ),
+        Error::ScanUnsupported { repository, image } => (
+            ErrorType::UnsupportedImageType,
+            format!("The image with imageId {{{image}}} in the repository with name '{repository}' cannot be scanned: Berth has no image scanner, so it starts no scans (README, \"Image scanning\")"),
+        ),
+        Error::ScanNotFound { repository, image } => (
+            ErrorType::ScanNotFound,
+            format!("Image scan does not exist for the image with imageId {{{image}}} in the repository with name '{repository}' in the registry with id '{registry}': Berth has no image scanner, so no image has scan findings (README, \"Image scanning\")"),
+        ),
         other @ (Error::ManifestNotFound { .. }
-        | Error::UploadNotFound { .. }
         | Error::UploadOutOfOrder { .. }
-        | Error::BlobDigestMismatch { .. }
         | Error::Body(_)
         | Error::ImageReferencedByManifestList { .. }
         | Error::BlobReferenced { .. }
@@ -356,6 +421,8 @@ pub fn oci(error: Error) -> OciError {
             format!("blob {digest} is not in repository '{repository}'"),
         ),
         Error::UploadNotFound { .. } => OciError::new(OciCode::BlobUploadUnknown, error.to_string()),
+        Error::InvalidLayerPart { .. } => OciError::new(OciCode::RangeInvalid, error.to_string()),
+        Error::EmptyUpload { .. } => OciError::new(OciCode::BlobUploadInvalid, error.to_string()),
         // ECR's own /v2 answers this with UNSUPPORTED and the same wording.
         Error::ImageReferencedByManifestList { ref indexes, .. } => {
             let detail = serde_json::json!({ "manifests": indexes });
@@ -374,11 +441,18 @@ pub fn oci(error: Error) -> OciError {
         other @ (Error::RepositoryAlreadyExists { .. }
         | Error::RepositoryNotEmpty { .. }
         | Error::RepositoryPolicyNotFound { .. }
+        | Error::LifecyclePolicyNotFound { .. }
+        | Error::LifecyclePolicyPreviewNotFound { .. }
+        | Error::LifecyclePolicyPreviewInProgress { .. }
         | Error::ImageAlreadyExists { .. }
         | Error::InvalidTagParameter(_)
         | Error::TooManyTags(_)
         | Error::UserNotFound { .. }
         | Error::UserAlreadyExists { .. }
+        | Error::LayerAlreadyExists { .. }
+        | Error::RegistryPolicyNotFound
+        | Error::ScanUnsupported { .. }
+        | Error::ScanNotFound { .. }
         | Error::Storage(_)) => OciError::internal(other),
     }
 }

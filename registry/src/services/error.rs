@@ -22,6 +22,12 @@ pub enum Error {
     RepositoryNotEmpty { name: String, images: u64 },
     #[error("repository '{name}' has no policy")]
     RepositoryPolicyNotFound { name: String },
+    #[error("repository '{name}' has no lifecycle policy")]
+    LifecyclePolicyNotFound { name: String },
+    #[error("repository '{name}' has no lifecycle policy preview")]
+    LifecyclePolicyPreviewNotFound { name: String },
+    #[error("a lifecycle policy preview of repository '{name}' is still running")]
+    LifecyclePolicyPreviewInProgress { name: String },
     /// `image` describes how the image was named (`imageTag=v1`, …).
     #[error("image {image} is not in repository '{repository}'")]
     ImageNotFound { repository: String, image: String },
@@ -71,6 +77,31 @@ pub enum Error {
     },
     #[error("upload {id} is not in progress in repository '{repository}'")]
     UploadNotFound { repository: String, id: String },
+    /// An UploadLayerPart that does not continue its upload where it stands, or whose
+    /// byte range does not fit its bytes. `last_valid_byte` is the offset of the last
+    /// byte the upload holds (`None` while it holds none), so the client can resume.
+    #[error("{reason}")]
+    InvalidLayerPart {
+        repository: String,
+        id: String,
+        last_valid_byte: Option<u64>,
+        reason: String,
+    },
+    #[error("upload {id} in repository '{repository}' holds no layer parts")]
+    EmptyUpload { repository: String, id: String },
+    /// CompleteLayerUpload of a layer the repository already has.
+    #[error("layer {digest} is already in repository '{repository}'")]
+    LayerAlreadyExists { repository: String, digest: String },
+    #[error("the registry has no registry policy")]
+    RegistryPolicyNotFound,
+    /// Berth has no scanner: a scan of this image cannot be started.
+    #[error(
+        "image {image} in repository '{repository}' cannot be scanned: Berth does not scan images"
+    )]
+    ScanUnsupported { repository: String, image: String },
+    /// Berth has no scanner, so no image has scan findings.
+    #[error("image {image} in repository '{repository}' has no scan: Berth does not scan images")]
+    ScanNotFound { repository: String, image: String },
     #[error("{0}")]
     InvalidDigest(String),
     #[error("upload offset mismatch: the upload has {size} bytes, the chunk starts at {start}")]

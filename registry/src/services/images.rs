@@ -5,6 +5,7 @@ use berth_model::ecr::{
     DescribeImagesRequest, DescribeImagesResponse, Image, ImageDetail, ImageFailure,
     ImageIdentifier, ListImagesRequest, ListImagesResponse, PutImageRequest, PutImageResponse,
 };
+use berth_model::mutability;
 use berth_model::oci::{self, Digest, ParsedManifest};
 use sha2::{Digest as _, Sha256};
 
@@ -17,7 +18,7 @@ use crate::storage::{
 };
 use crate::AppState;
 
-fn tag_status(filter: Option<&ecr::ImageFilter>) -> Result<TagStatus> {
+pub(crate) fn tag_status(filter: Option<&ecr::ImageFilter>) -> Result<TagStatus> {
     match filter.and_then(|f| f.tag_status.as_deref()) {
         None | Some(ecr::TAG_STATUS_ANY) => Ok(TagStatus::Any),
         Some(ecr::TAG_STATUS_TAGGED) => Ok(TagStatus::Tagged),
@@ -246,7 +247,13 @@ pub async fn push_manifest(
         .as_ref()
         .map(|s| s.digest.to_string());
     let id = repository.id;
-    let immutable = repository.image_tag_mutability == ecr::TAG_IMMUTABLE;
+    let immutable = tag.as_deref().is_some_and(|tag| {
+        mutability::is_tag_immutable_str(
+            &repository.image_tag_mutability,
+            &repository.image_tag_mutability_exclusion_filters,
+            tag,
+        )
+    });
     let mut record = ManifestRecord {
         digest: digest.to_string(),
         media_type: parsed.media_type.clone(),
@@ -427,6 +434,29 @@ async fn resolve_ids(
         out.push(resolved);
     }
     Ok(out)
+}
+
+/// The one image `id` names (by digest, tag, or both, which must agree): what an
+/// action about a single image (StartImageScan, DescribeImageScanFindings) needs.
+pub async fn find(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    id: &ImageIdentifier,
+) -> Result<ManifestRecord> {
+    let resolved = resolve_ids(state, repository.id, std::slice::from_ref(id)).await?;
+    match resolved.into_iter().next() {
+        Some(Ok(record)) => Ok(record),
+        Some(Err(failure))
+            if failure.failure_code != ecr::FAILURE_IMAGE_NOT_FOUND
+                && failure.failure_code != ecr::FAILURE_TAG_DOES_NOT_MATCH_DIGEST =>
+        {
+            Err(Error::invalid(format!(
+                "Invalid parameter at 'imageId': {}",
+                failure.failure_reason
+            )))
+        }
+        _ => Err(image_not_found(&repository.name, id)),
+    }
 }
 
 fn check_batch(ids: &[ImageIdentifier]) -> Result<()> {

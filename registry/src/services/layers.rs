@@ -5,6 +5,8 @@ use berth_model::ecr::{
     GetDownloadUrlForLayerRequest, GetDownloadUrlForLayerResponse, Layer, LayerFailure,
 };
 use berth_model::oci::Digest;
+use std::time::Duration;
+
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -54,6 +56,9 @@ pub async fn batch_check(
 
 /// How long a GetDownloadUrlForLayer URL works.
 pub const DOWNLOAD_URL_LIFETIME_SECONDS: u64 = 15 * 60;
+/// How long a blob GET's redirect to the blob store works: the client follows it at
+/// once, and a download that has started is not cut off when it expires.
+pub const REDIRECT_LIFETIME: Duration = Duration::from_secs(5 * 60);
 
 fn download_mac(
     key: &[u8],
@@ -134,6 +139,16 @@ pub async fn download_url(
     {
         return Err(blob_not_found(repository, &request.layer_digest));
     }
+    let digest = parse_digest(&request.layer_digest)?;
+    if state.config.blob_redirect {
+        let lifetime = Duration::from_secs(DOWNLOAD_URL_LIFETIME_SECONDS);
+        if let Some(url) = state.blobs.presigned_url(&digest, lifetime).await? {
+            return Ok(GetDownloadUrlForLayerResponse {
+                download_url: url,
+                layer_digest: request.layer_digest,
+            });
+        }
+    }
     let expires = now_epoch_seconds() as u64 + DOWNLOAD_URL_LIFETIME_SECONDS;
     let signature = hex::encode(
         download_mac(
@@ -196,6 +211,16 @@ async fn available(
     })
 }
 
+/// A blob's size, if the repository has it whole, for a push that then need not
+/// upload it: the link counts as renewed, so an image deletion meanwhile keeps it.
+pub async fn claim(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    digest: &str,
+) -> Result<Option<u64>> {
+    available(state, repository, digest, true).await
+}
+
 /// A blob's size for `/v2` HEAD, which pushes ask before uploading.
 pub async fn size(state: &AppState, repository: &RepositoryRecord, digest: &str) -> Result<u64> {
     available(state, repository, digest, true)
@@ -212,6 +237,25 @@ pub async fn stored_size(
     available(state, repository, digest, false)
         .await?
         .ok_or_else(|| blob_not_found(repository, digest))
+}
+
+/// Where a client may fetch a blob the repository may serve without passing
+/// through this process (a presigned URL of the blob store), when the registry
+/// redirects blob downloads and its store has such URLs.
+pub async fn redirect(
+    state: &AppState,
+    repository: &RepositoryRecord,
+    digest: &str,
+) -> Result<Option<String>> {
+    if !state.config.blob_redirect {
+        return Ok(None);
+    }
+    let parsed = parse_digest(digest)?;
+    stored_size(state, repository, digest).await?;
+    Ok(state
+        .blobs
+        .presigned_url(&parsed, REDIRECT_LIFETIME)
+        .await?)
 }
 
 /// A blob's bytes, if the repository may serve it, verified as they stream: a damaged

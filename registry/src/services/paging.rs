@@ -22,6 +22,11 @@ pub fn images(repository_id: i64) -> String {
     format!("images:{repository_id}")
 }
 
+/// The results of one repository's lifecycle policy preview (GetLifecyclePolicyPreview).
+pub fn lifecycle_preview(repository_id: i64) -> String {
+    format!("lifecycle-preview:{repository_id}")
+}
+
 const NONCE_BYTES: usize = 12;
 
 /// Seals and opens page tokens.

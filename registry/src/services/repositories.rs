@@ -3,16 +3,18 @@
 use berth_model::ecr::{
     self, CreateRepositoryRequest, CreateRepositoryResponse, DeleteRepositoryRequest,
     DescribeRepositoriesRequest, DescribeRepositoriesResponse, EncryptionConfiguration,
-    ImageScanningConfiguration, ListTagsForResourceResponse, PutImageScanningConfigurationRequest,
-    PutImageScanningConfigurationResponse, PutImageTagMutabilityRequest,
-    PutImageTagMutabilityResponse, Repository, RepositoryPolicyResponse, RepositoryResponse,
-    SetRepositoryPolicyRequest, Tag,
+    ImageScanningConfiguration, ImageTagMutabilityExclusionFilter, ListTagsForResourceResponse,
+    PutImageScanningConfigurationRequest, PutImageScanningConfigurationResponse,
+    PutImageTagMutabilityRequest, PutImageTagMutabilityResponse, Repository,
+    RepositoryPolicyResponse, RepositoryResponse, SetRepositoryPolicyRequest, Tag,
 };
+use berth_model::mutability::{self, TagMutabilitySetting};
 use berth_model::names::validate_repository_name;
 
 use super::error::{Error, Result};
 use super::paging::{self, check_max_results};
-use crate::auth::access;
+use super::policies;
+use crate::auth::access::{self, Access, On};
 use crate::auth::Principal;
 use crate::clock::now_epoch_seconds;
 use crate::storage::{RepositoryChange, RepositoryRecord};
@@ -27,6 +29,7 @@ fn to_wire(state: &AppState, record: RepositoryRecord) -> Repository {
         repository_name: record.name,
         created_at: record.created_at,
         image_tag_mutability: record.image_tag_mutability,
+        image_tag_mutability_exclusion_filters: record.image_tag_mutability_exclusion_filters,
         image_scanning_configuration: ImageScanningConfiguration {
             scan_on_push: record.scan_on_push,
         },
@@ -34,7 +37,6 @@ fn to_wire(state: &AppState, record: RepositoryRecord) -> Repository {
             encryption_type: record.encryption_type,
             kms_key: record.kms_key,
         },
-        ..Default::default()
     }
 }
 
@@ -68,7 +70,7 @@ pub fn check_registry_id(
 
 /// The named repository, once `principal` is allowed `action` on it. Whether it
 /// exists is told only to callers who could be allowed there
-/// ([`access::missing_repository`]); anyone else is denied alike for missing and
+/// ([`Access::missing_repository`]); anyone else is denied alike for missing and
 /// existing repositories, as AWS authorizes before it looks up.
 pub async fn authorized(
     state: &AppState,
@@ -76,14 +78,30 @@ pub async fn authorized(
     action: &str,
     name: &str,
 ) -> Result<RepositoryRecord> {
+    let access = policies::access(state).await?;
+    authorized_with(state, &access, principal, action, name).await
+}
+
+/// [`authorized`] with the request's decisions already read.
+pub async fn authorized_with(
+    state: &AppState,
+    access: &Access<'_>,
+    principal: &Principal,
+    action: &str,
+    name: &str,
+) -> Result<RepositoryRecord> {
     let denied = |d: access::Denied| Error::AccessDenied(d.message);
     match state.metadata.find_repository(name).await? {
         Some(record) => {
-            access::authorize(&state.config, principal, action, Some(&record)).map_err(denied)?;
+            access
+                .authorize(principal, action, On::Repository(&record))
+                .map_err(denied)?;
             Ok(record)
         }
         None => {
-            access::missing_repository(&state.config, principal, action, name).map_err(denied)?;
+            access
+                .missing_repository(principal, action, name)
+                .map_err(denied)?;
             Err(not_found(name))
         }
     }
@@ -95,17 +113,31 @@ fn not_found(name: &str) -> Error {
     }
 }
 
+/// Creates a repository, decided as ECR decides it: against the ARN the new
+/// repository will have, so a registry policy statement over `team-a/*` lets its
+/// principals create `team-a/api` and nothing outside their prefix.
 pub async fn create(
     state: &AppState,
+    principal: &Principal,
     request: CreateRepositoryRequest,
 ) -> Result<CreateRepositoryResponse> {
     validate_repository_name(&request.repository_name).map_err(|e| {
         Error::InvalidParameter(format!("Invalid parameter at 'repositoryName': {e}"))
     })?;
-    let image_tag_mutability = check_tag_mutability(
+    policies::access(state)
+        .await?
+        .authorize(
+            principal,
+            "ecr:CreateRepository",
+            On::Name(&request.repository_name),
+        )
+        .map_err(|d| Error::AccessDenied(d.message))?;
+    let mutability = check_tag_mutability(
         request
             .image_tag_mutability
-            .unwrap_or_else(|| ecr::TAG_MUTABLE.into()),
+            .as_deref()
+            .unwrap_or(ecr::TAG_MUTABLE),
+        request.image_tag_mutability_exclusion_filters.as_deref(),
     )?;
     let encryption = request.encryption_configuration.unwrap_or_default();
     check_encryption(&encryption)?;
@@ -115,7 +147,8 @@ pub async fn create(
         policy: None,
         name: request.repository_name,
         created_at: now_epoch_seconds(),
-        image_tag_mutability,
+        image_tag_mutability: mutability.mutability.as_str().to_string(),
+        image_tag_mutability_exclusion_filters: mutability.filters,
         scan_on_push: request
             .image_scanning_configuration
             .unwrap_or_default()
@@ -152,9 +185,10 @@ pub async fn describe(
                 "Invalid parameter at 'repositoryNames': give between 1 and 100 names.",
             ));
         }
+        let access = policies::access(state).await?;
         let mut repositories = Vec::with_capacity(names.len());
         for name in names {
-            let record = authorized(state, principal, DESCRIBE, &name).await?;
+            let record = authorized_with(state, &access, principal, DESCRIBE, &name).await?;
             repositories.push(to_wire(state, record));
         }
         return Ok(DescribeRepositoriesResponse {
@@ -200,6 +234,7 @@ async fn visible_page(
     n: usize,
 ) -> Result<(Vec<RepositoryRecord>, bool)> {
     const LARGEST_BATCH: usize = 1000;
+    let access = policies::access(state).await?;
     let mut batch = n.saturating_add(1).min(LARGEST_BATCH);
     let mut page = Vec::new();
     loop {
@@ -210,7 +245,10 @@ async fn visible_page(
         let exhausted = records.len() < batch;
         for record in records {
             after = Some(record.name.clone());
-            if access::authorize(&state.config, principal, DESCRIBE, Some(&record)).is_ok() {
+            if access
+                .authorize(principal, DESCRIBE, On::Repository(&record))
+                .is_ok()
+            {
                 if page.len() == n {
                     return Ok((page, true));
                 }
@@ -249,19 +287,26 @@ pub async fn put_tag_mutability(
     repository: &RepositoryRecord,
     request: PutImageTagMutabilityRequest,
 ) -> Result<PutImageTagMutabilityResponse> {
-    let mutability = check_tag_mutability(request.image_tag_mutability)?;
+    let setting = check_tag_mutability(
+        &request.image_tag_mutability,
+        request.image_tag_mutability_exclusion_filters.as_deref(),
+    )?;
+    let mutability = setting.mutability.as_str().to_string();
     state
         .metadata
         .update_repository(
             repository.id,
-            RepositoryChange::TagMutability(mutability.clone()),
+            RepositoryChange::TagMutability {
+                mutability: mutability.clone(),
+                exclusion_filters: setting.filters.clone(),
+            },
         )
         .await?;
     Ok(PutImageTagMutabilityResponse {
         registry_id: state.config.account_id.clone(),
         repository_name: repository.name.clone(),
         image_tag_mutability: mutability,
-        ..Default::default()
+        image_tag_mutability_exclusion_filters: setting.filters,
     })
 }
 
@@ -503,12 +548,10 @@ fn is_kms_key_arn(key: &str) -> bool {
             .is_some_and(|id| !id.is_empty() && lower_digit_dash(id))
 }
 
-fn check_tag_mutability(value: String) -> Result<String> {
-    if [ecr::TAG_MUTABLE, ecr::TAG_IMMUTABLE].contains(&value.as_str()) {
-        Ok(value)
-    } else {
-        Err(Error::invalid(format!(
-            "Invalid parameter at 'imageTagMutability': '{value}' is not one of MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION (Berth does not take the *_WITH_EXCLUSION forms yet)."
-        )))
-    }
+/// The setting and its exclusion filters, checked as AWS checks them.
+fn check_tag_mutability(
+    mutability: &str,
+    filters: Option<&[ImageTagMutabilityExclusionFilter]>,
+) -> Result<TagMutabilitySetting> {
+    mutability::check(mutability, filters).map_err(Error::InvalidParameter)
 }

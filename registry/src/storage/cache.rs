@@ -1,5 +1,6 @@
-//! A cache in front of any [`Metadata`] store, for what every pull reads: registry
-//! tokens, access keys, repositories (with their policies), tags and manifests.
+//! A cache in front of any [`Metadata`] store, for what every request reads: registry
+//! tokens, access keys, the registry's settings (the registry policy among them),
+//! repositories (with their policies), tags and manifests.
 //!
 //! Nothing is served stale, even when another process wrote: every cached read first
 //! asks the store's [`ChangeFeed`] what was committed since the last read (by anyone)
@@ -14,7 +15,9 @@
 //! instant. A write (by this request) makes the next read ask again, so a request
 //! reads what it wrote.
 //!
-//! Only what was found is cached, so creating something needs no announcement.
+//! Only what was found is cached, so creating something needs no announcement —
+//! except settings, whose absence is kept too (every request asks for the registry
+//! policy, which is usually not set): a feed reports settings added as well.
 //! Each cache is bounded; when one is full it starts over.
 
 use std::cell::Cell;
@@ -27,9 +30,9 @@ use berth_model::oci::Digest;
 
 use super::{
     AccessKey, BlobStep, BlobUnlink, DanglingReference, ImageDeletion, Job, JobLease,
-    ManifestRecord, Metadata, NewManifest, PublishError, PutManifestError, RemoveBytes,
-    RepositoryChange, RepositoryRecord, Result, SweepOutcome, TagStatus, TokenRecord, Untag,
-    UploadRecord, UserRecord,
+    LifecyclePolicyRecord, LifecyclePreviewRecord, ManifestRecord, Metadata, NewManifest,
+    PreviewState, PublishError, PutManifestError, RemoveBytes, RepositoryChange, RepositoryRecord,
+    Result, SweepOutcome, TagStatus, TokenRecord, Untag, UploadPart, UploadRecord, UserRecord,
 };
 
 /// Something a cache may hold that changed.
@@ -43,6 +46,8 @@ pub enum Change {
     Manifests(i64),
     /// Any access key or registry token.
     Auth,
+    /// The registry setting with this name (added, changed or deleted).
+    Setting(String),
 }
 
 /// What the feed reports since it was last asked.
@@ -79,6 +84,7 @@ fn wrote() {
 }
 
 const MAX_TOKENS: usize = 10_000;
+const MAX_SETTINGS: usize = 1_000;
 const MAX_ACCESS_KEYS: usize = 10_000;
 const MAX_REPOSITORIES: usize = 10_000;
 const MAX_TAGS: usize = 100_000;
@@ -90,6 +96,8 @@ struct Cached {
     epoch: u64,
     tokens: HashMap<String, TokenRecord>,
     access_keys: HashMap<String, AccessKey>,
+    /// Absent settings too (`None`).
+    settings: HashMap<String, Option<String>>,
     repositories: HashMap<String, RepositoryRecord>,
     tags: HashMap<i64, HashMap<String, String>>,
     tag_count: usize,
@@ -127,6 +135,9 @@ impl Cached {
                 Change::Auth => {
                     self.tokens.clear();
                     self.access_keys.clear();
+                }
+                Change::Setting(key) => {
+                    self.settings.remove(&key);
                 }
             }
         }
@@ -210,6 +221,18 @@ impl Metadata for CachedMetadata {
                 )
             });
         }
+        Ok(found)
+    }
+
+    async fn get_setting(&self, key: &str) -> Result<Option<String>> {
+        let epoch = self.fresh().await?;
+        if let Some(hit) = self.lock().settings.get(key) {
+            return Ok(hit.clone());
+        }
+        let found = self.inner.get_setting(key).await?;
+        self.fill(epoch, |c| {
+            insert_bounded(&mut c.settings, key, found.clone(), MAX_SETTINGS)
+        });
         Ok(found)
     }
 
@@ -305,12 +328,14 @@ impl Metadata for CachedMetadata {
     // Everything else goes straight to the store. Writes reach the caches through the
     // feed, like anyone else's; the request that wrote asks the feed again.
 
-    async fn get_setting(&self, key: &str) -> Result<Option<String>> {
-        self.inner.get_setting(key).await
-    }
-
     async fn put_setting(&self, key: &str, value: &str) -> Result<()> {
         let result = self.inner.put_setting(key, value).await;
+        wrote();
+        result
+    }
+
+    async fn delete_setting(&self, key: &str) -> Result<Option<String>> {
+        let result = self.inner.delete_setting(key).await;
         wrote();
         result
     }
@@ -510,6 +535,83 @@ impl Metadata for CachedMetadata {
         self.inner.referrers(repository_id, digest).await
     }
 
+    async fn lifecycle_policy(&self, repository_id: i64) -> Result<Option<LifecyclePolicyRecord>> {
+        self.inner.lifecycle_policy(repository_id).await
+    }
+
+    async fn put_lifecycle_policy(&self, repository_id: i64, text: &str) -> Result<()> {
+        let result = self.inner.put_lifecycle_policy(repository_id, text).await;
+        wrote();
+        result
+    }
+
+    async fn delete_lifecycle_policy(
+        &self,
+        repository_id: i64,
+    ) -> Result<Option<LifecyclePolicyRecord>> {
+        let result = self.inner.delete_lifecycle_policy(repository_id).await;
+        wrote();
+        result
+    }
+
+    async fn record_lifecycle_evaluation(
+        &self,
+        repository_id: i64,
+        text: &str,
+        at: f64,
+    ) -> Result<()> {
+        let result = self
+            .inner
+            .record_lifecycle_evaluation(repository_id, text, at)
+            .await;
+        wrote();
+        result
+    }
+
+    async fn lifecycle_policies(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(RepositoryRecord, LifecyclePolicyRecord)>> {
+        self.inner.lifecycle_policies(after, limit).await
+    }
+
+    async fn start_lifecycle_preview(
+        &self,
+        repository_id: i64,
+        policy_text: &str,
+        now: f64,
+        running_since: f64,
+    ) -> Result<bool> {
+        let result = self
+            .inner
+            .start_lifecycle_preview(repository_id, policy_text, now, running_since)
+            .await;
+        wrote();
+        result
+    }
+
+    async fn finish_lifecycle_preview(
+        &self,
+        repository_id: i64,
+        started_at: f64,
+        state: PreviewState,
+    ) -> Result<()> {
+        let result = self
+            .inner
+            .finish_lifecycle_preview(repository_id, started_at, state)
+            .await;
+        wrote();
+        result
+    }
+
+    async fn lifecycle_preview(
+        &self,
+        repository_id: i64,
+    ) -> Result<Option<LifecyclePreviewRecord>> {
+        self.inner.lifecycle_preview(repository_id).await
+    }
+
     async fn create_upload(&self, id: &str, repository_id: i64, now: f64) -> Result<()> {
         let result = self.inner.create_upload(id, repository_id, now).await;
         wrote();
@@ -522,6 +624,16 @@ impl Metadata for CachedMetadata {
 
     async fn delete_upload(&self, id: &str) -> Result<bool> {
         let result = self.inner.delete_upload(id).await;
+        wrote();
+        result
+    }
+
+    async fn upload_parts(&self, id: &str) -> Result<Option<Vec<UploadPart>>> {
+        self.inner.upload_parts(id).await
+    }
+
+    async fn add_upload_part(&self, id: &str, part: &UploadPart) -> Result<bool> {
+        let result = self.inner.add_upload_part(id, part).await;
         wrote();
         result
     }
@@ -585,6 +697,7 @@ mod tests {
             scan_on_push: false,
             encryption_type: berth_model::ecr::ENCRYPTION_AES256.into(),
             kms_key: None,
+            image_tag_mutability_exclusion_filters: vec![],
         }
     }
 
@@ -698,6 +811,34 @@ mod tests {
         assert!(other.remove_user("ci").await.unwrap());
         assert_eq!(cache.find_access_key("AKIAUSER").await.unwrap(), None);
         assert_eq!(cache.find_token("hash").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn settings_added_changed_and_deleted_elsewhere_are_read_next() {
+        let (cache, other) = cache_and_other();
+        for _ in 0..2 {
+            assert_eq!(cache.get_setting("registry_policy").await.unwrap(), None);
+        }
+        other.put_setting("registry_policy", "{1}").await.unwrap();
+        assert_eq!(
+            cache
+                .get_setting("registry_policy")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("{1}")
+        );
+        other.put_setting("registry_policy", "{2}").await.unwrap();
+        assert_eq!(
+            cache
+                .get_setting("registry_policy")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("{2}")
+        );
+        other.delete_setting("registry_policy").await.unwrap();
+        assert_eq!(cache.get_setting("registry_policy").await.unwrap(), None);
     }
 
     /// Reports what it is told to, as a feed would what others committed.

@@ -517,6 +517,14 @@ impl Blobs for BlobFiles {
         .map_err(std::io::Error::other)??;
         Ok(check)
     }
+
+    async fn presigned_url(
+        &self,
+        _digest: &Digest,
+        _lifetime: std::time::Duration,
+    ) -> Result<Option<String>, BlobError> {
+        Ok(None)
+    }
 }
 
 impl BlobFiles {

@@ -7,8 +7,10 @@
 //!   what a file system or an object store holds. Reads verify the bytes against
 //!   their digest.
 //!
-//! The embedded default is SQLite ([`sqlite`]) plus files ([`files`]). Services
-//! depend only on the traits; nothing here knows HTTP or the ECR/OCI wire errors.
+//! The embedded default is SQLite ([`sqlite`]) plus files ([`files`]); scale-out
+//! is PostgreSQL ([`postgres`]) plus S3-compatible object storage ([`s3`]), shared by
+//! any number of processes. Services depend only on the traits; nothing here knows
+//! HTTP or the ECR/OCI wire errors.
 
 use std::future::Future;
 use std::io;
@@ -16,6 +18,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use berth_model::ecr::ImageTagMutabilityExclusionFilter;
 use berth_model::oci::Digest;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
@@ -23,6 +26,9 @@ use futures_util::stream::BoxStream;
 pub mod cache;
 pub mod files;
 pub mod ingest;
+pub mod migrations;
+pub mod postgres;
+pub mod s3;
 pub mod sqlite;
 
 /// Bytes flowing in (an upload's body) or out (a blob's content).
@@ -66,6 +72,8 @@ pub struct RepositoryRecord {
     pub name: String,
     pub created_at: f64,
     pub image_tag_mutability: String,
+    /// In the order given; empty unless the mutability has exclusions.
+    pub image_tag_mutability_exclusion_filters: Vec<ImageTagMutabilityExclusionFilter>,
     pub scan_on_push: bool,
     pub encryption_type: String,
     pub kms_key: Option<String>,
@@ -74,7 +82,11 @@ pub struct RepositoryRecord {
 /// A change to one of a repository's settings.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RepositoryChange {
-    TagMutability(String),
+    /// The mutability with its exclusion filters, which replace the old ones.
+    TagMutability {
+        mutability: String,
+        exclusion_filters: Vec<ImageTagMutabilityExclusionFilter>,
+    },
     ScanOnPush(bool),
     Policy(Option<String>),
 }
@@ -198,12 +210,21 @@ pub struct UploadRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
     GarbageCollection,
+    Lifecycle,
+    /// First-start setup (signing keys, admin key): processes starting together
+    /// must agree on one of each.
+    Bootstrap,
+    /// `berth-registry migrate` into this store.
+    Migrate,
 }
 
 impl Job {
     pub fn name(self) -> &'static str {
         match self {
             Job::GarbageCollection => "gc",
+            Job::Lifecycle => "lifecycle",
+            Job::Bootstrap => "bootstrap",
+            Job::Migrate => "migrate",
         }
     }
 }
@@ -212,12 +233,56 @@ impl Job {
 /// another run it.
 pub type JobLease = Box<dyn Send + Sync>;
 
+/// One piece of an upload, for blob stores that cannot append (object stores): each
+/// chunk is stored whole under its own key and recorded here, so that any process can
+/// check the next chunk's offset and put the pieces together in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadPart {
+    /// Where the part starts in the upload.
+    pub offset: u64,
+    pub size: u64,
+    /// Where the blob store keeps the part's bytes.
+    pub key: String,
+    /// The SHA-256 of the part's bytes alone.
+    pub digest: String,
+}
+
+/// A repository's lifecycle policy as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LifecyclePolicyRecord {
+    pub text: String,
+    /// When a lifecycle run last evaluated this policy (epoch seconds).
+    pub last_evaluated_at: Option<f64>,
+}
+
+/// Where a lifecycle policy preview stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PreviewState {
+    Running,
+    /// The evaluation's result, a document only the lifecycle service reads.
+    Complete(String),
+    /// Why the evaluation did not finish.
+    Failed(String),
+}
+
+/// A repository's latest lifecycle policy preview.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LifecyclePreviewRecord {
+    pub policy_text: String,
+    /// Epoch seconds; also tells one preview from the next.
+    pub started_at: f64,
+    pub state: PreviewState,
+}
+
 /// Metadata: everything but the blobs' bytes. Every method is one consistent step
 /// (a transaction where it changes more than one row).
 #[async_trait]
 pub trait Metadata: Send + Sync + 'static {
     async fn get_setting(&self, key: &str) -> Result<Option<String>>;
     async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
+    /// Removes a setting and returns what it held, as one step: a concurrent
+    /// `put_setting` lands either before (and is what is returned) or after.
+    async fn delete_setting(&self, key: &str) -> Result<Option<String>>;
 
     async fn find_access_key(&self, access_key_id: &str) -> Result<Option<AccessKey>>;
     async fn root_access_key(&self) -> Result<Option<AccessKey>>;
@@ -330,10 +395,60 @@ pub trait Metadata: Send + Sync + 'static {
     /// Manifests whose `subject` is `digest`.
     async fn referrers(&self, repository_id: i64, digest: &str) -> Result<Vec<ManifestRecord>>;
 
+    async fn lifecycle_policy(&self, repository_id: i64) -> Result<Option<LifecyclePolicyRecord>>;
+    /// Sets the repository's lifecycle policy; a new text has not been evaluated yet.
+    async fn put_lifecycle_policy(&self, repository_id: i64, text: &str) -> Result<()>;
+    /// Deletes the repository's lifecycle policy; what it was, if there was one.
+    async fn delete_lifecycle_policy(
+        &self,
+        repository_id: i64,
+    ) -> Result<Option<LifecyclePolicyRecord>>;
+    /// Records that a lifecycle run evaluated the policy `text` at `at`; nothing
+    /// when the policy has changed since the run read it.
+    async fn record_lifecycle_evaluation(
+        &self,
+        repository_id: i64,
+        text: &str,
+        at: f64,
+    ) -> Result<()>;
+    /// Up to `limit` repositories with a lifecycle policy, in name order after `after`.
+    async fn lifecycle_policies(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(RepositoryRecord, LifecyclePolicyRecord)>>;
+
+    /// Starts a preview of `policy_text` at `now`, replacing the repository's last
+    /// preview — unless that one is still running and started at or after
+    /// `running_since`: then nothing changes and the answer is false.
+    async fn start_lifecycle_preview(
+        &self,
+        repository_id: i64,
+        policy_text: &str,
+        now: f64,
+        running_since: f64,
+    ) -> Result<bool>;
+    /// Ends the preview that started at `started_at` in `state`, if it is still the
+    /// repository's preview.
+    async fn finish_lifecycle_preview(
+        &self,
+        repository_id: i64,
+        started_at: f64,
+        state: PreviewState,
+    ) -> Result<()>;
+    async fn lifecycle_preview(&self, repository_id: i64)
+        -> Result<Option<LifecyclePreviewRecord>>;
+
     async fn create_upload(&self, id: &str, repository_id: i64, now: f64) -> Result<()>;
     /// The repository an upload session belongs to.
     async fn find_upload(&self, id: &str) -> Result<Option<i64>>;
+    /// Forgets an upload session and its parts.
     async fn delete_upload(&self, id: &str) -> Result<bool>;
+    /// The upload's parts in offset order; `None` when the upload does not exist.
+    async fn upload_parts(&self, id: &str) -> Result<Option<Vec<UploadPart>>>;
+    /// Records `part` if the upload's parts end exactly at `part.offset`; false when
+    /// they do not (another process appended first) or the upload is gone.
+    async fn add_upload_part(&self, id: &str, part: &UploadPart) -> Result<bool>;
     /// Upload sessions started before `before`.
     async fn uploads_started_before(&self, before: f64) -> Result<Vec<UploadRecord>>;
 
@@ -474,4 +589,12 @@ pub trait Blobs: Send + Sync + 'static {
     /// aside (kept for inspection) so the blob counts as missing and the next push
     /// stores it anew.
     async fn verify(&self, digest: &Digest, quarantine: bool) -> Result<BlobCheck, BlobError>;
+    /// A URL that serves the blob's bytes to anyone holding it until `lifetime` has
+    /// passed (an object store's presigned GET), or `None` when the store has no such
+    /// URLs (files).
+    async fn presigned_url(
+        &self,
+        digest: &Digest,
+        lifetime: std::time::Duration,
+    ) -> Result<Option<String>, BlobError>;
 }

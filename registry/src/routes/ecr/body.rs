@@ -8,21 +8,39 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap};
-use berth_model::ecr::{Action, ErrorType};
+use berth_model::ecr::{Action, ErrorType, MAX_LAYER_PART_BYTES};
 use futures_util::StreamExt;
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::routes::error::EcrError;
 use crate::AppState;
 
-/// The largest body of any action but PutImage: a repository policy of 10,240
-/// characters, each escaped at worst as `\uXXXX`, is about 60 KiB; lifecycle and
-/// registry policies and 100-image batches stay well under this.
+/// The largest body of any action but PutImage and UploadLayerPart: a repository
+/// policy of 10,240 characters, each escaped at worst as `\uXXXX`, is about 60 KiB;
+/// lifecycle and registry policies, scanning configurations and 100-image batches
+/// stay well under this.
 pub const DEFAULT_LIMIT: usize = 1 << 20;
 
 /// PutImage's manifest may have 4,194,304 characters; escaped at worst as `\uXXXX`
 /// (6 bytes each) inside the JSON envelope, plus the envelope itself.
 pub const PUT_IMAGE_LIMIT: usize = 6 * 4_194_304 + (64 << 10);
+
+/// UploadLayerPart's largest part: 20 MiB (`MAX_LAYER_PART_BYTES`, the API
+/// reference's and botocore's maximum; ECR's quota table says 10 MiB, and Berth is
+/// never stricter than AWS), as base64 (4 characters for every 3 bytes; base64 needs
+/// no JSON escaping), plus the JSON envelope around it (names, ids and offsets).
+pub const UPLOAD_LAYER_PART_LIMIT: usize = MAX_LAYER_PART_BYTES.div_ceil(3) * 4 + (64 << 10);
+
+/// The largest body any action takes: the shared budget must hold at least one, or
+/// such a request could never be read (`serve` refuses a smaller budget).
+pub const LARGEST_LIMIT: usize = if PUT_IMAGE_LIMIT > UPLOAD_LAYER_PART_LIMIT {
+    PUT_IMAGE_LIMIT
+} else {
+    UPLOAD_LAYER_PART_LIMIT
+};
+
+// The default budget must hold the largest legal request.
+const _: () = assert!(LARGEST_LIMIT <= crate::config::DEFAULT_UNAUTHENTICATED_BODY_BYTES);
 
 /// How long a request waits for room in the shared budget before it is turned away
 /// (ThrottlingException, which AWS's SDKs retry with backoff).
@@ -31,11 +49,12 @@ const BUDGET_WAIT: Duration = Duration::from_secs(10);
 /// How long a body may take to arrive before its signature is checked.
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The most bytes a request for `action` may carry. Actions with larger legal
-/// requests (UploadLayerPart's base64 parts, once it exists) get their own arm.
+/// The most bytes a request for `action` may carry: what its largest legal request
+/// needs, so the shared budget is spent on large bodies only where they are legal.
 pub fn limit(action: Option<Action>) -> usize {
     match action {
         Some(Action::PutImage) => PUT_IMAGE_LIMIT,
+        Some(Action::UploadLayerPart) => UPLOAD_LAYER_PART_LIMIT,
         _ => DEFAULT_LIMIT,
     }
 }
@@ -117,4 +136,28 @@ pub async fn read(
         bytes: Bytes::from(buffer),
         _budget: budget,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_part_fits_its_limit_and_the_default_budget() {
+        let request = serde_json::to_vec(&berth_model::ecr::UploadLayerPartRequest {
+            registry_id: Some("123456789012".into()),
+            repository_name: format!("{}/{}", "a".repeat(127), "b".repeat(128)),
+            upload_id: "6bc05ba6-1a42-4ad6-a1f4-4e4d0c2cc6a4".into(),
+            part_first_byte: u64::MAX - MAX_LAYER_PART_BYTES as u64,
+            part_last_byte: u64::MAX,
+            layer_part_blob: berth_model::ecr::Blob(vec![0xff; MAX_LAYER_PART_BYTES]),
+        })
+        .unwrap();
+        assert!(request.len() <= limit(Some(Action::UploadLayerPart)));
+        assert!(
+            request.len() > limit(Some(Action::PutImage)),
+            "a part needs more than PutImage"
+        );
+        assert_eq!(limit(Some(Action::CompleteLayerUpload)), DEFAULT_LIMIT);
+    }
 }

@@ -11,15 +11,20 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use berth_model::ecr::{
-    Action, CreateRepositoryRequest, DescribeRegistryResponse, ErrorType, ReplicationConfiguration,
-    RepositoryRequest, TagResourceRequest, UntagResourceRequest,
+    Action, CompleteLayerUploadRequest, CompleteLayerUploadResponse, CreateRepositoryRequest,
+    DescribeRegistryResponse, ErrorType, InitiateLayerUploadResponse, ReplicationConfiguration,
+    RepositoryRequest, TagResourceRequest, UntagResourceRequest, UploadLayerPartRequest,
+    UploadLayerPartResponse,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::error::{self, EcrError};
-use crate::auth::{access, sigv4, Principal};
-use crate::services::{self, images, layers, repositories, tokens};
+use crate::auth::access::On;
+use crate::auth::{sigv4, Principal};
+use crate::services::{
+    self, images, layers, lifecycle, policies, repositories, scanning, tokens, uploads,
+};
 use crate::storage::RepositoryRecord;
 use crate::AppState;
 
@@ -118,8 +123,13 @@ async fn dispatch(
 ) -> Result<Response, EcrError> {
     let wire = |e: services::Error| error::ecr(e, &state.config);
     let action_name = format!("ecr:{}", action.name());
-    let allow = |repository: Option<&RepositoryRecord>| {
-        access::authorize(&state.config, principal, &action_name, repository)
+    // Registry-level actions are decided against the registry policy alone, on the
+    // resource `*` (their IAM resource on AWS).
+    let registry_level = async || -> Result<(), EcrError> {
+        policies::access(state)
+            .await
+            .map_err(wire)?
+            .authorize(principal, &action_name, On::Registry)
             .map_err(|denied| EcrError::new(ErrorType::AccessDenied, denied.message))
     };
     // Every repository-level action names its repository (by name, or by ARN for the
@@ -141,8 +151,11 @@ async fn dispatch(
     Ok(match action {
         Action::CreateRepository => {
             let request: CreateRepositoryRequest = parse(body)?;
-            allow(None)?;
-            json_body(&repositories::create(state, request).await.map_err(wire)?)
+            json_body(
+                &repositories::create(state, principal, request)
+                    .await
+                    .map_err(wire)?,
+            )
         }
         // Filtered per repository by the caller's policies, so no blanket check here.
         Action::DescribeRepositories => {
@@ -155,7 +168,7 @@ async fn dispatch(
         }
         Action::GetAuthorizationToken => {
             let request = parse(body)?;
-            allow(None)?;
+            registry_level().await?;
             json_body(
                 &tokens::get_authorization_token(state, principal, request)
                     .await
@@ -163,7 +176,7 @@ async fn dispatch(
             )
         }
         Action::DescribeRegistry => {
-            allow(None)?;
+            registry_level().await?;
             json_body(&DescribeRegistryResponse {
                 registry_id: state.config.account_id.clone(),
                 replication_configuration: ReplicationConfiguration { rules: Vec::new() },
@@ -295,6 +308,49 @@ async fn dispatch(
                     .map_err(wire)?,
             )
         }
+        Action::PutLifecyclePolicy => {
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &lifecycle::put_policy(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::GetLifecyclePolicy => {
+            let repository = named().await?;
+            json_body(
+                &lifecycle::get_policy(state, &repository)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::DeleteLifecyclePolicy => {
+            let repository = named().await?;
+            json_body(
+                &lifecycle::delete_policy(state, &repository)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::StartLifecyclePolicyPreview => {
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &lifecycle::preview::start(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        Action::GetLifecyclePolicyPreview => {
+            let repository = named().await?;
+            let request = parse(body)?;
+            json_body(
+                &lifecycle::preview::get(state, &repository, request)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
         Action::PutImageScanningConfiguration => {
             let repository = named().await?;
             let request = parse(body)?;
@@ -303,6 +359,96 @@ async fn dispatch(
                     .await
                     .map_err(wire)?,
             )
+        }
+        Action::InitiateLayerUpload => {
+            let repository = named().await?;
+            json_body(&InitiateLayerUploadResponse {
+                upload_id: uploads::initiate(state, &repository).await.map_err(wire)?,
+                part_size: uploads::LAYER_PART_SIZE,
+            })
+        }
+        Action::UploadLayerPart => {
+            let repository = named().await?;
+            let request: UploadLayerPartRequest = parse(body)?;
+            let last_byte_received = uploads::upload_part(
+                state,
+                &repository,
+                &request.upload_id,
+                request.part_first_byte,
+                request.part_last_byte,
+                request.layer_part_blob.0,
+            )
+            .await
+            .map_err(wire)?;
+            json_body(&UploadLayerPartResponse {
+                registry_id: state.config.account_id.clone(),
+                repository_name: repository.name,
+                upload_id: request.upload_id,
+                last_byte_received,
+            })
+        }
+        Action::CompleteLayerUpload => {
+            let repository = named().await?;
+            let request: CompleteLayerUploadRequest = parse(body)?;
+            let digest = uploads::complete_layer(
+                state,
+                &repository,
+                &request.upload_id,
+                &request.layer_digests,
+            )
+            .await
+            .map_err(wire)?;
+            json_body(&CompleteLayerUploadResponse {
+                registry_id: state.config.account_id.clone(),
+                repository_name: repository.name,
+                upload_id: request.upload_id,
+                layer_digest: digest.to_string(),
+            })
+        }
+        Action::PutRegistryPolicy => {
+            let request = parse(body)?;
+            registry_level().await?;
+            json_body(&policies::put(state, request).await.map_err(wire)?)
+        }
+        Action::GetRegistryPolicy => {
+            registry_level().await?;
+            json_body(&policies::get(state).await.map_err(wire)?)
+        }
+        Action::DeleteRegistryPolicy => {
+            registry_level().await?;
+            json_body(&policies::delete(state).await.map_err(wire)?)
+        }
+        Action::PutRegistryScanningConfiguration => {
+            let request = parse(body)?;
+            registry_level().await?;
+            json_body(&scanning::put_registry(state, request).await.map_err(wire)?)
+        }
+        Action::GetRegistryScanningConfiguration => {
+            registry_level().await?;
+            json_body(&scanning::get_registry(state).await.map_err(wire)?)
+        }
+        Action::BatchGetRepositoryScanningConfiguration => {
+            let request = parse(body)?;
+            json_body(
+                &scanning::batch_get_repositories(state, principal, request)
+                    .await
+                    .map_err(wire)?,
+            )
+        }
+        // Berth has no scanner: once the checks AWS makes pass, these always refuse.
+        Action::StartImageScan => {
+            let repository = named().await?;
+            let request = parse(body)?;
+            return Err(wire(
+                scanning::start_image_scan(state, &repository, request).await,
+            ));
+        }
+        Action::DescribeImageScanFindings => {
+            let repository = named().await?;
+            let request = parse(body)?;
+            return Err(wire(
+                scanning::describe_findings(state, &repository, request).await,
+            ));
         }
     })
 }

@@ -1,4 +1,5 @@
-//! Blobs: GET/HEAD (and presigned GETs from GetDownloadUrlForLayer), DELETE.
+//! Blobs: GET/HEAD (and presigned GETs from GetDownloadUrlForLayer), DELETE. With
+//! `--blob-redirect`, a GET is answered with a redirect to the blob store.
 
 use std::collections::HashMap;
 
@@ -130,6 +131,23 @@ pub(super) async fn get(
     .map_err(wire)?;
     if !with_body {
         return Ok(respond(StatusCode::OK, headers(size), Body::empty()));
+    }
+    if let Some(url) = layers::redirect(state, repository, digest)
+        .await
+        .map_err(wire)?
+    {
+        // As ECR (and the spec's "307 Temporary Redirect") do: the client fetches
+        // the bytes (and any Range of them) from the blob store, authorized here
+        // exactly as a stream would be.
+        return Ok(respond(
+            StatusCode::TEMPORARY_REDIRECT,
+            vec![
+                (header::LOCATION, header_value(url)),
+                content_digest(digest),
+                (header::CONTENT_LENGTH, HeaderValue::from_static("0")),
+            ],
+            Body::empty(),
+        ));
     }
     match wanted(request_headers, size) {
         Wanted::Whole => {

@@ -51,7 +51,7 @@ struct Caller {
 
 impl Caller {
     /// Whether the caller's token (if any) covers `action` on the endpoint; the
-    /// repository policies decide on top of this.
+    /// registry and repository policies decide on top of this.
     fn token_allows(&self, endpoint: &Endpoint<'_>, action: &str) -> bool {
         let Some(grants) = &self.grants else {
             return true;

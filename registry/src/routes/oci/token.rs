@@ -9,8 +9,9 @@ use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::{api_version, challenge, OciCode, OciError};
+use crate::auth::access::{Access, On};
 use crate::auth::bearer::{self, Grant};
-use crate::auth::{access, tokens, Principal};
+use crate::auth::{tokens, Principal};
 use crate::clock::now_epoch_seconds;
 use crate::AppState;
 
@@ -88,11 +89,19 @@ async fn answer(
                 .map_err(|tokens::BasicAuthError(message)| refuse(message))?;
         (principal, f64::INFINITY)
     };
+    let access = crate::services::policies::access(state)
+        .await
+        .map_err(OciError::internal)?;
+    // This is a login, as GetAuthorizationToken is: a Deny of that action refuses it
+    // here too, whichever credentials came.
+    access
+        .authorize(&principal, "ecr:GetAuthorizationToken", On::Registry)
+        .map_err(|denied| OciError::new(OciCode::Denied, denied.message))?;
     let mut granted = Vec::new();
     for (_, scopes) in params.iter().filter(|(k, _)| k == "scope") {
         for scope in scopes.split_whitespace() {
             if let Some(grant) = Grant::parse(scope) {
-                granted.push(allowed(state, &principal, grant).await?);
+                granted.push(allowed(state, &access, &principal, grant).await?);
             }
         }
     }
@@ -121,9 +130,13 @@ async fn answer(
 }
 
 /// The part of a requested scope the caller's policies allow: `pull`, `push` and
-/// `delete` on a repository, each decided as the requests it stands for will be.
+/// `delete` on a repository, each decided as the requests it stands for will be. For
+/// a name no repository has, the registry policy alone decides, so a caller it
+/// allows there reaches the repository's `NAME_UNKNOWN` ("create it first") rather
+/// than an unexplained refusal.
 async fn allowed(
     state: &AppState,
+    access: &Access<'_>,
     principal: &Principal,
     mut grant: Grant,
 ) -> Result<Grant, OciError> {
@@ -138,10 +151,11 @@ async fn allowed(
                 .find_repository(&grant.name)
                 .await
                 .map_err(OciError::internal)?;
-            let may = |action: &str| match &repository {
-                Some(r) => access::authorize(&state.config, principal, action, Some(r)).is_ok(),
-                None => false,
+            let on = match &repository {
+                Some(r) => On::Repository(r),
+                None => On::Name(&grant.name),
             };
+            let may = |action: &str| access.authorize(principal, action, on).is_ok();
             let mut actions = Vec::new();
             for wanted in &grant.actions {
                 let one = [wanted.as_str()];

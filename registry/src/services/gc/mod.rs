@@ -239,6 +239,7 @@ mod tests {
             name: "app".into(),
             created_at: 1.0,
             image_tag_mutability: berth_model::ecr::TAG_MUTABLE.into(),
+            image_tag_mutability_exclusion_filters: Vec::new(),
             scan_on_push: false,
             encryption_type: berth_model::ecr::ENCRYPTION_AES256.into(),
             kms_key: None,

@@ -202,6 +202,7 @@ mod tests {
             name: name.into(),
             created_at: 1.0,
             image_tag_mutability: berth_model::ecr::TAG_MUTABLE.into(),
+            image_tag_mutability_exclusion_filters: Vec::new(),
             scan_on_push: false,
             encryption_type: berth_model::ecr::ENCRYPTION_AES256.into(),
             kms_key: None,
@@ -511,10 +512,10 @@ mod tests {
         store.unlink_blob(repo, config.as_str()).await.unwrap();
         store.unlink_blob(repo, layer.as_str()).await.unwrap();
         drop(store);
-        // As a data dir written before this table existed.
+        // As a data dir written before this table existed: schema version 2.
         rusqlite::Connection::open(dir.join(super::super::DATABASE_FILE))
             .unwrap()
-            .execute_batch("DROP TABLE manifest_blobs;")
+            .execute_batch("DROP TABLE manifest_blobs; PRAGMA user_version = 2;")
             .unwrap();
 
         let reopened = SqliteMetadata::open(&dir).unwrap();

@@ -24,12 +24,19 @@ use crate::storage::{Result, StorageError};
 const WATCHED: &[(&str, &str, &str)] = &[
     ("repositories", "repository", "id"),
     ("repository_policies", "repository", "repository_id"),
+    (
+        "tag_mutability_exclusion_filters",
+        "repository",
+        "repository_id",
+    ),
     ("tags", "tags", "repository_id"),
     // Content by digest never changes, but a manifest can be deleted, and a pull's
     // recorded time is part of its record.
     ("manifests", "manifests", "repository_id"),
     ("access_keys", "auth", "'*'"),
     ("auth_tokens", "auth", "'*'"),
+    // The registry policy, read by every request, is a setting.
+    ("settings", "setting", "key"),
 ];
 
 /// The `changes` table and its triggers; idempotent, run at every open.
@@ -116,6 +123,7 @@ fn change(kind: &str, key: &str) -> Option<Change> {
         "tags" => key.parse().ok().map(Change::Tags),
         "manifests" => key.parse().ok().map(Change::Manifests),
         "auth" => Some(Change::Auth),
+        "setting" => Some(Change::Setting(key.to_string())),
         _ => None,
     }
 }

@@ -36,6 +36,17 @@ pub fn put_setting(conn: &Connection, key: &str, value: &str) -> Result<(), Stor
     Ok(())
 }
 
+/// Removes a setting in one statement; what it held.
+pub fn delete_setting(conn: &Connection, key: &str) -> Result<Option<String>, StorageError> {
+    Ok(conn
+        .query_row(
+            "DELETE FROM settings WHERE key = ?1 RETURNING value",
+            [key],
+            |row| row.get(0),
+        )
+        .optional()?)
+}
+
 pub fn root_access_key(conn: &Connection) -> Result<Option<AccessKey>, StorageError> {
     Ok(conn
         .query_row(

@@ -1,4 +1,4 @@
-//! Blobs, manifests, tags and upload sessions.
+//! Blobs, manifests and tags.
 //!
 //! Every change that links things is one transaction, and foreign keys make a tag
 //! pointing at a missing manifest impossible.
@@ -73,7 +73,11 @@ pub fn claim_blob(
 const MANIFEST_COLUMNS: &str =
     "digest, media_type, artifact_type, content, image_size, pushed_at, last_pulled_at, subject";
 
-fn manifest_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ManifestRecord> {
+pub(super) fn manifest_columns() -> &'static str {
+    MANIFEST_COLUMNS
+}
+
+pub(super) fn manifest_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ManifestRecord> {
     Ok(ManifestRecord {
         digest: row.get(0)?,
         media_type: row.get(1)?,
@@ -294,29 +298,4 @@ pub fn referrers(
     ))?;
     let rows = statement.query_map(params![repository_id, digest], manifest_from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
-}
-
-pub fn create_upload(
-    conn: &Connection,
-    id: &str,
-    repository_id: i64,
-    now: f64,
-) -> Result<(), StorageError> {
-    conn.execute(
-        "INSERT INTO uploads (id, repository_id, started_at) VALUES (?1, ?2, ?3)",
-        params![id, repository_id, now],
-    )?;
-    Ok(())
-}
-
-/// The repository an upload session belongs to.
-pub fn find_upload(conn: &Connection, id: &str) -> Result<Option<i64>, StorageError> {
-    Ok(conn
-        .prepare_cached("SELECT repository_id FROM uploads WHERE id = ?1")?
-        .query_row([id], |row| row.get(0))
-        .optional()?)
-}
-
-pub fn delete_upload(conn: &Connection, id: &str) -> Result<bool, StorageError> {
-    Ok(conn.execute("DELETE FROM uploads WHERE id = ?1", [id])? > 0)
 }

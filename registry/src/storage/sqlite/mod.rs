@@ -4,6 +4,8 @@
 //! database while `serve` runs. Each trait method runs its statements on a blocking
 //! thread, off the async runtime: writes on one connection, reads on a small pool of
 //! their own (WAL lets readers run beside each other and beside the writer).
+//! The schema is `registry/migrations/sqlite/`, its version in `PRAGMA user_version`;
+//! the change log the caches read ([`changes`]) is kept up to date at every open.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,129 +15,27 @@ use async_trait::async_trait;
 use berth_model::oci::Digest;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+use super::migrations::{self, Migration};
 use super::{
     AccessKey, BlobStep, BlobUnlink, DanglingReference, ImageDeletion, Job, JobLease,
-    ManifestRecord, Metadata, NewManifest, PublishError, PutManifestError, RemoveBytes,
-    RepositoryChange, RepositoryRecord, Result, StorageError, SweepOutcome, TagStatus, TokenRecord,
-    Untag, UploadRecord, UserRecord,
+    LifecyclePolicyRecord, LifecyclePreviewRecord, ManifestRecord, Metadata, NewManifest,
+    PreviewState, PublishError, PutManifestError, RemoveBytes, RepositoryChange, RepositoryRecord,
+    Result, StorageError, SweepOutcome, TagStatus, TokenRecord, Untag, UploadPart, UploadRecord,
+    UserRecord,
 };
 
 pub mod blobs;
 pub mod changes;
+mod export;
 pub mod fixtures;
 pub mod identity;
 pub mod images;
+pub mod lifecycle;
 pub mod references;
 pub mod repositories;
+pub mod uploads;
 
 pub const DATABASE_FILE: &str = "berth.db";
-
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS access_keys (
-    access_key_id     TEXT PRIMARY KEY,
-    secret_access_key TEXT NOT NULL,
-    -- NULL for the account's root (admin) key.
-    user_name         TEXT,
-    created_at        REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS settings (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS users (
-    user_name  TEXT PRIMARY KEY,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS repositories (
-    id                   INTEGER PRIMARY KEY,
-    name                 TEXT NOT NULL UNIQUE,
-    created_at           REAL NOT NULL,
-    image_tag_mutability TEXT NOT NULL,
-    scan_on_push         INTEGER NOT NULL,
-    encryption_type      TEXT NOT NULL,
-    kms_key              TEXT
-);
-CREATE TABLE IF NOT EXISTS blobs (
-    digest     TEXT PRIMARY KEY,
-    size       INTEGER NOT NULL,
-    created_at REAL NOT NULL
-);
--- Which repositories may serve a blob: pushed or mounted there.
-CREATE TABLE IF NOT EXISTS repository_blobs (
-    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
-    digest        TEXT NOT NULL REFERENCES blobs(digest),
-    PRIMARY KEY (repository_id, digest)
-);
--- Garbage collection asks "does anything link this blob?" per blob.
-CREATE INDEX IF NOT EXISTS repository_blobs_by_digest ON repository_blobs (digest);
-CREATE TABLE IF NOT EXISTS manifests (
-    repository_id  INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
-    digest         TEXT NOT NULL,
-    media_type     TEXT NOT NULL,
-    artifact_type  TEXT,
-    content        BLOB NOT NULL,
-    image_size     INTEGER NOT NULL,
-    pushed_at      REAL NOT NULL,
-    last_pulled_at REAL,
-    subject        TEXT,
-    PRIMARY KEY (repository_id, digest)
-);
-CREATE INDEX IF NOT EXISTS manifests_by_subject ON manifests (repository_id, subject);
-CREATE TABLE IF NOT EXISTS tags (
-    repository_id INTEGER NOT NULL,
-    tag           TEXT NOT NULL,
-    digest        TEXT NOT NULL,
-    PRIMARY KEY (repository_id, tag),
-    FOREIGN KEY (repository_id, digest) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE
-);
--- Covers "the tags of this image, in order": without the tag column SQLite walks
--- every tag of the repository per image (200 ms per DescribeImages page at 10,000 tags).
-DROP INDEX IF EXISTS tags_by_digest;
-CREATE INDEX IF NOT EXISTS tags_by_image ON tags (repository_id, digest, tag);
--- The config and layer blobs each manifest references, so that garbage collection
--- keeps them without parsing every manifest, and cannot delete their records.
-CREATE TABLE IF NOT EXISTS manifest_blobs (
-    repository_id   INTEGER NOT NULL,
-    manifest_digest TEXT NOT NULL,
-    blob_digest     TEXT NOT NULL REFERENCES blobs(digest),
-    PRIMARY KEY (repository_id, manifest_digest, blob_digest),
-    FOREIGN KEY (repository_id, manifest_digest) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE
-);
-CREATE INDEX IF NOT EXISTS manifest_blobs_by_blob ON manifest_blobs (blob_digest);
--- The manifests each index references: a child cannot be deleted under its index,
--- and the rows go with their index.
-CREATE TABLE IF NOT EXISTS manifest_children (
-    repository_id INTEGER NOT NULL,
-    parent        TEXT NOT NULL,
-    child         TEXT NOT NULL,
-    PRIMARY KEY (repository_id, parent, child),
-    FOREIGN KEY (repository_id, parent) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE,
-    FOREIGN KEY (repository_id, child) REFERENCES manifests (repository_id, digest)
-);
-CREATE INDEX IF NOT EXISTS manifest_children_by_child ON manifest_children (repository_id, child);
-CREATE TABLE IF NOT EXISTS uploads (
-    id            TEXT PRIMARY KEY,
-    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
-    started_at    REAL NOT NULL
-);
--- Registry tokens from GetAuthorizationToken; only their SHA-256 is kept.
-CREATE TABLE IF NOT EXISTS auth_tokens (
-    token_hash    TEXT PRIMARY KEY,
-    access_key_id TEXT NOT NULL,
-    user_name     TEXT,
-    expires_at    REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS repository_policies (
-    repository_id INTEGER PRIMARY KEY REFERENCES repositories(id) ON DELETE CASCADE,
-    policy_text   TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS repository_tags (
-    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
-    key           TEXT NOT NULL,
-    value         TEXT NOT NULL,
-    PRIMARY KEY (repository_id, key)
-);
-"#;
 
 impl From<rusqlite::Error> for StorageError {
     fn from(error: rusqlite::Error) -> Self {
@@ -165,25 +65,55 @@ fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     )
 }
 
-/// Columns added since the first release, for databases made before them.
-fn migrate(connection: &Connection) -> rusqlite::Result<()> {
-    let has_column = |table: &str, column: &str| -> rusqlite::Result<bool> {
-        let mut statement = connection.prepare(&format!("PRAGMA table_info({table})"))?;
-        let names = statement.query_map([], |row| row.get::<_, String>(1))?;
-        for name in names {
-            if name? == column {
-                return Ok(true);
-            }
+fn has_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<bool> {
+    let mut statement = conn.prepare(&format!("PRAGMA table_info({table})"))?;
+    let names = statement.query_map([], |row| row.get::<_, String>(1))?;
+    for name in names {
+        if name? == column {
+            return Ok(true);
         }
-        Ok(false)
-    };
-    // When a repository last linked, mounted or confirmed a blob for a push: an image
-    // deletion keeps links a push started since may still rely on.
-    if !has_column("repository_blobs", "linked_at")? {
-        connection.execute_batch(
-            "ALTER TABLE repository_blobs ADD COLUMN linked_at REAL NOT NULL DEFAULT 0",
-        )?;
     }
+    Ok(false)
+}
+
+/// Applies the migrations newer than the database's `user_version`, all in one
+/// write transaction that also records the version: one fsync, and a second process
+/// opening the same file waits, then sees the version the first one reached. Data
+/// dirs from before versioned migrations (version 0) may hold some of what a
+/// migration adds: the SQL is idempotent, and the steps done here in Rust (columns,
+/// rows derived from stored manifests) check first.
+fn migrate(connection: &mut Connection, known: &[Migration]) -> Result<()> {
+    let tx = write_transaction(connection)?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if let Some(message) = migrations::too_new(found, known) {
+        return Err(StorageError(message));
+    }
+    for migration in known.iter().filter(|m| m.version > found) {
+        let had_manifest_blobs = table_exists(&tx, "manifest_blobs")?;
+        let had_manifest_children = table_exists(&tx, "manifest_children")?;
+        tx.execute_batch(migration.sql)
+            .map_err(|e| StorageError(format!("migration {} failed: {e}", migration.name)))?;
+        match migration.name {
+            "0003_manifest_blobs" if !had_manifest_blobs => {
+                blobs::backfill_manifest_blobs(&tx)?;
+            }
+            "0004_references_and_lifecycle" => {
+                // When a repository last linked, mounted or confirmed a blob for a
+                // push: an image deletion keeps links a push started since relies on.
+                if !has_column(&tx, "repository_blobs", "linked_at")? {
+                    tx.execute_batch(
+                        "ALTER TABLE repository_blobs ADD COLUMN linked_at REAL NOT NULL DEFAULT 0",
+                    )?;
+                }
+                if !had_manifest_children {
+                    references::backfill_manifest_children(&tx)?;
+                }
+            }
+            _ => {}
+        }
+        tx.pragma_update(None, "user_version", migration.version)?;
+    }
+    tx.commit()?;
     Ok(())
 }
 
@@ -247,21 +177,15 @@ impl SqliteMetadata {
             )
             .map_err(open_error)?;
         let mut connection = connection;
-        // One transaction: one fsync for the whole schema, and a data dir from before
-        // `manifest_blobs` or `manifest_children` existed gets the table and its rows
-        // together.
+        migrate(&mut connection, migrations::SQLITE).map_err(|e| {
+            StorageError(format!(
+                "cannot migrate the metadata database {}: {}",
+                path.display(),
+                e.0
+            ))
+        })?;
         let tx = write_transaction(&mut connection).map_err(open_error)?;
-        let had_manifest_blobs = table_exists(&tx, "manifest_blobs").map_err(open_error)?;
-        let had_manifest_children = table_exists(&tx, "manifest_children").map_err(open_error)?;
-        tx.execute_batch(SCHEMA).map_err(open_error)?;
-        migrate(&tx).map_err(open_error)?;
         tx.execute_batch(&changes::schema()).map_err(open_error)?;
-        if !had_manifest_blobs {
-            blobs::backfill_manifest_blobs(&tx)?;
-        }
-        if !had_manifest_children {
-            references::backfill_manifest_children(&tx)?;
-        }
         tx.commit().map_err(open_error)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
@@ -346,13 +270,18 @@ impl Metadata for SqliteMetadata {
             .await
     }
 
+    async fn delete_setting(&self, key: &str) -> Result<Option<String>> {
+        let key = key.to_string();
+        self.call(move |c| identity::delete_setting(c, &key)).await
+    }
+
     async fn find_access_key(&self, access_key_id: &str) -> Result<Option<AccessKey>> {
         let id = access_key_id.to_string();
         self.read(move |c| identity::find_access_key(c, &id)).await
     }
 
     async fn root_access_key(&self) -> Result<Option<AccessKey>> {
-        self.read(|c| identity::root_access_key(c)).await
+        self.read(identity::root_access_key).await
     }
 
     async fn replace_root_access_key(&self, key: &AccessKey) -> Result<()> {
@@ -367,7 +296,7 @@ impl Metadata for SqliteMetadata {
     }
 
     async fn list_users(&self) -> Result<Vec<UserRecord>> {
-        self.read(|c| identity::list_users(c)).await
+        self.read(identity::list_users).await
     }
 
     async fn remove_user(&self, user_name: &str) -> Result<bool> {
@@ -532,11 +461,11 @@ impl Metadata for SqliteMetadata {
     }
 
     async fn blob_records(&self) -> Result<Vec<(String, u64)>> {
-        self.read(|c| references::blob_records(c)).await
+        self.read(references::blob_records).await
     }
 
     async fn dangling_references(&self) -> Result<Vec<DanglingReference>> {
-        self.read(|c| references::dangling_references(c)).await
+        self.read(references::dangling_references).await
     }
 
     async fn list_tags(
@@ -580,20 +509,101 @@ impl Metadata for SqliteMetadata {
             .await
     }
 
+    async fn lifecycle_policy(&self, repository_id: i64) -> Result<Option<LifecyclePolicyRecord>> {
+        self.call(move |c| lifecycle::policy(c, repository_id))
+            .await
+    }
+
+    async fn put_lifecycle_policy(&self, repository_id: i64, text: &str) -> Result<()> {
+        let text = text.to_string();
+        self.call(move |c| lifecycle::put_policy(c, repository_id, &text))
+            .await
+    }
+
+    async fn delete_lifecycle_policy(
+        &self,
+        repository_id: i64,
+    ) -> Result<Option<LifecyclePolicyRecord>> {
+        self.call(move |c| lifecycle::delete_policy(c, repository_id))
+            .await
+    }
+
+    async fn record_lifecycle_evaluation(
+        &self,
+        repository_id: i64,
+        text: &str,
+        at: f64,
+    ) -> Result<()> {
+        let text = text.to_string();
+        self.call(move |c| lifecycle::record_evaluation(c, repository_id, &text, at))
+            .await
+    }
+
+    async fn lifecycle_policies(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(RepositoryRecord, LifecyclePolicyRecord)>> {
+        let after = after.map(str::to_string);
+        self.call(move |c| lifecycle::policies(c, after.as_deref(), limit))
+            .await
+    }
+
+    async fn start_lifecycle_preview(
+        &self,
+        repository_id: i64,
+        policy_text: &str,
+        now: f64,
+        running_since: f64,
+    ) -> Result<bool> {
+        let text = policy_text.to_string();
+        self.call(move |c| lifecycle::start_preview(c, repository_id, &text, now, running_since))
+            .await
+    }
+
+    async fn finish_lifecycle_preview(
+        &self,
+        repository_id: i64,
+        started_at: f64,
+        state: PreviewState,
+    ) -> Result<()> {
+        self.call(move |c| lifecycle::finish_preview(c, repository_id, started_at, &state))
+            .await
+    }
+
+    async fn lifecycle_preview(
+        &self,
+        repository_id: i64,
+    ) -> Result<Option<LifecyclePreviewRecord>> {
+        self.call(move |c| lifecycle::preview(c, repository_id))
+            .await
+    }
+
     async fn create_upload(&self, id: &str, repository_id: i64, now: f64) -> Result<()> {
         let id = id.to_string();
-        self.call(move |c| images::create_upload(c, &id, repository_id, now))
+        self.call(move |c| uploads::create_upload(c, &id, repository_id, now))
             .await
     }
 
     async fn find_upload(&self, id: &str) -> Result<Option<i64>> {
         let id = id.to_string();
-        self.read(move |c| images::find_upload(c, &id)).await
+        self.read(move |c| uploads::find_upload(c, &id)).await
     }
 
     async fn delete_upload(&self, id: &str) -> Result<bool> {
         let id = id.to_string();
-        self.call(move |c| images::delete_upload(c, &id)).await
+        self.call(move |c| uploads::delete_upload(c, &id)).await
+    }
+
+    async fn upload_parts(&self, id: &str) -> Result<Option<Vec<UploadPart>>> {
+        let id = id.to_string();
+        self.call(move |c| uploads::upload_parts(c, &id)).await
+    }
+
+    async fn add_upload_part(&self, id: &str, part: &UploadPart) -> Result<bool> {
+        let (id, part) = (id.to_string(), part.clone());
+        self.call(move |c| uploads::add_upload_part(c, &id, &part))
+            .await
     }
 
     async fn uploads_started_before(&self, before: f64) -> Result<Vec<UploadRecord>> {
@@ -669,6 +679,7 @@ mod tests {
             name: name.into(),
             created_at: 1.5,
             image_tag_mutability: berth_model::ecr::TAG_MUTABLE.into(),
+            image_tag_mutability_exclusion_filters: Vec::new(),
             scan_on_push: true,
             encryption_type: berth_model::ecr::ENCRYPTION_AES256.into(),
             kms_key: None,
@@ -708,6 +719,23 @@ mod tests {
                 ..record("b")
             }
         );
+    }
+
+    #[tokio::test]
+    async fn a_deleted_setting_says_what_it_held() {
+        let store = SqliteMetadata::open(&tempdir()).unwrap();
+        assert_eq!(store.delete_setting("registry_policy").await.unwrap(), None);
+        store.put_setting("registry_policy", "{}").await.unwrap();
+        assert_eq!(
+            store
+                .delete_setting("registry_policy")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("{}")
+        );
+        assert_eq!(store.get_setting("registry_policy").await.unwrap(), None);
+        assert_eq!(store.delete_setting("registry_policy").await.unwrap(), None);
     }
 
     #[tokio::test]
@@ -794,6 +822,47 @@ mod tests {
             store.root_access_key().await.unwrap(),
             Some(root("AKIANEW"))
         );
+    }
+
+    #[tokio::test]
+    async fn a_data_dir_from_before_versioned_migrations_is_upgraded_in_place() {
+        let dir = tempdir();
+        {
+            // What registries before user_version created: the first schema, version 0.
+            let old = Connection::open(dir.join(DATABASE_FILE)).unwrap();
+            old.execute_batch(migrations::SQLITE[0].sql).unwrap();
+            old.execute(
+                "INSERT INTO repositories (name, created_at, image_tag_mutability, scan_on_push, encryption_type)
+                 VALUES ('kept', 1.0, 'MUTABLE', 0, 'AES256')",
+                [],
+            )
+            .unwrap();
+        }
+        let store = SqliteMetadata::open(&dir).unwrap();
+        assert!(store.find_repository("kept").await.unwrap().is_some());
+        let version: i64 = store
+            .call(|c| {
+                Ok::<_, StorageError>(c.pragma_query_value(None, "user_version", |r| r.get(0))?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(version, migrations::SQLITE.last().unwrap().version);
+        let id = store.find_repository("kept").await.unwrap().unwrap().id;
+        store.create_upload("u", id, 1.0).await.unwrap();
+        assert_eq!(store.upload_parts("u").await.unwrap(), Some(vec![]));
+        drop(store);
+        // Opening again applies nothing twice.
+        SqliteMetadata::open(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_database_from_a_newer_registry_is_refused() {
+        let dir = tempdir();
+        let newer = Connection::open(dir.join(DATABASE_FILE)).unwrap();
+        newer.pragma_update(None, "user_version", 999).unwrap();
+        drop(newer);
+        let error = SqliteMetadata::open(&dir).err().expect("refused").0;
+        assert!(error.contains("schema version 999"), "{error}");
     }
 
     fn tempdir() -> std::path::PathBuf {

@@ -1,5 +1,6 @@
 //! Repositories: their settings, policies and resource tags.
 
+use berth_model::ecr::ImageTagMutabilityExclusionFilter;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::storage::{RepositoryChange, RepositoryRecord, StorageError};
@@ -27,6 +28,7 @@ pub fn insert_repository(
         return Ok(None);
     }
     let id = tx.last_insert_rowid();
+    replace_exclusion_filters(&tx, id, &record.image_tag_mutability_exclusion_filters)?;
     upsert_resource_tags(&tx, id, tags)?;
     tx.commit()?;
     Ok(Some(id))
@@ -47,11 +49,43 @@ fn upsert_resource_tags(
     Ok(())
 }
 
-fn repository_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RepositoryRecord> {
+fn replace_exclusion_filters(
+    conn: &Connection,
+    id: i64,
+    filters: &[ImageTagMutabilityExclusionFilter],
+) -> Result<(), StorageError> {
+    conn.execute(
+        "DELETE FROM tag_mutability_exclusion_filters WHERE repository_id = ?1",
+        [id],
+    )?;
+    let mut statement = conn.prepare_cached(
+        "INSERT INTO tag_mutability_exclusion_filters (repository_id, position, filter_type, filter)
+         VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (position, filter) in filters.iter().enumerate() {
+        statement.execute(params![
+            id,
+            position as i64,
+            filter.filter_type,
+            filter.filter
+        ])?;
+    }
+    Ok(())
+}
+
+pub(super) fn repository_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RepositoryRecord> {
+    let filters: Option<String> = row.get(8)?;
+    let image_tag_mutability_exclusion_filters = match filters {
+        Some(json) => serde_json::from_str(&json).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(8, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        None => Vec::new(),
+    };
     Ok(RepositoryRecord {
         name: row.get(0)?,
         created_at: row.get(1)?,
         image_tag_mutability: row.get(2)?,
+        image_tag_mutability_exclusion_filters,
         scan_on_push: row.get(3)?,
         encryption_type: row.get(4)?,
         kms_key: row.get(5)?,
@@ -60,9 +94,15 @@ fn repository_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RepositoryRe
     })
 }
 
-const REPOSITORY_COLUMNS: &str =
+/// The exclusion filters come as one JSON array in the wire's member names, so a
+/// repository is still one row.
+pub(super) const REPOSITORY_COLUMNS: &str =
     "name, created_at, image_tag_mutability, scan_on_push, encryption_type, kms_key, id,
-     (SELECT policy_text FROM repository_policies p WHERE p.repository_id = repositories.id)";
+     (SELECT policy_text FROM repository_policies p WHERE p.repository_id = repositories.id),
+     (SELECT CASE WHEN count(*) > 0
+             THEN json_group_array(json_object('filterType', filter_type, 'filter', filter)) END
+        FROM (SELECT filter_type, filter FROM tag_mutability_exclusion_filters f
+              WHERE f.repository_id = repositories.id ORDER BY position))";
 
 pub fn find_repository(
     conn: &Connection,
@@ -125,15 +165,24 @@ pub fn count_images(conn: &Connection, id: i64) -> Result<u64, StorageError> {
 }
 
 pub fn update_repository(
-    conn: &Connection,
+    conn: &mut Connection,
     id: i64,
     change: &RepositoryChange,
 ) -> Result<(), StorageError> {
     match change {
-        RepositoryChange::TagMutability(mutability) => conn.execute(
-            "UPDATE repositories SET image_tag_mutability = ?2 WHERE id = ?1",
-            params![id, mutability],
-        )?,
+        RepositoryChange::TagMutability {
+            mutability,
+            exclusion_filters,
+        } => {
+            let tx = super::write_transaction(conn)?;
+            tx.execute(
+                "UPDATE repositories SET image_tag_mutability = ?2 WHERE id = ?1",
+                params![id, mutability],
+            )?;
+            replace_exclusion_filters(&tx, id, exclusion_filters)?;
+            tx.commit()?;
+            1
+        }
         RepositoryChange::ScanOnPush(scan_on_push) => conn.execute(
             "UPDATE repositories SET scan_on_push = ?2 WHERE id = ?1",
             params![id, scan_on_push],
