@@ -165,7 +165,9 @@ pub async fn open_storage(
             ))
         }
         Database::Postgres { url, pool_size } => {
-            Arc::new(PostgresMetadata::connect(url, *pool_size).await?)
+            let store = PostgresMetadata::connect(url, *pool_size).await?;
+            let changes = store.changes();
+            Arc::new(CachedMetadata::new(Arc::new(store), Box::new(changes)))
         }
     };
     let blobs: Arc<dyn Blobs> = match blob_store {

@@ -5,10 +5,9 @@
 //! Nothing is served stale, even when another process wrote: every cached read first
 //! asks the store's [`ChangeFeed`] what was committed since the last read (by anyone)
 //! and drops those entries. The feed must answer that cheaply when nothing changed —
-//! SQLite's reads shared memory ([`super::sqlite::changes`]). A PostgreSQL feed needs
-//! the same guarantee: `LISTEN` alone delivers after the commit, so a request could
-//! still see an entry another process just invalidated; it must also compare a change
-//! counter in the database (one small query) before trusting the cache.
+//! SQLite's reads shared memory ([`super::sqlite::changes`]); PostgreSQL's is one
+//! small query ([`super::postgres::changes`]), since `LISTEN` alone delivers after
+//! the commit and a request could still see an entry another process just changed.
 //!
 //! Within one request ([`one_request`]) the feed is asked once: everything the
 //! request then reads is at least as new as the moment it began, as if it ran at that
