@@ -7,6 +7,7 @@ revalidated."""
 import gzip
 import http.client
 import subprocess
+import time
 
 import brotli
 import pytest
@@ -90,3 +91,31 @@ def test_hashed_files_are_cached_for_a_year_and_the_page_is_revalidated(console_
         status, headers, body = fetch(console_url, url, "gzip")
         assert status == 200 and headers["cache-control"] == "no-cache", (url, headers)
         assert headers["content-type"].startswith("text/html") and decoded(headers, body) == index, url
+
+
+# Issue 15's budget for a first visit, counted as the browser counts it.
+FIRST_LOAD_BUDGET = 300_000
+
+
+@pytest.mark.xfail(strict=True, reason="the console is about 372 KB on the wire (see BENCHMARKS.md):"
+                   " strict, so this fails once it fits and the mark must go")
+def test_a_first_load_transfers_at_most_300_kb_on_the_wire(console_registry, browser):
+    """Headless Chromium with an empty cache: the page and every file it loads, as
+    `PerformanceResourceTiming.transferSize` counts them (compressed bodies as sent,
+    with their response headers), once the app has replaced the boot shell."""
+    browser.get(console_registry.url + "/")
+    deadline = time.monotonic() + 60
+    while True:
+        nav, files, booted = browser.execute_script("""
+            const nav = performance.getEntriesByType('navigation').map(e => [e.name, e.transferSize, e.responseEnd]);
+            const files = performance.getEntriesByType('resource').map(e => [e.name, e.transferSize, e.responseEnd]);
+            return [nav, files, document.getElementById('boot') === null];""")
+        loaded = nav and files and all(end > 0 for _, _, end in nav + files)
+        if booted and loaded and any(name.endswith(".wasm") for name, _, _ in files):
+            break
+        assert time.monotonic() < deadline, ("the console never finished loading", nav, files, booted)
+        time.sleep(0.1)
+    sizes = {name.rsplit("/", 1)[-1] or "/": size for name, size, _ in nav + files}
+    assert all(size > 0 for size in sizes.values()), f"served from a cache, not the wire: {sizes}"
+    total = sum(sizes.values())
+    assert total <= FIRST_LOAD_BUDGET, f"{total:,} bytes on the wire, over {FIRST_LOAD_BUDGET:,}: {sizes}"

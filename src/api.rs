@@ -149,12 +149,57 @@ pub fn signed_headers(
 
 /// Calls one ECR action and decodes its answer. An AccessDenied answer (or a
 /// success) is remembered against the action and repository, see [`access`].
+///
+/// Generic only at its edges: the request is turned into JSON and the answer read
+/// from it here, while signing and sending ([`exchange`]) are one function for every
+/// action, not a copy per request and answer type in the wasm.
 pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
     connection: &Connection,
     action: Action,
     request: &Req,
 ) -> Result<Resp, ApiError> {
     let value = serde_json::to_value(request).map_err(|e| ApiError::Decode(e.to_string()))?;
+    let (repository, answer) = exchange(connection, action, value).await;
+    let result = answer
+        .and_then(|answer| serde_json::from_str(&answer.text).map_err(|e| answer.undecodable(e)));
+    remember(action, repository.as_deref(), result.as_ref().err());
+    result
+}
+
+/// A successful answer, before it is decoded.
+struct Answer {
+    status: u16,
+    text: String,
+}
+
+impl Answer {
+    fn undecodable(&self, error: serde_json::Error) -> ApiError {
+        if looks_like_a_web_page(&self.text) {
+            ApiError::NotEcrEndpoint {
+                status: self.status,
+            }
+        } else {
+            ApiError::Decode(error.to_string())
+        }
+    }
+}
+
+/// Remembers whether `action` on `repository` was allowed (see [`access`]).
+fn remember(action: Action, repository: Option<&str>, error: Option<&ApiError>) {
+    match error {
+        None => access::record(action, repository, false),
+        Some(e) if e.is_access_denied() => access::record(action, repository, true),
+        Some(_) => {}
+    }
+}
+
+/// Signs and sends one call: the repository it is about, and the successful
+/// answer's text or the error the answer is.
+async fn exchange(
+    connection: &Connection,
+    action: Action,
+    value: serde_json::Value,
+) -> (Option<String>, Result<Answer, ApiError>) {
     // The repository it is about: by name, one of `repositoryNames`, or by ARN for
     // the resource-tag actions.
     let repository = value
@@ -174,6 +219,16 @@ pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
         })
         .map(str::to_string);
     let body = value.to_string();
+    let answer = send(connection, action, body, repository.as_deref()).await;
+    (repository, answer)
+}
+
+async fn send(
+    connection: &Connection,
+    action: Action,
+    body: String,
+    repository: Option<&str>,
+) -> Result<Answer, ApiError> {
     let headers = signed_headers(connection, &action.target(), &body, now());
     let mut builder = gloo_net::http::Request::post(&format!("{}/", connection.endpoint));
     for (name, value) in &headers {
@@ -190,28 +245,11 @@ pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
         .map_err(|_| unreachable())?;
     let status = response.status();
     let text = response.text().await.map_err(|_| unreachable())?;
-    let result = if (200..300).contains(&status) {
-        serde_json::from_str(&text).map_err(|e| {
-            if looks_like_a_web_page(&text) {
-                ApiError::NotEcrEndpoint { status }
-            } else {
-                ApiError::Decode(e.to_string())
-            }
-        })
+    if (200..300).contains(&status) {
+        Ok(Answer { status, text })
     } else {
-        Err(ApiError::from_response(
-            status,
-            &text,
-            action,
-            repository.as_deref(),
-        ))
-    };
-    match &result {
-        Ok(_) => access::record(action, repository.as_deref(), false),
-        Err(e) if e.is_access_denied() => access::record(action, repository.as_deref(), true),
-        Err(_) => {}
+        Err(ApiError::from_response(status, &text, action, repository))
     }
-    result
 }
 
 /// Every repository the key may see: DescribeRepositories page after page (1,000
