@@ -1,8 +1,10 @@
 """`cargo xtask bench`: Berth against the reference Distribution registry on the same
-machine in the same run, the ECR API, the console's size and speed, and scale-out
+machine in the same run, against the machine's own ceilings (SHA-256, the disk, nginx
+serving a static file), the ECR API, memory, the console's size and speed, and scale-out
 (PostgreSQL + S3 behind nginx, 1 and 2 processes, against the embedded default).
-Writes BENCHMARKS.md. Everything runs on loopback and stops by itself.
-`BENCH_ONLY=scale` runs only the scale-out section and prints it."""
+Writes BENCHMARKS.md, with the previous run's ratios beside the new ones. Everything
+runs on loopback and stops by itself. `BENCH_ONLY=scale` runs only the scale-out
+section and prints it."""
 
 import datetime
 import gzip
@@ -27,6 +29,10 @@ sys.path.insert(0, str(ROOT / "e2e"))
 
 from conftest import REGISTRY_BIN, Registry, free_port, make_browser, wait_for_port  # noqa: E402
 from oci import OCI_MANIFEST, OciClient, digest_of  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+import compiled  # noqa: E402
+from machine import PeakRss, StaticNginx, load_average, rss_mib  # noqa: E402
 
 MIB = 1024 * 1024
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -115,17 +121,24 @@ def timed(f):
     return time.perf_counter() - start
 
 
+CONFIG_BYTES, LAYER_BYTES = b'{"architecture":"amd64","os":"linux"}', b"a layer"
+
+
+def tag_manifest(i):
+    """The manifest `push_tags` stores as tag `t{i:05d}`."""
+    return json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                       "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                  "digest": digest_of(CONFIG_BYTES), "size": 37},
+                       "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                                   "digest": digest_of(LAYER_BYTES), "size": 7}],
+                       "annotations": {"n": str(i)}}).encode()
+
+
 def push_tags(client, name, count):
     """`count` distinct manifests, each with its own tag, sharing one config and layer."""
-    config_bytes, layer_bytes = b'{"architecture":"amd64","os":"linux"}', b"a layer"
-    config, layer = digest_of(config_bytes), digest_of(layer_bytes)
-    upload(client, name, config_bytes, config)
-    upload(client, name, layer_bytes, layer)
-    def manifest(i):
-        return json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": 37},
-                           "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": 7}],
-                           "annotations": {"n": str(i)}}).encode()
+    upload(client, name, CONFIG_BYTES, digest_of(CONFIG_BYTES))
+    upload(client, name, LAYER_BYTES, digest_of(LAYER_BYTES))
+    manifest = tag_manifest
     errors = []
     def worker(start):
         for i in range(start, count, 4):
@@ -144,8 +157,12 @@ def wrk(client, path, seconds=8):
     headers = ["-H", "Accept: " + OCI_MANIFEST]
     for k, v in auth_headers(client).items():
         headers += ["-H", f"{k}: {v}"]
-    out = subprocess.run(["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", *headers,
-                          f"http://{client.host}:{client.port}{path}"], capture_output=True, text=True, timeout=120).stdout
+    return wrk_url(f"http://{client.host}:{client.port}{path}", headers, seconds)
+
+
+def wrk_url(url, headers=(), seconds=8):
+    out = subprocess.run(["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", *headers, url],
+                         capture_output=True, text=True, timeout=120).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     def pct(p):
         m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out)
@@ -157,12 +174,13 @@ def wrk(client, path, seconds=8):
 
 
 def sha256_ceiling():
+    """MB/s (10^6 bytes, as every row) one core hashes with SHA-256."""
     with tempfile.NamedTemporaryFile() as f:
         f.write(os.urandom(256 * MIB))
         f.flush()
         subprocess.run(["openssl", "dgst", "-sha256", f.name], capture_output=True)  # warm the page cache
         seconds = min(timed(lambda: subprocess.run(["openssl", "dgst", "-sha256", f.name], capture_output=True, check=True)) for _ in range(3))
-    return 256 / seconds
+    return 256 * MIB / 1e6 / seconds
 
 
 def disk_ceiling(tmp):
@@ -174,20 +192,41 @@ def disk_ceiling(tmp):
     return 512 * MIB / 1e6 / seconds
 
 
+UPLOAD = "Blob upload 1 × 512 MiB (MB/s)"
+DOWNLOAD = "Blob download 1 × 512 MiB (MB/s)"
+UPLOAD_COMPILED = "Blob upload 1 × 512 MiB, compiled client (MB/s)"
+DOWNLOAD_COMPILED = "Blob download 1 × 512 MiB, compiled client (MB/s)"
+MANIFEST_GET = "Manifest GET by tag, 16 clients (req/s)"
+
+
+def fresh_file(path, data):
+    """Writes a blob's bytes for the compiled client to send, on disk before timing."""
+    path.write_bytes(data)
+    os.sync()
+
+
 def registry_rows(tmp):
+    """Registry vs Distribution, rounds alternating; nginx's ceiling for manifest GETs
+    in the same rounds; Berth's memory at idle and under the manifest GET load."""
     log("registry vs Distribution …")
     big = os.urandom(512 * MIB)
-    big_digest = digest_of(big)
     small = [os.urandom(MIB) for _ in range(200)]
-    small_digests = [digest_of(b) for b in small]
     results = {}
     def record(name, system, value):
         results.setdefault(name, {}).setdefault(system, []).append(value)
+    memory = {}
+    # The machine's ceilings, measured in every round beside what they bound: other
+    # work on the cores comes and goes, so each round is compared with its own.
+    ceilings = {"sha256": [], "nginx": []}
+    shares = {"upload": [], "manifest": []}
 
-    berth = Registry(tmp / "berth")
+    berth = Registry(tmp / "berth", record_api=False)
     distribution = Distribution(tmp)
+    nginx = StaticNginx(tmp, {"/v2/tags/manifests/t00042": tag_manifest(42)}, OCI_MANIFEST)
     try:
         berth.ecr().create_repository(repositoryName="bench")
+        time.sleep(1)  # idle: nothing in flight
+        memory["idle"] = rss_mib(berth.proc.pid)
         clients = {"berth": OciClient.for_registry(berth), "distribution": distribution.client()}
         for round_index in range(ROUNDS):
             for system, client in clients.items():
@@ -196,8 +235,18 @@ def registry_rows(tmp):
                 suffix = os.urandom(16)
                 data = big[:-16] + suffix
                 digest = digest_of(data)
-                record("Blob upload 1 × 512 MiB (MB/s)", system, 512 * MIB / 1e6 / timed(lambda: upload(client, name, data, digest)))
-                record("Blob download 1 × 512 MiB (MB/s)", system, 512 * MIB / 1e6 / timed(lambda: download(client, name, digest, len(data))))
+                os.sync()
+                record(UPLOAD, system, 512 * MIB / 1e6 / timed(lambda: upload(client, name, data, digest)))
+                record(DOWNLOAD, system, 512 * MIB / 1e6 / timed(lambda: download(client, name, digest, len(data))))
+                data = big[:-16] + os.urandom(16)
+                digest = digest_of(data)
+                fresh_file(tmp / "blob", data)
+                if system == "berth":
+                    ceilings["sha256"].append(sha256_ceiling())
+                record(UPLOAD_COMPILED, system, 512 * MIB / 1e6 / compiled.upload(client, name, tmp / "blob", digest))
+                if system == "berth":
+                    shares["upload"].append(results[UPLOAD_COMPILED]["berth"][-1] / ceilings["sha256"][-1])
+                record(DOWNLOAD_COMPILED, system, 512 * MIB / 1e6 / compiled.download(client, name, digest, len(data)))
                 blobs = [(b[:-16] + suffix, None) for b in small]
                 blobs = [(b, digest_of(b)) for b, _ in blobs]
                 def up_all():
@@ -209,15 +258,20 @@ def registry_rows(tmp):
                 record("Blob upload 200 × 1 MiB (MB/s)", system, 200 * MIB / 1e6 / timed(up_all))
                 record("Blob download 200 × 1 MiB (MB/s)", system, 200 * MIB / 1e6 / timed(down_all))
                 log(f"  round {round_index + 1} {system}: blobs done")
+        (tmp / "blob").unlink()
         for system, client in clients.items():
             if system == "berth":
                 berth.ecr().create_repository(repositoryName="tags")
             push_tags(client, "tags", 10_000)
             log(f"  {system}: 10,000 tags pushed")
+        assert clients["berth"].request("GET", "/v2/tags/manifests/t00042").body == tag_manifest(42)
         for round_index in range(ROUNDS):
             for system, client in clients.items():
-                rps, p50, p99 = wrk(client, "/v2/tags/manifests/t00042")
-                record("Manifest GET by tag, 16 clients (req/s)", system, rps)
+                with PeakRss(berth.proc.pid) as sampled:
+                    rps, p50, p99 = wrk(client, "/v2/tags/manifests/t00042")
+                if system == "berth":
+                    memory["manifest GETs"] = max(memory.get("manifest GETs", 0), sampled.peak)
+                record(MANIFEST_GET, system, rps)
                 record("Manifest GET by tag p50 (ms)", system, p50)
                 record("Manifest GET by tag p99 (ms)", system, p99)
                 latencies = []
@@ -227,17 +281,39 @@ def registry_rows(tmp):
                     latencies.append((time.perf_counter() - start) * 1000)
                     assert r.status == 200 and len(r.json()["tags"]) == 10_000
                 record("tags/list of 10,000 tags (ms, median)", system, statistics.median(latencies))
+            ceilings["nginx"].append(wrk_url(f"{nginx.url}/v2/tags/manifests/t00042")[0])
+            shares["manifest"].append(results[MANIFEST_GET]["berth"][-1] / ceilings["nginx"][-1])
             log(f"  round {round_index + 1}: manifests and tags done")
+        memory["1 GiB upload"] = upload_memory(tmp, clients["berth"], berth.proc.pid)
     finally:
         berth.stop()
         distribution.stop()
-    return results
+        nginx.stop()
+    return results, ceilings, shares, memory
+
+
+def upload_memory(tmp, client, pid):
+    """Berth's peak resident memory while it takes one 1 GiB blob from the compiled client."""
+    path = tmp / "blob-1g"
+    hasher = hashlib.sha256()
+    with open(path, "wb") as f:
+        for _ in range(8):
+            chunk = os.urandom(128 * MIB)
+            hasher.update(chunk)
+            f.write(chunk)
+    os.sync()
+    with PeakRss(pid) as sampled:
+        compiled.upload(client, "bench", path, "sha256:" + hasher.hexdigest())
+    path.unlink()
+    return sampled.peak
 
 
 def ecr_rows(tmp):
+    """The ECR API through boto3 (what a Python client sees), then through the compiled
+    client (what the server costs); the latter on 4 connections."""
     log("ECR API …")
-    registry = Registry(tmp / "ecr")
-    rows = []
+    registry = Registry(tmp / "ecr", record_api=False)
+    rows, compiled_rows = [], []
     try:
         ecr = registry.ecr()
         ecr.create_repository(repositoryName="images")
@@ -265,9 +341,17 @@ def ecr_rows(tmp):
                      "describe_repositories": "DescribeRepositories, 5,000 repositories, pages of 100"}[action]
             rows.append((label, 1000 / statistics.mean(latencies), latencies[len(latencies) // 2],
                          latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]))
+        for label, action, body in [
+            ("DescribeImages, 10,000 images, pages of 100", "DescribeImages",
+             {"repositoryName": "images", "maxResults": 100}),
+            ("BatchGetImage, one image by tag (of 10,000)", "BatchGetImage",
+             {"repositoryName": "images", "imageIds": [{"imageTag": "{tag}"}]}),
+        ]:
+            runs = [compiled.ecr(registry, action, body) for _ in range(ROUNDS)]
+            compiled_rows.append((label, *[statistics.median(r[i] for r in runs) for i in range(3)]))
     finally:
         registry.stop()
-    return rows
+    return rows, compiled_rows
 
 
 LIFECYCLE_IMAGES = 10_000
@@ -374,11 +458,14 @@ def console_rows(tmp):
     for pattern in ["*.wasm", "*.js", "*.css"]:
         for path in sorted(CONSOLE_DIST.glob(pattern)):
             raw = path.read_bytes()
-            sizes.append((path.suffix.lstrip("."), len(raw), len(gzip.compress(raw, 9))))
+            brotli_copy = path.with_name(path.name + ".br")
+            sizes.append((path.suffix.lstrip("."), len(raw), len(gzip.compress(raw, 9)),
+                          brotli_copy.stat().st_size if brotli_copy.exists() else None))
     timings = {}
-    registry = Registry(tmp / "console", console=True)
+    registry = Registry(tmp / "console", console=True, record_api=False)
     browser = make_browser(tmp)
     try:
+        timings["wire"] = first_load_on_the_wire(browser, registry.url + "/sign-in")
         ecr = registry.ecr()
         for i in range(1000):
             ecr.create_repository(repositoryName=f"app-{i:04d}")
@@ -428,6 +515,25 @@ def console_rows(tmp):
         browser.quit()
         registry.stop()
     return sizes, timings
+
+
+def first_load_on_the_wire(browser, url):
+    """What a first visit (empty cache) transfers, as Chromium counts it: the page and
+    every file it loads, compressed as sent, with response headers. [(name, bytes on
+    the wire, bytes of body as sent, bytes decoded)]"""
+    browser.get(url)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        entries = browser.execute_script("""
+            const nav = performance.getEntriesByType('navigation').map(e => ['page', e.transferSize, e.encodedBodySize, e.decodedBodySize]);
+            const files = performance.getEntriesByType('resource').filter(e => /[.](wasm|js|css)$/.test(e.name))
+              .map(e => [e.name.split('/').pop(), e.transferSize, e.encodedBodySize, e.decodedBodySize, e.responseEnd]);
+            return [nav, files];""")
+        nav, files = entries
+        if nav and any(f[0].endswith(".wasm") and f[4] > 0 for f in files):
+            return [tuple(e) for e in nav] + [tuple(f[:4]) for f in files]
+        time.sleep(0.1)
+    raise AssertionError("the console's wasm never finished loading")
 
 
 SCALE_SYSTEMS = ["embedded, 1 process", "PostgreSQL + S3, 1 process", "PostgreSQL + S3, 2 processes"]
@@ -578,39 +684,72 @@ def machine():
     return f"{os.cpu_count()} cores ({cpu}), {memory} memory, Linux {platform.release()}"
 
 
+def previous_results():
+    """From the BENCHMARKS.md this run replaces: each registry row's ratio and each
+    target's result, so a regression shows beside the new figure."""
+    ratios, targets = {}, {}
+    path = ROOT / "BENCHMARKS.md"
+    if not path.exists():
+        return ratios, targets
+    section = None
+    for line in path.read_text().splitlines():
+        if line.startswith("## "):
+            section = line[3:].strip()
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.startswith("| ") or len(cells) < 2 or set(cells[1]) <= set("-: "):
+            continue
+        if section == "Registry vs Distribution":
+            ratio = re.match(r"([\d.]+)×", cells[3]) if len(cells) > 3 else None
+            if ratio:
+                ratios[cells[0]] = float(ratio.group(1))
+        elif section == "Targets" and cells[0] != "target":
+            targets[cells[0]] = cells[1]
+    return ratios, targets
+
+
 def main():
     started = time.time()
     if os.environ.get("BENCH_ONLY") == "scale":
         with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
             print("\n".join(scale_section(*scale_rows(pathlib.Path(tmp)))))
         return
+    load_before = load_average()
+    previous_ratios, previous_targets = previous_results()
     with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
         tmp = pathlib.Path(tmp)
         for sub in ["berth", "ecr", "console"]:
             (tmp / sub).mkdir()
-        scale = scale_section(*scale_rows(tmp))
-        ceiling = sha256_ceiling()
         disk = disk_ceiling(tmp)
-        registry = registry_rows(tmp)
-        ecr = ecr_rows(tmp)
+        registry, ceilings, shares, memory = registry_rows(tmp)
+        ecr, ecr_compiled = ecr_rows(tmp)
         gc = gc_rows(tmp)
         lifecycle = lifecycle_rows(tmp)
         sizes, timings = console_rows(tmp)
+        scale = scale_section(*scale_rows(tmp))
+    load_after = load_average()
+    median = lambda name, system="berth": statistics.median(registry[name][system])
+    ceiling, nginx_rps = statistics.median(ceilings["sha256"]), statistics.median(ceilings["nginx"])
     lines = [
         "# Benchmarks",
         "",
-        f"Measured by `cargo xtask bench` on {datetime.date.today().isoformat()}: {machine()}.",
+        f"Measured by `cargo xtask bench` on {datetime.date.today().isoformat()}: {machine()}."
+        f" Load average (1 min) {load_before:.1f} when the run began, {load_after:.1f} when it ended"
+        " (other work on the same cores makes every figure noisier).",
         f"Each registry row is the median of {ROUNDS} alternating rounds (Berth, then Distribution, on loopback, same disk).",
         "Berth: release build, auth on (Basic token, every request checked against the repository policy),"
         " SQLite metadata. Distribution: Debian's `docker-registry` 2.8, filesystem storage, no auth.",
         "",
-        f"Single-core SHA-256 ceiling (`openssl dgst -sha256`, SHA extensions): **{ceiling:.0f} MB/s**."
-        f" Disk ceiling for a durable write (`dd bs=1M count=512 conv=fsync`): **{disk:.0f} MB/s**.",
+        f"Ceilings of this machine, measured in every round of the same run (medians here; each round's figure"
+        f" is compared with its own round's ceiling):",
+        f"single-core SHA-256 (`openssl dgst -sha256`, SHA extensions) **{ceiling:.0f} MB/s**;"
+        f" a durable write (`dd bs=1M count=512 conv=fsync`) **{disk:.0f} MB/s**;"
+        f" nginx (nginx-light, 2 workers, access log off) serving the same manifest bytes as a static file"
+        f" to the same `wrk -t2 -c16` **{nginx_rps:,.0f} req/s**.",
         "",
         "## Registry vs Distribution",
         "",
-        "| workload | Berth | Distribution | Berth / Distribution |",
-        "| --- | ---: | ---: | ---: |",
+        "| workload | Berth | Distribution | Berth / Distribution | previous run |",
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
     ratios = {}
     for name, by_system in registry.items():
@@ -618,23 +757,45 @@ def main():
         lower_is_better = "(ms" in name
         ratio = d / b if lower_is_better else b / d
         ratios[name] = ratio
-        lines.append(f"| {name} | {b:,.1f} | {d:,.1f} | {ratio:.2f}× |")
-    lines += ["", "Ratios are Berth's advantage: above 1.0× Berth is faster (for latencies, Distribution's time / Berth's).", ""]
-    upload_share = statistics.median(registry["Blob upload 1 × 512 MiB (MB/s)"]["berth"]) / ceiling
-    upload_mb = statistics.median(registry["Blob upload 1 × 512 MiB (MB/s)"]["berth"])
-    lines += [f"Berth's 512 MiB upload runs at **{upload_share:.0%}** of the SHA-256 ceiling"
-              f" and **{upload_mb / disk:.0%}** of the disk's durable-write ceiling.", ""]
-    lines += ["## ECR API (Berth, through boto3)", "", "| call | requests/s | p50 (ms) | p99 (ms) |", "| --- | ---: | ---: | ---: |"]
+        before = f"{previous_ratios[name]:.2f}×" if name in previous_ratios else "—"
+        lines.append(f"| {name} | {b:,.1f} | {d:,.1f} | {ratio:.2f}× | {before} |")
+    lines += ["", "Ratios are Berth's advantage: above 1.0× Berth is faster (for latencies, Distribution's time / Berth's)."
+              " The Python client reads and writes through its own buffers; the compiled client (`xtask bench-client`)"
+              " sends files with sendfile and reads into one reused buffer, so the server is what bounds it.", ""]
+    upload_client_bound = median(UPLOAD) / ceiling
+    upload_server_bound = statistics.median(shares["upload"])
+    manifest_share = statistics.median(shares["manifest"])
+    lines += [f"Berth's 512 MiB upload runs at **{upload_server_bound:.0%}** of the SHA-256 ceiling from the compiled client"
+              f" (server-bound) and **{upload_client_bound:.0%}** from the Python client (client-bound);"
+              f" **{median(UPLOAD_COMPILED) / disk:.0%}** of the disk's durable-write ceiling."
+              f" Its manifest GETs run at **{manifest_share:.0%}** of nginx's static-file rate.", ""]
+    lines += ["## ECR API (Berth)", "", "| call | client | requests/s | p50 (ms) | p99 (ms) |", "| --- | --- | ---: | ---: | ---: |"]
     for label, rps, p50, p99 in ecr:
-        lines.append(f"| {label} | {rps:,.0f} | {p50:.1f} | {p99:.1f} |")
-    lines += ["", "boto3 adds its own signing and parsing to every call; the numbers are what a Python client sees.", ""]
+        lines.append(f"| {label} | boto3, one after another | {rps:,.0f} | {p50:.1f} | {p99:.1f} |")
+    for label, rps, p50, p99 in ecr_compiled:
+        lines.append(f"| {label} | compiled, 4 connections | {rps:,.0f} | {p50:.1f} | {p99:.1f} |")
+    lines += ["", "boto3 adds its own signing and parsing to every call: its figures are what a Python client sees."
+              " The compiled client signs each call with SigV4 as well, on 4 keep-alive connections: its figures are"
+              " what the server costs.", ""]
+    lines += ["## Memory (Berth)", "", "| while | resident (MiB) |", "| --- | ---: |",
+              f"| idle, after start | {memory['idle']:.1f} |",
+              f"| serving manifest GETs to `wrk -t2 -c16` (peak) | {memory['manifest GETs']:.1f} |",
+              f"| taking one 1 GiB blob from the compiled client (peak) | {memory['1 GiB upload']:.1f} |", ""]
     lines += gc_lines(gc)
     lines += lifecycle_lines(lifecycle)
-    lines += ["## Console", "", "| file | raw (bytes) | gzip (bytes) |", "| --- | ---: | ---: |"]
-    for kind, raw, gz in sizes:
-        lines.append(f"| {kind} | {raw:,} | {gz:,} |")
-    total_gz = sum(gz for _, _, gz in sizes)
-    lines += [f"| **total** | {sum(r for _, r, _ in sizes):,} | **{total_gz:,}** ({total_gz / 1000:.0f} KB) |", ""]
+    lines += ["## Console", "", "| file | raw (bytes) | gzip -9 (bytes) | brotli, as served (bytes) |", "| --- | ---: | ---: | ---: |"]
+    for kind, raw, gz, br in sizes:
+        lines.append(f"| {kind} | {raw:,} | {gz:,} | {br:,} |" if br else f"| {kind} | {raw:,} | {gz:,} | — |")
+    lines += [f"| **total** | {sum(s[1] for s in sizes):,} | {sum(s[2] for s in sizes):,} |"
+              f" {sum(s[3] or 0 for s in sizes):,} |", ""]
+    wire = timings["wire"]
+    on_the_wire = sum(w[1] for w in wire)
+    lines += ["First load in headless Chromium (empty cache), as `PerformanceResourceTiming` counts it:", "",
+              "| resource | on the wire (bytes) | body as sent (bytes) | decoded (bytes) |", "| --- | ---: | ---: | ---: |"]
+    for name, transfer, encoded, decoded in wire:
+        lines.append(f"| {name} | {transfer:,} | {encoded:,} | {decoded:,} |")
+    lines += [f"| **total** | **{on_the_wire:,}** ({on_the_wire / 1000:.0f} KB) | {sum(w[2] for w in wire):,} |"
+              f" {sum(w[3] for w in wire):,} |", ""]
     repo_nav, repo_render = timings["repositories"]
     img_nav, img_render = timings["images"]
     lines += [
@@ -646,18 +807,28 @@ def main():
         f"Longest main-thread task while scrolling the images tab: **{timings['longest_task_while_scrolling']:.0f} ms**"
         " (0 means no task over 50 ms).",
         "",
-        "## Targets",
-        "",
-        "| target | result |",
-        "| --- | --- |",
     ]
+    targets = []
     for name, ratio in ratios.items():
-        lines.append(f"| ≥ 1.0× Distribution: {name} | {ratio:.2f}× {'met' if ratio >= 1.0 else '**missed**'} |")
-    lines.append(f"| upload ≥ 70 % of the SHA-256 ceiling | {upload_share:.0%} {'met' if upload_share >= 0.7 else '**missed**'} |")
-    lines.append(f"| console ≤ 300 KB gzip | {total_gz / 1000:.0f} KB {'met' if total_gz <= 300_000 else '**missed**'} |")
-    lines.append(f"| 1,000 repositories rendered ≤ 150 ms after the data arrives | {repo_render:.0f} ms {'met' if repo_render <= 150 else '**missed**'} |")
-    longest = timings["longest_task_while_scrolling"]
-    lines.append(f"| no main-thread task over 50 ms while scrolling | {longest:.0f} ms {'met' if longest <= 50 else '**missed**'} |")
+        goal = 5.0 if name == MANIFEST_GET else 1.0
+        target = f"≥ {goal:.1f}× Distribution: {name}"
+        if target not in previous_targets and name in previous_ratios:
+            previous_targets[target] = f"{previous_ratios[name]:.2f}×"
+        targets.append((target, f"{ratio:.2f}×", ratio >= goal))
+    targets += [
+        ("manifest GET by tag ≥ 25 % of nginx's static-file rate", f"{manifest_share:.0%}", manifest_share >= 0.25),
+        ("upload ≥ 70 % of the SHA-256 ceiling (compiled client, server-bound)", f"{upload_server_bound:.0%}",
+         upload_server_bound >= 0.7),
+        ("console first load ≤ 300 KB on the wire", f"{on_the_wire / 1000:.0f} KB", on_the_wire <= 300_000),
+        ("resident memory ≤ 100 MiB during a 1 GiB upload", f"{memory['1 GiB upload']:.0f} MiB",
+         memory["1 GiB upload"] <= 100),
+        ("1,000 repositories rendered ≤ 150 ms after the data arrives", f"{repo_render:.0f} ms", repo_render <= 150),
+        ("no main-thread task over 50 ms while scrolling", f"{timings['longest_task_while_scrolling']:.0f} ms",
+         timings["longest_task_while_scrolling"] <= 50),
+    ]
+    lines += ["## Targets", "", "| target | result | previous run |", "| --- | --- | --- |"]
+    for target, value, met in targets:
+        lines.append(f"| {target} | {value} {'met' if met else '**missed**'} | {previous_targets.get(target, '—')} |")
     lines += [""] + scale
     analysis = ROOT / "bench" / "analysis.md"
     if analysis.exists():

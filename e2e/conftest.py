@@ -96,11 +96,14 @@ class Registry(Endpoint):
     # Every registry started during the current test, for the wire-contract check.
     started = []
 
-    def __init__(self, tmp: pathlib.Path, console=False, preset_admin=True, extra_args=(), record_api=True):
+    def __init__(self, tmp: pathlib.Path, console=False, preset_admin=True, extra_args=(), record_api=True,
+                 beside=None):
         self.tmp = tmp
         # The recorder buffers every request body: tests of how bodies are read start without it.
         self.record_api = record_api
-        self.data = tmp / "data"
+        # `beside`: another registry whose data dir this process shares, as a second
+        # process of the same registry.
+        self.data = beside.data if beside else tmp / "data"
         self.console = console
         self.preset_admin = preset_admin
         self.extra_args = list(extra_args)
@@ -108,7 +111,8 @@ class Registry(Endpoint):
         self.host = f"127.0.0.1:{self.port}"
         self.url = f"http://{self.host}"
         self.region = REGION
-        self.access_key_id, self.secret_access_key = random_key()
+        self.access_key_id, self.secret_access_key = (
+            (beside.access_key_id, beside.secret_access_key) if beside else random_key())
         self.proc = None
         self.log_path = tmp / "registry.log"
         self.api_record = tmp / "api-exchanges.jsonl"

@@ -22,13 +22,14 @@ use std::time::Duration;
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::services::{ServeDir, ServeFile};
 
 use crate::config::{BlobStore, Config, Database};
 use crate::services::pulls::PullRecorder;
+use crate::storage::cache::CachedMetadata;
 use crate::storage::files::BlobFiles;
 use crate::storage::postgres::PostgresMetadata;
 use crate::storage::s3::S3Blobs;
+use crate::storage::sqlite::changes::SqliteChanges;
 use crate::storage::sqlite::SqliteMetadata;
 use crate::storage::{AccessKey, Blobs, Job, Metadata, StorageError};
 
@@ -51,14 +52,10 @@ pub struct AppState {
 /// The whole HTTP app; tests and `main` build the same one.
 pub fn app(state: AppState) -> Router {
     let console = state.config.console_dir.clone();
-    let console_index = console
-        .as_ref()
-        .map(|dir| axum::routing::get_service(ServeFile::new(dir.join("index.html"))));
+    let console_index = console.as_deref().map(routes::console::index);
     let mut router = routes::oci::route(routes::ecr::route(Router::new(), console_index));
     if let Some(dir) = console {
-        // Unknown paths are console routes (deep links): serve index.html for them.
-        router = router
-            .fallback_service(ServeDir::new(&dir).fallback(ServeFile::new(dir.join("index.html"))));
+        router = routes::console::files(router, &dir);
     }
     router
         .layer(cors_layer(&state.config))
@@ -159,9 +156,18 @@ pub async fn open_storage(
         }
     }
     let metadata: Arc<dyn Metadata> = match database {
-        Database::Embedded => Arc::new(SqliteMetadata::open(data_dir()?)?),
+        Database::Embedded => {
+            let dir = data_dir()?;
+            let store: Arc<dyn Metadata> = Arc::new(SqliteMetadata::open(dir)?);
+            Arc::new(CachedMetadata::new(
+                store,
+                Box::new(SqliteChanges::open(dir)?),
+            ))
+        }
         Database::Postgres { url, pool_size } => {
-            Arc::new(PostgresMetadata::connect(url, *pool_size).await?)
+            let store = PostgresMetadata::connect(url, *pool_size).await?;
+            let changes = store.changes();
+            Arc::new(CachedMetadata::new(Arc::new(store), Box::new(changes)))
         }
     };
     let blobs: Arc<dyn Blobs> = match blob_store {

@@ -54,6 +54,15 @@ enum Command {
         #[arg(long)]
         repair: bool,
     },
+    /// Serve a built console (Trunk's dist/) alone on its own address, as `serve
+    /// --console` serves it (what `cargo xtask dev` runs beside the registry).
+    Console {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// The built console: index.html and the files it names.
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// Apply the repositories' lifecycle policies.
     Lifecycle {
         #[command(subcommand)]
@@ -251,7 +260,7 @@ struct ServeArgs {
 }
 
 /// Every command that changes keys works while `serve` runs on the same data dir:
-/// keys are read per request, so a change holds for the next request.
+/// the next request sees the change (the server's caches ask the database what changed).
 #[derive(Subcommand)]
 enum UserCommand {
     /// Add a user and print its access key as JSON.
@@ -301,6 +310,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => cli::serve::serve(*args),
         Command::Gc(args) => cli::maintenance::collect_garbage(args),
         Command::BenchFill { data, blobs } => cli::migrate::bench_fill(&data, blobs),
+        Command::Console { listen, dir } => cli::serve::serve_console(listen, &dir),
         Command::Lifecycle {
             command:
                 LifecycleCommand::Run {

@@ -10,7 +10,8 @@
 //! hyper's own `header_read_timeout` starts when a connection goes idle, so it cannot
 //! tell a keep-alive wait from a slow head: the watchdog measures both itself.
 //! Graceful shutdown stops accepting, lets requests in flight finish and closes idle
-//! connections.
+//! connections. Verified blob files go to HTTP/1 sockets with `sendfile`
+//! ([`zero_copy`]).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -31,6 +32,10 @@ use tokio::time::Instant;
 use tower_service::Service;
 
 use crate::config::Limits;
+
+pub mod zero_copy;
+
+use zero_copy::{Pending, ZeroCopy};
 
 /// Serves `app` on `listener` until `shutdown` completes, then waits for the
 /// connections still open to finish their requests.
@@ -87,14 +92,20 @@ async fn connection(
     _slot: OwnedSemaphorePermit,
 ) {
     let activity = Arc::new(Activity::new());
+    let pending = Arc::new(std::sync::Mutex::new(Pending::default()));
     let io = TokioIo::new(Watched {
         stream,
         activity: activity.clone(),
+        pending: pending.clone(),
     });
     let requests = activity.clone();
-    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         let in_flight = requests.begin();
-        let response = app.clone().call(request.map(Body::new));
+        if cfg!(target_os = "linux") && request.version() <= hyper::Version::HTTP_11 {
+            request.extensions_mut().insert(ZeroCopy(pending.clone()));
+        }
+        // One request is one moment for the metadata caches (see storage::cache).
+        let response = crate::storage::cache::one_request(app.clone().call(request.map(Body::new)));
         async move {
             let response = response.await?;
             Ok::<_, Infallible>(response.map(|body| InFlight {
@@ -104,7 +115,9 @@ async fn connection(
         }
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().keep_alive(true);
+    // writev hands hyper's queued chunks to the socket as they are, which the file
+    // bodies of `zero_copy` rely on.
+    builder.http1().keep_alive(true).writev(true);
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
     let mut shutting_down = false;
@@ -271,10 +284,26 @@ impl http_body::Body for InFlight {
     }
 }
 
-/// The socket, telling the watchdog about every byte that moves.
+/// The socket, telling the watchdog about every byte that moves, and sending files in
+/// place of their placeholders ([`zero_copy`]).
 struct Watched {
     stream: TcpStream,
     activity: Arc<Activity>,
+    pending: Arc<std::sync::Mutex<Pending>>,
+}
+
+impl Watched {
+    fn poll_send_file(
+        &mut self,
+        cx: &mut Context<'_>,
+        length: usize,
+    ) -> Poll<std::io::Result<usize>> {
+        let result = zero_copy::poll_send(&self.pending, &self.stream, cx, length);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.wrote();
+        }
+        result
+    }
 }
 
 impl AsyncRead for Watched {
@@ -300,6 +329,9 @@ impl AsyncWrite for Watched {
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
         let this = self.get_mut();
+        if zero_copy::is_placeholder(buf) {
+            return this.poll_send_file(cx, buf.len());
+        }
         let result = Pin::new(&mut this.stream).poll_write(cx, buf);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
             this.activity.wrote();
@@ -313,6 +345,12 @@ impl AsyncWrite for Watched {
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
         let this = self.get_mut();
+        // What comes before a placeholder goes first, then the file in its place.
+        let bufs = match bufs.iter().position(|b| zero_copy::is_placeholder(b)) {
+            Some(0) => return this.poll_send_file(cx, bufs[0].len()),
+            Some(first) => &bufs[..first],
+            None => bufs,
+        };
         let result = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
             this.activity.wrote();

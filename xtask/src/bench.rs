@@ -1,7 +1,7 @@
-//! `cargo xtask bench`: Berth against the reference Distribution registry, the ECR
-//! API, the console's size and speed, and scale-out behind nginx; writes
-//! BENCHMARKS.md. Not part of `test`. `BENCH_ONLY=scale` runs the scale-out part
-//! alone and prints it.
+//! `cargo xtask bench`: Berth against the reference Distribution registry and the
+//! machine's own ceilings, the ECR API, memory, the console's size and speed, and
+//! scale-out behind nginx; writes BENCHMARKS.md. Not part of `test`.
+//! `BENCH_ONLY=scale` runs the scale-out part alone and prints it.
 
 use crate::process;
 use crate::tools;
@@ -15,12 +15,17 @@ pub fn run(_args: &[String]) -> Result<(), String> {
         ("docker-registry", "/usr/bin/docker-registry"),
         ("wrk", "/usr/bin/wrk"),
         ("time", "/usr/bin/time"),
+        // The ceiling for manifest GETs: the same bytes as a static file.
+        ("nginx-light", "/usr/sbin/nginx"),
     ])?;
+    // The registry, and the compiled bench client (xtask bench-client) at full speed.
     process::run(tools::cargo().current_dir(&root).args([
         "build",
         "--release",
         "-p",
         "berth-registry",
+        "-p",
+        "xtask",
     ]))?;
     let scale_only = std::env::var("BENCH_ONLY").is_ok_and(|only| only == "scale");
     if !scale_only {
@@ -29,6 +34,10 @@ pub fn run(_args: &[String]) -> Result<(), String> {
     let services = crate::services::start()?;
     process::run(
         tools::python("release")
+            .env(
+                "BERTH_BENCH_CLIENT",
+                root.join("target").join("release").join("xtask"),
+            )
             .arg("bench/bench.py")
             .envs(services.env()),
     )

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::process::{self, stop, wait_for_port};
+use crate::process::{self, stop, wait_for_file, wait_for_port};
 use crate::tools;
 
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -77,32 +77,56 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
 
     println!("Building and serving the console (the first build takes a few minutes)…");
+    // Trunk rebuilds on every change into its own dist dir (so `trunk build --release`
+    // elsewhere cannot race it), with the precompressed copies its post_build hook
+    // makes; the registry binary serves them as `serve --console` does.
+    let dist = root.join("target").join("dev-dist");
+    let index = dist.join("index.html");
+    let _ = std::fs::remove_file(&index);
     let mut trunk = tools::trunk();
-    trunk.current_dir(&root).args([
-        "serve",
-        "--offline",
-        "--port",
-        &console_port.to_string(),
-        "--address",
-        "127.0.0.1",
-    ]);
-    // Its own dist dir, so `trunk build --release` elsewhere cannot race it.
-    trunk.args(["--dist", "target/dev-dist"]);
+    trunk
+        .current_dir(&root)
+        .args(["watch", "--offline", "--dist"])
+        .arg(&dist);
     if release {
         trunk.arg("--release");
     }
-    let mut console = match trunk.spawn() {
+    let mut watcher = match trunk.spawn() {
         Ok(child) => child,
         Err(e) => {
             stop(&mut registry, Duration::from_secs(5));
             return Err(format!("cannot start trunk: {e}"));
         }
     };
+    let built = wait_for_file(
+        &index,
+        &mut watcher,
+        Duration::from_secs(1800),
+        "trunk watch",
+        &stopping,
+    );
+    let mut console = match built.and_then(|()| {
+        std::process::Command::new(&binary)
+            .arg("console")
+            .arg("--listen")
+            .arg(console_addr.to_string())
+            .arg("--dir")
+            .arg(&dist)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", binary.display()))
+    }) {
+        Ok(child) => child,
+        Err(e) => {
+            stop(&mut watcher, Duration::from_secs(10));
+            stop(&mut registry, Duration::from_secs(5));
+            return Err(e);
+        }
+    };
     let ready = wait_for_port(
         console_addr,
         &mut console,
-        Duration::from_secs(1800),
-        "trunk serve",
+        Duration::from_secs(30),
+        "the console",
     );
     if ready.is_ok() && !stopping.load(Ordering::SeqCst) {
         let credentials = std::fs::read_to_string(root.join(&data).join("admin-credentials.json"))
@@ -121,11 +145,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
             credentials["secretAccessKey"].as_str().unwrap_or("?")
         );
         println!("  Sign in to the console with these; Ctrl-C stops both.");
+        println!("  Trunk rebuilds the console when its code changes: reload the page.");
         println!();
     }
     while ready.is_ok() && !stopping.load(Ordering::SeqCst) {
+        if let Ok(Some(status)) = watcher.try_wait() {
+            eprintln!("xtask: trunk watch exited ({status})");
+            break;
+        }
         if let Ok(Some(status)) = console.try_wait() {
-            eprintln!("xtask: trunk serve exited ({status})");
+            eprintln!("xtask: the console server exited ({status})");
             break;
         }
         if let Ok(Some(status)) = registry.try_wait() {
@@ -136,6 +165,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     println!("Stopping the console and the registry…");
     stop(&mut console, Duration::from_secs(10));
+    stop(&mut watcher, Duration::from_secs(10));
     stop(&mut registry, Duration::from_secs(10));
     ready
 }

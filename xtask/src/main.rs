@@ -2,7 +2,9 @@
 //! Both install what is missing first, so a fresh machine needs nothing else.
 
 mod bench;
+mod bench_client;
 mod dev;
+mod precompress;
 mod process;
 mod services;
 mod test;
@@ -18,11 +20,15 @@ commands:
           options: --registry-port N  --console-port N  --data DIR  --release
   test    install what tests need, then fmt, clippy (native + wasm32) and every test
           options: --skip-install (assume tools are present)
-  bench   Berth vs the reference Distribution registry, the ECR API, the console's
-          size and speed, and scale-out behind nginx; writes BENCHMARKS.md
+  bench   Berth vs the reference Distribution registry and the machine's ceilings,
+          the ECR API, memory, the console's size and speed, and scale-out behind
+          nginx; writes BENCHMARKS.md
   services  a throwaway PostgreSQL and S3 server (moto) for running scale-out
           tests by hand; prints their env vars, runs until Ctrl-C
-          options: --env-file PATH  --skip-install";
+          options: --env-file PATH  --skip-install
+  precompress [DIR]
+          brotli and gzip copies of a built console's files (Trunk runs it after
+          every build, on its staging dir)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,6 +37,9 @@ fn main() -> ExitCode {
         Some("test") => test::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("services") => services::run(&args[1..]),
+        Some("precompress") => precompress::run(&args[1..]),
+        // Run by `bench` (bench/bench.py), not by people: see bench_client.rs.
+        Some("bench-client") => bench_client::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

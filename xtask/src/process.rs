@@ -55,6 +55,37 @@ pub fn wait_for_port(
     ))
 }
 
+/// Waits until `path` exists (a build's output), or the child dies, or `stopping`.
+pub fn wait_for_file(
+    path: &std::path::Path,
+    child: &mut Child,
+    timeout: Duration,
+    what: &str,
+    stopping: &std::sync::atomic::AtomicBool,
+) -> Result<(), String> {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if path.exists() {
+            return Ok(());
+        }
+        if stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("stopped before the console was built".into());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!(
+                "{what} exited before it made {} ({status})",
+                path.display()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Err(format!(
+        "{} did not appear within {}s",
+        path.display(),
+        timeout.as_secs()
+    ))
+}
+
 /// Asks a child to stop (SIGTERM), then kills it if it has not after `grace`.
 pub fn stop(child: &mut Child, grace: Duration) {
     if let Ok(Some(_)) = child.try_wait() {

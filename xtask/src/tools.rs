@@ -193,6 +193,8 @@ pub fn ensure_test_tools() -> Result<(), String> {
         ("docker.io", "/usr/sbin/dockerd"),
         ("podman", "/usr/bin/podman"),
         ("skopeo", "/usr/bin/skopeo"),
+        // e2e/test_zero_copy.py watches the registry's sendfile calls.
+        ("strace", "/usr/bin/strace"),
         // Scale-out: a throwaway PostgreSQL 15 cluster per run, nginx in front of
         // several registry processes (moto's S3 server comes from requirements.txt).
         ("postgresql", "/usr/lib/postgresql/15/bin/initdb"),
@@ -211,6 +213,8 @@ const PIP_MODULES: &[&str] = &[
     "moto.server",
     "oras",
     "requests",
+    // Decodes the console's precompressed brotli files (test_console_assets.py).
+    "brotli",
 ];
 
 /// What the scale-out tests start: PostgreSQL, nginx and moto's S3 server.

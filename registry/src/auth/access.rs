@@ -11,8 +11,11 @@
 //! `NEEDS_NO_ALLOW`, applied there too). The same decision says what a caller may
 //! learn about a name no repository has ([`Access::missing_repository`]).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use berth_model::policy::{
-    authorize, parse_policy, parse_registry_policy, Answer, Policy, Request, Resource,
+    authorize, parse_policy, parse_registry_policy, Answer, Policy, Problem, Request, Resource,
 };
 
 use crate::auth::Principal;
@@ -44,21 +47,58 @@ pub enum On<'a> {
 
 /// A stored policy as a decision reads it: absent, parsed, or no longer parsing
 /// (the grammar may have changed since it was set), with the reason.
-type Stored = Result<Option<Policy>, String>;
+type Stored = Result<Option<Arc<Policy>>, String>;
 
-fn read(
-    text: Option<&str>,
-    parse: fn(&str) -> Result<Policy, Vec<berth_model::policy::Problem>>,
-) -> Stored {
-    match text {
-        None => Ok(None),
-        Some(text) => parse(text).map(Some).map_err(|problems| {
-            problems
-                .first()
-                .map(ToString::to_string)
-                .unwrap_or_default()
-        }),
+/// Which grammar a text was parsed with: the same text may be a valid registry
+/// policy and an invalid repository policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Grammar {
+    Repository,
+    Registry,
+}
+
+impl Grammar {
+    fn parse(self, text: &str) -> Result<Policy, Vec<Problem>> {
+        match self {
+            Grammar::Repository => parse_policy(text),
+            Grammar::Registry => parse_registry_policy(text),
+        }
     }
+}
+
+type Parsed = Result<Arc<Policy>, String>;
+
+/// Policies parsed so far, by grammar and text: parsing is a pure function of the
+/// text, so an entry never goes stale, and a changed policy is a new entry. Every
+/// request is decided by the registry policy and its repository's policy; parsing
+/// them each time cost more than the rest of a manifest GET.
+static PARSED: OnceLock<Mutex<HashMap<(Grammar, String), Parsed>>> = OnceLock::new();
+
+/// Entries kept before the cache starts over.
+const MAX_PARSED: usize = 1024;
+
+fn parsed(grammar: Grammar, text: &str) -> Parsed {
+    let cache = PARSED.get_or_init(Mutex::default);
+    let key = (grammar, text.to_string());
+    if let Some(hit) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return hit.clone();
+    }
+    let policy = grammar.parse(text).map(Arc::new).map_err(|problems| {
+        problems
+            .first()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    });
+    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if cache.len() >= MAX_PARSED {
+        cache.clear();
+    }
+    cache.insert(key, policy.clone());
+    policy
+}
+
+fn read(text: Option<&str>, grammar: Grammar) -> Stored {
+    text.map(|text| parsed(grammar, text)).transpose()
 }
 
 /// The decisions of one request: the account, and the registry policy as it stood
@@ -73,7 +113,7 @@ impl<'a> Access<'a> {
     pub fn new(config: &'a Config, registry_policy: Option<&str>) -> Access<'a> {
         Access {
             config,
-            registry_policy: read(registry_policy, parse_registry_policy),
+            registry_policy: read(registry_policy, Grammar::Registry),
         }
     }
 
@@ -94,12 +134,12 @@ impl<'a> Access<'a> {
     pub fn authorize(&self, principal: &Principal, action: &str, on: On<'_>) -> Result<(), Denied> {
         let resource = self.resource(on);
         let repository_policy = match on {
-            On::Repository(repository) => read(repository.policy.as_deref(), parse_policy),
+            On::Repository(repository) => read(repository.policy.as_deref(), Grammar::Repository),
             On::Name(_) | On::Registry => Ok(None),
         };
         let (registry_policy, repository_policy) = match (&self.registry_policy, &repository_policy)
         {
-            (Ok(registry), Ok(repository)) => (registry.as_ref(), repository.as_ref()),
+            (Ok(registry), Ok(repository)) => (registry.as_deref(), repository.as_deref()),
             (Err(problem), _) | (_, Err(problem)) if !principal.is_root() => {
                 let which = if self.registry_policy.is_err() {
                     "registry policy"
@@ -114,8 +154,8 @@ impl<'a> Access<'a> {
                     });
             }
             (registry, repository) => (
-                registry.as_ref().ok().and_then(Option::as_ref),
-                repository.as_ref().ok().and_then(Option::as_ref),
+                registry.as_ref().ok().and_then(Option::as_deref),
+                repository.as_ref().ok().and_then(Option::as_deref),
             ),
         };
         let request = Request {

@@ -143,6 +143,32 @@ pub(crate) fn serve(args: ServeArgs) -> Result<(), String> {
     })
 }
 
+/// The built console alone, on its own address (`berth-registry console`).
+pub(crate) fn serve_console(
+    listen: std::net::SocketAddr,
+    dir: &std::path::Path,
+) -> Result<(), String> {
+    if !dir.join("index.html").is_file() {
+        return Err(format!("{}: no index.html there", dir.display()));
+    }
+    let app = berth_registry::routes::console::files(
+        axum::Router::new().route("/", berth_registry::routes::console::index(dir)),
+        dir,
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        println!("Berth console on http://{listen}/ from {}", dir.display());
+        berth_registry::server::serve(listener, app, Limits::default(), shutdown_signal()).await;
+        Ok(())
+    })
+}
+
 pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

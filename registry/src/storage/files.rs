@@ -19,8 +19,9 @@ use berth_model::oci::Digest;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use sha2::{Digest as _, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 
+use super::ingest::{self, IngestError};
 use super::{BlobCheck, BlobError, BlobRead, Blobs, ByteStream, StoredBlob, StoredUpload};
 
 /// How far an upload has come: the hash of its bytes so far, and their count.
@@ -31,8 +32,6 @@ struct UploadState {
 }
 
 type UploadSlot = Arc<tokio::sync::Mutex<Option<UploadState>>>;
-
-const WRITE_BUFFER: usize = 1 << 20;
 
 /// Read size for blob downloads: large reads keep tokio's blocking-pool hops rare.
 pub const READ_CHUNK: usize = 2 << 20;
@@ -210,7 +209,7 @@ impl Blobs for BlobFiles {
         &self,
         id: &str,
         start: Option<u64>,
-        mut body: ByteStream,
+        body: ByteStream,
     ) -> Result<u64, BlobError> {
         let slot = self.slot(id);
         let mut state = slot.lock().await;
@@ -223,42 +222,28 @@ impl Blobs for BlobFiles {
                 });
             }
         }
-        let mut next = before.clone();
-        let file = tokio::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .append(true)
             .open(self.upload_path(id))
-            .await
             .map_err(|e| gone_upload(id, e))?;
-        // tokio hands every write to a blocking thread: write in 1 MiB batches, not per frame.
-        let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
-        let result: Result<(), BlobError> = async {
-            while let Some(chunk) = body.next().await {
-                let chunk = chunk.map_err(|e| BlobError::Body(e.to_string()))?;
-                next.hasher.update(&chunk);
-                next.size += chunk.len() as u64;
-                file.write_all(&chunk).await?;
-            }
-            file.flush().await?;
-            Ok(())
-        }
-        .await;
-        match result {
-            Ok(()) => {
-                let size = next.size;
-                *state = Some(next);
+        match ingest::append_hashed(body, file, before.size, before.hasher.clone()).await {
+            Ok((hasher, appended)) => {
+                let size = before.size + appended;
+                *state = Some(UploadState { hasher, size });
                 Ok(size)
             }
             Err(error) => {
-                drop(file);
-                if let Ok(file) = tokio::fs::OpenOptions::new()
+                if let Ok(file) = std::fs::OpenOptions::new()
                     .write(true)
                     .open(self.upload_path(id))
-                    .await
                 {
-                    let _ = file.set_len(before.size).await;
+                    let _ = file.set_len(before.size);
                 }
                 *state = Some(before);
-                Err(error)
+                Err(match error {
+                    IngestError::Body(e) => BlobError::Body(e.to_string()),
+                    IngestError::File(e) => e.into(),
+                })
             }
         }
     }
@@ -396,21 +381,30 @@ impl Blobs for BlobFiles {
             self.integrity.record(&hex, identity, Verdict::Damaged);
             return Err(not_found());
         }
+        let verified = verdict == Some(Verdict::Intact);
         let check = StreamCheck {
             digest: digest.clone(),
             hex,
             identity,
-            hasher: (verdict != Some(Verdict::Intact)).then(Sha256::new),
+            hasher: (!verified).then(Sha256::new),
             integrity: self.integrity.clone(),
         };
-        let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
-        tokio::task::spawn_blocking(move || stream_file(file, size, check, &sender));
-        let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
-            receiver.recv().await.map(|item| (item, receiver))
-        });
+        if !verified {
+            return Ok(BlobRead {
+                size,
+                stream: stream_checked(file, size, check),
+                verified_file: None,
+            });
+        }
+        let verified_file = file.try_clone().ok();
+        // Not started unless the caller streams instead of sending the file.
+        let stream = futures_util::stream::once(async move { stream_checked(file, size, check) })
+            .flatten()
+            .boxed();
         Ok(BlobRead {
             size,
-            stream: stream.boxed(),
+            stream,
+            verified_file,
         })
     }
 
@@ -430,10 +424,13 @@ impl Blobs for BlobFiles {
                 format!("range {start}-{end} is outside the blob's {size} bytes"),
             )));
         }
+        // Verified whole just above.
+        let verified_file = file.try_clone().ok();
         file.seek(SeekFrom::Start(start))?;
         Ok(BlobRead {
             size,
             stream: stream_range(file, end - start + 1),
+            verified_file,
         })
     }
 
@@ -566,7 +563,14 @@ impl BlobFiles {
 /// of a blob verified whole. A blocking thread reads the file straight into each
 /// chunk's buffer (tokio's `File` would read into its own buffer and copy again), at
 /// most two chunks ahead of the socket.
-fn stream_range(mut file: std::fs::File, length: u64) -> ByteStream {
+fn stream_range(file: std::fs::File, length: u64) -> ByteStream {
+    // Not started unless the caller streams instead of sending the file.
+    futures_util::stream::once(async move { start_range(file, length) })
+        .flatten()
+        .boxed()
+}
+
+fn start_range(mut file: std::fs::File, length: u64) -> ByteStream {
     use std::io::Read;
     let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
     tokio::task::spawn_blocking(move || {
@@ -611,6 +615,16 @@ fn gone_upload(id: &str, error: std::io::Error) -> BlobError {
     } else {
         error.into()
     }
+}
+
+/// The file's bytes as a stream read on a blocking thread, checked by `check`.
+fn stream_checked(file: std::fs::File, size: u64, check: StreamCheck) -> ByteStream {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
+    tokio::task::spawn_blocking(move || stream_file(file, size, check, &sender));
+    futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    })
+    .boxed()
 }
 
 /// What a download verifies as it streams.

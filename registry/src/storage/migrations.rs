@@ -37,6 +37,7 @@ pub const SQLITE: &[Migration] = &[
 pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 1, "0001_initial"),
     migration!("postgres", 2, "0002_change_notifications"),
+    migration!("postgres", 3, "0003_change_log"),
 ];
 
 /// Why a database cannot be used with this build.

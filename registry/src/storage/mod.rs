@@ -23,7 +23,9 @@ use berth_model::oci::Digest;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 
+pub mod cache;
 pub mod files;
+pub mod ingest;
 pub mod migrations;
 pub mod postgres;
 pub mod s3;
@@ -510,6 +512,11 @@ pub struct BlobRead {
     /// The blob's whole size.
     pub size: u64,
     pub stream: ByteStream,
+    /// The blob's file, when this process hashed this very file and found it matching
+    /// its digest (and it has not changed since): it may go to the socket as it is
+    /// (`sendfile`), without the checks `stream` makes. `stream` then starts reading
+    /// only when polled. Always `None` for stores without local files.
+    pub verified_file: Option<std::fs::File>,
 }
 
 /// Bytes stored under a digest.

@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use berth_registry::storage::cache::{CachedMetadata, ChangeFeed};
 use berth_registry::storage::files::BlobFiles;
 use berth_registry::storage::postgres::PostgresMetadata;
 use berth_registry::storage::s3::{Credentials, S3Blobs, S3Location, StaticCredentials};
+use berth_registry::storage::sqlite::changes::SqliteChanges;
 use berth_registry::storage::sqlite::SqliteMetadata;
 use berth_registry::storage::{Blobs, Metadata, RepositoryRecord};
 use berth_testbed::Services;
@@ -91,6 +93,25 @@ impl Backend {
     /// Another process's view of the same storage: its own connections and handles.
     pub async fn open(&self) -> Result<(Arc<dyn Metadata>, Arc<dyn Blobs>), String> {
         open(&self.place).await
+    }
+
+    /// Another process's metadata as a server reads it: behind the cache, fed by the
+    /// store's change feed.
+    pub async fn cached(&self) -> Result<Arc<dyn Metadata>, String> {
+        let (store, feed): (Arc<dyn Metadata>, Box<dyn ChangeFeed>) = match &self.place {
+            Place::Dir(dir) => (
+                Arc::new(SqliteMetadata::open(dir).map_err(|e| e.to_string())?),
+                Box::new(SqliteChanges::open(dir).map_err(|e| e.to_string())?),
+            ),
+            Place::Shared { database_url, .. } => {
+                let store = PostgresMetadata::connect(database_url, 4)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let feed = Box::new(store.changes());
+                (Arc::new(store), feed)
+            }
+        };
+        Ok(Arc::new(CachedMetadata::new(store, feed)))
     }
 
     /// Whether several processes may share this storage (scale-out).

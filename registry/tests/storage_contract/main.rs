@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 mod backend;
 mod blobs;
+mod cache;
 mod metadata;
 
 pub use backend::{Backend, Kind};
@@ -61,6 +62,7 @@ const CASES: &[(&str, Case)] = cases![
     blobs::upload_sessions_with_bytes_are_listed_until_cancelled,
     blobs::damaged_blobs_are_never_served_whole_and_can_be_quarantined,
     metadata::postgres_announces_changes_at_commit,
+    cache::a_cache_reads_what_another_process_changed_next,
 ];
 
 fn main() -> ExitCode {

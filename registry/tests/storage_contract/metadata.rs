@@ -168,11 +168,11 @@ fn manifest(digest: &str, media_type: &str, subject: Option<&str>) -> ManifestRe
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
-fn digest(n: u8) -> String {
+pub fn digest(n: u8) -> String {
     format!("sha256:{}", format!("{n:02x}").repeat(32))
 }
 
-fn image(n: u8, blobs: &[&str], tag: Option<&str>) -> NewManifest {
+pub fn image(n: u8, blobs: &[&str], tag: Option<&str>) -> NewManifest {
     NewManifest {
         record: manifest(&digest(n), OCI_MANIFEST, None),
         blobs: blobs.iter().map(|s| s.to_string()).collect(),
@@ -225,7 +225,7 @@ pub async fn a_repository_holding_images_is_deleted_only_by_force(b: Backend) {
     assert!(m.delete_repository(empty, false).await.unwrap());
 }
 
-fn key(id: &str, user: Option<&str>) -> AccessKey {
+pub fn key(id: &str, user: Option<&str>) -> AccessKey {
     AccessKey {
         access_key_id: id.into(),
         secret_access_key: format!("secret-of-{id}"),

@@ -10,8 +10,9 @@ use axum::response::Response;
 use super::{
     content_digest, header_value, parse_endpoint, respond, wire, Endpoint, OciError, Target,
 };
+use crate::server::zero_copy::ZeroCopy;
 use crate::services::layers;
-use crate::storage::RepositoryRecord;
+use crate::storage::{BlobRead, RepositoryRecord};
 use crate::AppState;
 
 /// A blob GET carrying a GetDownloadUrlForLayer signature needs no other credentials;
@@ -22,6 +23,7 @@ pub(super) async fn presigned(
     method: &Method,
     headers: &HeaderMap,
     query: &HashMap<String, String>,
+    zero_copy: Option<&ZeroCopy>,
 ) -> Option<Result<Response, OciError>> {
     let url = layers::DownloadUrl {
         expires: query.get("X-Berth-Expires")?,
@@ -40,7 +42,7 @@ pub(super) async fn presigned(
     }
     Some(
         match layers::check_download(state, name, digest, url).await {
-            Ok(repository) => get(state, &repository, digest, true, headers).await,
+            Ok(repository) => get(state, &repository, digest, true, headers, zero_copy).await,
             Err(e) => Err(wire(e)),
         },
     )
@@ -107,6 +109,7 @@ pub(super) async fn get(
     digest: &str,
     with_body: bool,
     request_headers: &HeaderMap,
+    zero_copy: Option<&ZeroCopy>,
 ) -> Result<Response, OciError> {
     let headers = |length: u64| {
         vec![
@@ -151,10 +154,11 @@ pub(super) async fn get(
             let blob = layers::read(state, repository, digest)
                 .await
                 .map_err(wire)?;
+            let length = blob.size;
             Ok(respond(
                 StatusCode::OK,
-                headers(blob.size),
-                Body::from_stream(blob.stream),
+                headers(length),
+                body(blob, zero_copy, 0, length),
             ))
         }
         Wanted::Part(start, end) => {
@@ -169,7 +173,7 @@ pub(super) async fn get(
             Ok(respond(
                 StatusCode::PARTIAL_CONTENT,
                 headers,
-                Body::from_stream(blob.stream),
+                body(blob, zero_copy, start, end - start + 1),
             ))
         }
         Wanted::Unsatisfiable => Ok(respond(
@@ -184,6 +188,15 @@ pub(super) async fn get(
             ],
             Body::empty(),
         )),
+    }
+}
+
+/// `length` bytes of the blob from `offset`: its verified file handed to the socket
+/// whole when the connection can take it (sendfile), else its checked stream.
+fn body(blob: BlobRead, zero_copy: Option<&ZeroCopy>, offset: u64, length: u64) -> Body {
+    match (blob.verified_file, zero_copy) {
+        (Some(file), Some(zero_copy)) => Body::new(zero_copy.body(file, offset, length)),
+        _ => Body::from_stream(blob.stream),
     }
 }
 

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
@@ -17,6 +17,7 @@ use futures_util::TryStreamExt;
 
 use super::error::{self, Challenge, OciCode, OciError};
 use crate::auth::{bearer, tokens, Principal};
+use crate::server::zero_copy::ZeroCopy;
 use crate::services::{self, layers, repositories};
 use crate::storage::ByteStream;
 use crate::AppState;
@@ -106,10 +107,11 @@ fn unauthorized(state: &AppState, message: String, scope: Option<String>) -> Oci
 }
 
 /// Who is calling: ECR's Basic `AWS:<token>`, or a bearer token from `/v2/token`.
+/// `scope` is what a refusal's challenge asks for, made only when one is needed.
 async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
-    scope: Option<String>,
+    scope: impl FnOnce() -> Option<String>,
 ) -> Result<Caller, OciError> {
     let bearer = headers
         .get(header::AUTHORIZATION)
@@ -126,7 +128,7 @@ async fn authenticate(
             token.trim(),
         )
         .await
-        .map_err(|message| unauthorized(state, message, scope))?;
+        .map_err(|message| unauthorized(state, message, scope()))?;
         return Ok(Caller {
             principal,
             grants: Some(grants),
@@ -134,7 +136,7 @@ async fn authenticate(
     }
     let principal = tokens::verify_basic(&state.config, state.metadata.as_ref(), headers)
         .await
-        .map_err(|tokens::BasicAuthError(message)| unauthorized(state, message, scope))?;
+        .map_err(|tokens::BasicAuthError(message)| unauthorized(state, message, scope()))?;
     Ok(Caller {
         principal,
         grants: None,
@@ -142,7 +144,7 @@ async fn authenticate(
 }
 
 async fn base(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    api_version(match authenticate(&state, &headers, None).await {
+    api_version(match authenticate(&state, &headers, || None).await {
         Ok(_) => ([(header::CONTENT_TYPE, "application/json")], "{}").into_response(),
         Err(error) => error.into_response(),
     })
@@ -217,6 +219,8 @@ struct Request {
     headers: HeaderMap,
     query: HashMap<String, String>,
     body: Body,
+    /// Present when the connection can take a file as a response body.
+    zero_copy: Option<ZeroCopy>,
 }
 
 impl Request {
@@ -226,22 +230,23 @@ impl Request {
     }
 }
 
-async fn handle(
-    State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let rest = uri.path().strip_prefix("/v2/").unwrap_or("").to_string();
-    let query = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+async fn handle(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let rest = parts
+        .uri
+        .path()
+        .strip_prefix("/v2/")
+        .unwrap_or("")
+        .to_string();
+    let query = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
         .into_owned()
         .collect();
     let request = Request {
-        method,
-        headers,
+        method: parts.method,
+        headers: parts.headers,
         query,
         body,
+        zero_copy: parts.extensions.remove::<ZeroCopy>(),
     };
     api_version(match serve(&state, &rest, request).await {
         Ok(response) => response,
@@ -256,6 +261,7 @@ async fn serve(state: &AppState, rest: &str, request: Request) -> Result<Respons
         &request.method,
         &request.headers,
         &request.query,
+        request.zero_copy.as_ref(),
     )
     .await
     {
@@ -265,7 +271,7 @@ async fn serve(state: &AppState, rest: &str, request: Request) -> Result<Respons
     let action = endpoint
         .as_ref()
         .and_then(|endpoint| ecr_action(endpoint, &request.method));
-    let scope = match (&endpoint, action) {
+    let scope = || match (&endpoint, action) {
         (Some(endpoint), Some(action)) => Some(challenge_scope(endpoint, action)),
         _ => None,
     };
@@ -326,7 +332,16 @@ async fn serve(state: &AppState, rest: &str, request: Request) -> Result<Respons
         (Target::Manifest(reference), _) => manifests::delete(state, &repository, reference).await,
         (Target::Blob(digest), "DELETE") => blobs::delete(state, &repository, digest).await,
         (Target::Blob(digest), m) => {
-            blobs::get(state, &repository, digest, m == "GET", &request.headers).await
+            let zero_copy = request.zero_copy.as_ref();
+            blobs::get(
+                state,
+                &repository,
+                digest,
+                m == "GET",
+                &request.headers,
+                zero_copy,
+            )
+            .await
         }
         (Target::UploadStart, _) => uploads::start(state, &principal, &repository, request).await,
         (Target::Upload(id), "PATCH") => uploads::patch(state, &repository, id, request).await,

@@ -3,10 +3,11 @@
 //! A pool of connections (deadpool), statements prepared once per connection, and
 //! the same tables and transactions as the embedded SQLite store. The schema is
 //! `registry/migrations/postgres/`, applied at start under an advisory lock so that
-//! processes starting together migrate once. Nothing mutable is cached in a
-//! process: every request reads the database, so a tag moved through one process
-//! is what the next request to any other process sees. Changes are announced on
-//! the `berth_changes` channel (migration 0002) for caches that want to LISTEN.
+//! processes starting together migrate once. This store caches nothing; a server
+//! puts [`crate::storage::cache::CachedMetadata`] in front of it, which asks
+//! [`changes::PostgresChanges`] before each request what any process changed, so a
+//! tag moved through one process is what the next request to any other process
+//! sees. Changes are also announced on the `berth_changes` channel (migration 0002).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -25,6 +26,7 @@ use super::{
 };
 
 mod blobs;
+pub mod changes;
 mod identity;
 mod images;
 mod import;
@@ -138,6 +140,11 @@ impl PostgresMetadata {
             ))
         })?;
         Ok(metadata)
+    }
+
+    /// What any process changes in this database, for a cache in front of it.
+    pub fn changes(&self) -> changes::PostgresChanges {
+        changes::PostgresChanges::new(self.config.clone())
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Client> {

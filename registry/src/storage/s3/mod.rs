@@ -463,7 +463,11 @@ impl Blobs for S3Blobs {
         } else {
             integrity::verified(stream, digest.clone(), e_tag, self.integrity.clone())
         };
-        Ok(BlobRead { size, stream })
+        Ok(BlobRead {
+            size,
+            stream,
+            verified_file: None,
+        })
     }
 
     /// A ranged GET of the object, once the whole is known intact (a part cannot be
@@ -503,6 +507,7 @@ impl Blobs for S3Blobs {
             Ok(result) => Ok(BlobRead {
                 size,
                 stream: result.into_stream().map_err(io_error).boxed(),
+                verified_file: None,
             }),
             Err(object_store::Error::NotFound { .. }) => {
                 Err(BlobError::NotFound(digest.to_string()))

@@ -10,8 +10,10 @@ pub fn find_access_key(
     access_key_id: &str,
 ) -> Result<Option<AccessKey>, StorageError> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT access_key_id, secret_access_key, user_name FROM access_keys WHERE access_key_id = ?1",
+        )?
+        .query_row(
             [access_key_id],
             |row| Ok(AccessKey { access_key_id: row.get(0)?, secret_access_key: row.get(1)?, user_name: row.get(2)? }),
         )
@@ -197,18 +199,17 @@ pub fn find_token(
     token_hash: &str,
 ) -> Result<Option<TokenRecord>, StorageError> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT t.access_key_id, t.user_name, t.expires_at FROM auth_tokens t
              JOIN access_keys k ON k.access_key_id = t.access_key_id
              WHERE t.token_hash = ?1",
-            [token_hash],
-            |row| {
-                Ok(TokenRecord {
-                    access_key_id: row.get(0)?,
-                    user_name: row.get(1)?,
-                    expires_at: row.get(2)?,
-                })
-            },
-        )
+        )?
+        .query_row([token_hash], |row| {
+            Ok(TokenRecord {
+                access_key_id: row.get(0)?,
+                user_name: row.get(1)?,
+                expires_at: row.get(2)?,
+            })
+        })
         .optional()?)
 }

@@ -15,12 +15,11 @@ pub fn repository_blob(
     digest: &str,
 ) -> Result<Option<u64>, StorageError> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
              WHERE rb.repository_id = ?1 AND rb.digest = ?2",
-            params![repository_id, digest],
-            |row| row.get::<_, i64>(0),
-        )
+        )?
+        .query_row(params![repository_id, digest], |row| row.get::<_, i64>(0))
         .optional()?
         .map(|s| s as u64))
 }
@@ -97,13 +96,10 @@ pub fn find_manifest(
     digest: &str,
 ) -> Result<Option<ManifestRecord>, StorageError> {
     Ok(conn
-        .query_row(
-            &format!(
-                "SELECT {MANIFEST_COLUMNS} FROM manifests WHERE repository_id = ?1 AND digest = ?2"
-            ),
-            params![repository_id, digest],
-            manifest_from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {MANIFEST_COLUMNS} FROM manifests WHERE repository_id = ?1 AND digest = ?2"
+        ))?
+        .query_row(params![repository_id, digest], manifest_from_row)
         .optional()?)
 }
 
@@ -113,11 +109,8 @@ pub fn resolve_tag(
     tag: &str,
 ) -> Result<Option<String>, StorageError> {
     Ok(conn
-        .query_row(
-            "SELECT digest FROM tags WHERE repository_id = ?1 AND tag = ?2",
-            params![repository_id, tag],
-            |row| row.get(0),
-        )
+        .prepare_cached("SELECT digest FROM tags WHERE repository_id = ?1 AND tag = ?2")?
+        .query_row(params![repository_id, tag], |row| row.get(0))
         .optional()?)
 }
 

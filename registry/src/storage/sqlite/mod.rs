@@ -1,12 +1,15 @@
 //! The embedded metadata store: SQLite, one file in the data dir.
 //!
 //! WAL mode and a busy timeout let `berth-registry user add` write to the same
-//! database while `serve` runs; keys are read per request, so a new key works at once.
-//! Each trait method runs its statements on a blocking thread, off the async runtime.
-//! The schema is `registry/migrations/sqlite/`, its version in `PRAGMA user_version`.
+//! database while `serve` runs. Each trait method runs its statements on a blocking
+//! thread, off the async runtime: writes on one connection, reads on a small pool of
+//! their own (WAL lets readers run beside each other and beside the writer).
+//! The schema is `registry/migrations/sqlite/`, its version in `PRAGMA user_version`;
+//! the change log the caches read ([`changes`]) is kept up to date at every open.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, TryLockError};
 
 use async_trait::async_trait;
 use berth_model::oci::Digest;
@@ -22,6 +25,7 @@ use super::{
 };
 
 pub mod blobs;
+pub mod changes;
 mod export;
 pub mod fixtures;
 pub mod identity;
@@ -113,10 +117,46 @@ fn migrate(connection: &mut Connection, known: &[Migration]) -> Result<()> {
     Ok(())
 }
 
+/// Connections that only read, each used by one thread at a time.
+struct Readers {
+    connections: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+/// Enough for the blocking threads of a busy server to rarely wait for one.
+const READERS: usize = 4;
+
+impl Readers {
+    /// Runs `f` on a free connection, or waits for one.
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
+        let count = self.connections.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        for i in 0..count {
+            match self.connections[(start + i) % count].try_lock() {
+                Ok(connection) => return f(&connection),
+                Err(TryLockError::Poisoned(poisoned)) => return f(&poisoned.into_inner()),
+                Err(TryLockError::WouldBlock) => {}
+            }
+        }
+        let connection = self.connections[start % count]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&connection)
+    }
+}
+
+fn configure(connection: &Connection) -> rusqlite::Result<()> {
+    connection.busy_timeout(std::time::Duration::from_secs(10))?;
+    // The statements a request runs, each parsed once per connection.
+    connection.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
 /// A handle to the metadata database; cheap to clone.
 #[derive(Clone)]
 pub struct SqliteMetadata {
     connection: Arc<Mutex<Connection>>,
+    readers: Arc<Readers>,
     data_dir: PathBuf,
 }
 
@@ -130,9 +170,7 @@ impl SqliteMetadata {
             ))
         };
         let connection = Connection::open(&path).map_err(open_error)?;
-        connection
-            .busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(open_error)?;
+        configure(&connection).map_err(open_error)?;
         connection
             .execute_batch(
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
@@ -146,10 +184,38 @@ impl SqliteMetadata {
                 e.0
             ))
         })?;
+        let tx = write_transaction(&mut connection).map_err(open_error)?;
+        tx.execute_batch(&changes::schema()).map_err(open_error)?;
+        tx.commit().map_err(open_error)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = Connection::open(&path).map_err(open_error)?;
+            configure(&reader).map_err(open_error)?;
+            reader
+                .execute_batch("PRAGMA query_only = ON;")
+                .map_err(open_error)?;
+            readers.push(Mutex::new(reader));
+        }
         Ok(SqliteMetadata {
             connection: Arc::new(Mutex::new(connection)),
+            readers: Arc::new(Readers {
+                connections: readers,
+                next: AtomicUsize::new(0),
+            }),
             data_dir: data_dir.to_path_buf(),
         })
+    }
+
+    /// Runs `f` on a reading connection on a blocking thread, off the async runtime.
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || readers.with(f))
+            .await
+            .unwrap_or_else(|join_error| std::panic::resume_unwind(join_error.into_panic()))
     }
 
     /// Runs `f` inside a write transaction (see [`write_transaction`]) on a blocking
@@ -195,7 +261,7 @@ impl SqliteMetadata {
 impl Metadata for SqliteMetadata {
     async fn get_setting(&self, key: &str) -> Result<Option<String>> {
         let key = key.to_string();
-        self.call(move |c| identity::get_setting(c, &key)).await
+        self.read(move |c| identity::get_setting(c, &key)).await
     }
 
     async fn put_setting(&self, key: &str, value: &str) -> Result<()> {
@@ -211,11 +277,11 @@ impl Metadata for SqliteMetadata {
 
     async fn find_access_key(&self, access_key_id: &str) -> Result<Option<AccessKey>> {
         let id = access_key_id.to_string();
-        self.call(move |c| identity::find_access_key(c, &id)).await
+        self.read(move |c| identity::find_access_key(c, &id)).await
     }
 
     async fn root_access_key(&self) -> Result<Option<AccessKey>> {
-        self.call(|c| identity::root_access_key(c)).await
+        self.read(identity::root_access_key).await
     }
 
     async fn replace_root_access_key(&self, key: &AccessKey) -> Result<()> {
@@ -230,7 +296,7 @@ impl Metadata for SqliteMetadata {
     }
 
     async fn list_users(&self) -> Result<Vec<UserRecord>> {
-        self.call(|c| identity::list_users(c)).await
+        self.read(identity::list_users).await
     }
 
     async fn remove_user(&self, user_name: &str) -> Result<bool> {
@@ -252,7 +318,7 @@ impl Metadata for SqliteMetadata {
 
     async fn find_token(&self, token_hash: &str) -> Result<Option<TokenRecord>> {
         let hash = token_hash.to_string();
-        self.call(move |c| identity::find_token(c, &hash)).await
+        self.read(move |c| identity::find_token(c, &hash)).await
     }
 
     async fn insert_repository(
@@ -267,7 +333,7 @@ impl Metadata for SqliteMetadata {
 
     async fn find_repository(&self, name: &str) -> Result<Option<RepositoryRecord>> {
         let name = name.to_string();
-        self.call(move |c| repositories::find_repository(c, &name))
+        self.read(move |c| repositories::find_repository(c, &name))
             .await
     }
 
@@ -277,7 +343,7 @@ impl Metadata for SqliteMetadata {
         limit: usize,
     ) -> Result<Vec<RepositoryRecord>> {
         let after = after.map(str::to_string);
-        self.call(move |c| repositories::list_repositories(c, after.as_deref(), limit))
+        self.read(move |c| repositories::list_repositories(c, after.as_deref(), limit))
             .await
     }
 
@@ -287,7 +353,7 @@ impl Metadata for SqliteMetadata {
     }
 
     async fn count_images(&self, id: i64) -> Result<u64> {
-        self.call(move |c| repositories::count_images(c, id)).await
+        self.read(move |c| repositories::count_images(c, id)).await
     }
 
     async fn update_repository(&self, id: i64, change: RepositoryChange) -> Result<()> {
@@ -296,7 +362,7 @@ impl Metadata for SqliteMetadata {
     }
 
     async fn resource_tags(&self, id: i64) -> Result<Vec<(String, String)>> {
-        self.call(move |c| repositories::resource_tags(c, id)).await
+        self.read(move |c| repositories::resource_tags(c, id)).await
     }
 
     async fn put_resource_tags(&self, id: i64, tags: &[(String, String)]) -> Result<()> {
@@ -313,7 +379,7 @@ impl Metadata for SqliteMetadata {
 
     async fn repository_blob(&self, repository_id: i64, digest: &str) -> Result<Option<u64>> {
         let digest = digest.to_string();
-        self.call(move |c| images::repository_blob(c, repository_id, &digest))
+        self.read(move |c| images::repository_blob(c, repository_id, &digest))
             .await
     }
 
@@ -357,13 +423,13 @@ impl Metadata for SqliteMetadata {
         digest: &str,
     ) -> Result<Option<ManifestRecord>> {
         let digest = digest.to_string();
-        self.call(move |c| images::find_manifest(c, repository_id, &digest))
+        self.read(move |c| images::find_manifest(c, repository_id, &digest))
             .await
     }
 
     async fn resolve_tag(&self, repository_id: i64, tag: &str) -> Result<Option<String>> {
         let tag = tag.to_string();
-        self.call(move |c| images::resolve_tag(c, repository_id, &tag))
+        self.read(move |c| images::resolve_tag(c, repository_id, &tag))
             .await
     }
 
@@ -378,7 +444,7 @@ impl Metadata for SqliteMetadata {
 
     async fn manifests_size(&self, repository_id: i64, digests: &[String]) -> Result<u64> {
         let digests = digests.to_vec();
-        self.call(move |c| images::manifests_size(c, repository_id, &digests))
+        self.read(move |c| images::manifests_size(c, repository_id, &digests))
             .await
     }
 
@@ -395,11 +461,11 @@ impl Metadata for SqliteMetadata {
     }
 
     async fn blob_records(&self) -> Result<Vec<(String, u64)>> {
-        self.call(|c| references::blob_records(c)).await
+        self.read(references::blob_records).await
     }
 
     async fn dangling_references(&self) -> Result<Vec<DanglingReference>> {
-        self.call(|c| references::dangling_references(c)).await
+        self.read(references::dangling_references).await
     }
 
     async fn list_tags(
@@ -409,13 +475,13 @@ impl Metadata for SqliteMetadata {
         limit: usize,
     ) -> Result<Vec<String>> {
         let after = after.map(str::to_string);
-        self.call(move |c| images::list_tags(c, repository_id, after.as_deref(), limit))
+        self.read(move |c| images::list_tags(c, repository_id, after.as_deref(), limit))
             .await
     }
 
     async fn tags_of(&self, repository_id: i64, digest: &str) -> Result<Vec<String>> {
         let digest = digest.to_string();
-        self.call(move |c| images::tags_of(c, repository_id, &digest))
+        self.read(move |c| images::tags_of(c, repository_id, &digest))
             .await
     }
 
@@ -433,13 +499,13 @@ impl Metadata for SqliteMetadata {
         status: TagStatus,
     ) -> Result<Vec<(ManifestRecord, Vec<String>)>> {
         let after = after.map(str::to_string);
-        self.call(move |c| images::list_images(c, repository_id, after.as_deref(), limit, status))
+        self.read(move |c| images::list_images(c, repository_id, after.as_deref(), limit, status))
             .await
     }
 
     async fn referrers(&self, repository_id: i64, digest: &str) -> Result<Vec<ManifestRecord>> {
         let digest = digest.to_string();
-        self.call(move |c| images::referrers(c, repository_id, &digest))
+        self.read(move |c| images::referrers(c, repository_id, &digest))
             .await
     }
 
@@ -521,7 +587,7 @@ impl Metadata for SqliteMetadata {
 
     async fn find_upload(&self, id: &str) -> Result<Option<i64>> {
         let id = id.to_string();
-        self.call(move |c| uploads::find_upload(c, &id)).await
+        self.read(move |c| uploads::find_upload(c, &id)).await
     }
 
     async fn delete_upload(&self, id: &str) -> Result<bool> {
@@ -541,7 +607,7 @@ impl Metadata for SqliteMetadata {
     }
 
     async fn uploads_started_before(&self, before: f64) -> Result<Vec<UploadRecord>> {
-        self.call(move |c| blobs::uploads_started_before(c, before))
+        self.read(move |c| blobs::uploads_started_before(c, before))
             .await
     }
 
@@ -552,13 +618,13 @@ impl Metadata for SqliteMetadata {
         limit: usize,
     ) -> Result<Vec<(Digest, u64)>> {
         let after = after.map(str::to_string);
-        self.call(move |c| blobs::unreferenced_blobs(c, before, after.as_deref(), limit))
+        self.read(move |c| blobs::unreferenced_blobs(c, before, after.as_deref(), limit))
             .await
     }
 
     async fn unrecorded_blobs(&self, digests: &[Digest]) -> Result<Vec<Digest>> {
         let digests = digests.to_vec();
-        self.call(move |c| blobs::unrecorded_blobs(c, &digests))
+        self.read(move |c| blobs::unrecorded_blobs(c, &digests))
             .await
     }
 

@@ -109,11 +109,10 @@ pub fn find_repository(
     name: &str,
 ) -> Result<Option<RepositoryRecord>, StorageError> {
     Ok(conn
-        .query_row(
-            &format!("SELECT {REPOSITORY_COLUMNS} FROM repositories WHERE name = ?1"),
-            [name],
-            repository_from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {REPOSITORY_COLUMNS} FROM repositories WHERE name = ?1"
+        ))?
+        .query_row([name], repository_from_row)
         .optional()?)
 }
 
