@@ -16,13 +16,17 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use berth_model::oci::Digest;
-use bytes::Bytes;
 use futures_util::StreamExt;
 use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncReadExt;
 
 use super::ingest::{self, IngestError};
 use super::{BlobCheck, BlobError, BlobRead, Blobs, ByteStream, StoredBlob, StoredUpload};
+use integrity::{FileIdentity, Integrity, Verdict};
+use stream::{stream_checked, stream_range, StreamCheck};
+
+mod integrity;
+mod stream;
 
 /// How far an upload has come: the hash of its bytes so far, and their count.
 #[derive(Clone)]
@@ -38,82 +42,6 @@ pub const READ_CHUNK: usize = 2 << 20;
 
 /// Where `fsck --repair` moves damaged blobs, inside the data dir.
 pub const QUARANTINE_DIR: &str = "quarantine";
-
-/// A file as the file system last changed it: any write, truncation or replacement
-/// changes at least one of these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileIdentity {
-    device: u64,
-    inode: u64,
-    size: u64,
-    modified_ns: i128,
-    changed_ns: i128,
-}
-
-impl FileIdentity {
-    #[cfg(unix)]
-    fn of(metadata: &std::fs::Metadata) -> FileIdentity {
-        use std::os::unix::fs::MetadataExt;
-        FileIdentity {
-            device: metadata.dev(),
-            inode: metadata.ino(),
-            size: metadata.size(),
-            modified_ns: i128::from(metadata.mtime()) * 1_000_000_000
-                + i128::from(metadata.mtime_nsec()),
-            changed_ns: i128::from(metadata.ctime()) * 1_000_000_000
-                + i128::from(metadata.ctime_nsec()),
-        }
-    }
-
-    #[cfg(not(unix))]
-    fn of(metadata: &std::fs::Metadata) -> FileIdentity {
-        FileIdentity {
-            device: 0,
-            inode: 0,
-            size: metadata.len(),
-            modified_ns: metadata
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos() as i128),
-            changed_ns: 0,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
-    Intact,
-    Damaged,
-}
-
-/// What this process learned by hashing blob files, so a file is hashed again only
-/// when it changed (and a damaged one counts as missing until replaced).
-#[derive(Default)]
-struct Integrity {
-    known: Mutex<HashMap<String, (FileIdentity, Verdict)>>,
-}
-
-impl Integrity {
-    /// Bounds the memory the cache takes; past it, everything is hashed afresh.
-    const MAX_ENTRIES: usize = 100_000;
-
-    fn verdict(&self, hex: &str, identity: &FileIdentity) -> Option<Verdict> {
-        let known = self.known.lock().unwrap_or_else(|p| p.into_inner());
-        known
-            .get(hex)
-            .filter(|(seen, _)| seen == identity)
-            .map(|(_, verdict)| *verdict)
-    }
-
-    fn record(&self, hex: &str, identity: FileIdentity, verdict: Verdict) {
-        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
-        if known.len() >= Self::MAX_ENTRIES {
-            known.clear();
-        }
-        known.insert(hex.to_string(), (identity, verdict));
-    }
-}
 
 pub struct BlobFiles {
     data_dir: PathBuf,
@@ -559,54 +487,6 @@ impl BlobFiles {
     }
 }
 
-/// `length` bytes from the file's position as a stream of large chunks, for a range
-/// of a blob verified whole. A blocking thread reads the file straight into each
-/// chunk's buffer (tokio's `File` would read into its own buffer and copy again), at
-/// most two chunks ahead of the socket.
-fn stream_range(file: std::fs::File, length: u64) -> ByteStream {
-    // Not started unless the caller streams instead of sending the file.
-    futures_util::stream::once(async move { start_range(file, length) })
-        .flatten()
-        .boxed()
-}
-
-fn start_range(mut file: std::fs::File, length: u64) -> ByteStream {
-    use std::io::Read;
-    let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
-    tokio::task::spawn_blocking(move || {
-        let mut left = length;
-        while left > 0 {
-            let want = left.min(READ_CHUNK as u64) as usize;
-            let mut chunk = vec![0u8; want];
-            let mut filled = 0;
-            while filled < want {
-                match file.read(&mut chunk[filled..]) {
-                    Ok(0) => break,
-                    Ok(n) => filled += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        let _ = sender.blocking_send(Err(e));
-                        return;
-                    }
-                }
-            }
-            if filled == 0 {
-                return;
-            }
-            chunk.truncate(filled);
-            left -= filled as u64;
-            // A closed channel means the client went away: stop reading.
-            if sender.blocking_send(Ok(Bytes::from(chunk))).is_err() || filled < want {
-                return;
-            }
-        }
-    });
-    futures_util::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|item| (item, receiver))
-    })
-    .boxed()
-}
-
 /// An upload file that vanished (expired by garbage collection, perhaps in another
 /// process) means the session is gone, not that the disk failed.
 fn gone_upload(id: &str, error: std::io::Error) -> BlobError {
@@ -614,92 +494,6 @@ fn gone_upload(id: &str, error: std::io::Error) -> BlobError {
         BlobError::UnknownUpload(id.to_string())
     } else {
         error.into()
-    }
-}
-
-/// The file's bytes as a stream read on a blocking thread, checked by `check`.
-fn stream_checked(file: std::fs::File, size: u64, check: StreamCheck) -> ByteStream {
-    let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
-    tokio::task::spawn_blocking(move || stream_file(file, size, check, &sender));
-    futures_util::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|item| (item, receiver))
-    })
-    .boxed()
-}
-
-/// What a download verifies as it streams.
-struct StreamCheck {
-    digest: Digest,
-    hex: String,
-    identity: FileIdentity,
-    /// `None` when this very file was hashed before and matched.
-    hasher: Option<Sha256>,
-    integrity: Arc<Integrity>,
-}
-
-impl StreamCheck {
-    fn damaged(&self, what: &str) -> std::io::Error {
-        eprintln!(
-            "berth-registry: blob {} is damaged ({what}); the download was cut off, and the blob counts as missing until pushed again",
-            self.digest
-        );
-        self.integrity
-            .record(&self.hex, self.identity, Verdict::Damaged);
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("blob {} is damaged: {what}", self.digest),
-        )
-    }
-}
-
-/// Sends `size` bytes of `file` in chunks; the last one only after the whole
-/// hashed to the digest (or was known to). Stops when the receiver goes away.
-fn stream_file(
-    mut file: std::fs::File,
-    size: u64,
-    mut check: StreamCheck,
-    sender: &tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
-) {
-    use std::io::Read;
-    let mut sent = 0u64;
-    while sent < size {
-        let want = (size - sent).min(READ_CHUNK as u64) as usize;
-        let mut chunk = vec![0u8; want];
-        let mut filled = 0;
-        while filled < want {
-            match file.read(&mut chunk[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let _ = sender.blocking_send(Err(e));
-                    return;
-                }
-            }
-        }
-        if filled < want {
-            let _ = sender.blocking_send(Err(check.damaged("shorter than stored")));
-            return;
-        }
-        if let Some(hasher) = check.hasher.as_mut() {
-            hasher.update(&chunk);
-        }
-        sent += want as u64;
-        if sent == size {
-            if let Some(hasher) = check.hasher.take() {
-                if Digest::from_sha256(&hasher.finalize()) != check.digest {
-                    let _ = sender.blocking_send(Err(check.damaged("its bytes do not match")));
-                    return;
-                }
-                check
-                    .integrity
-                    .record(&check.hex, check.identity, Verdict::Intact);
-            }
-        }
-        // A closed channel means the client went away: stop reading.
-        if sender.blocking_send(Ok(Bytes::from(chunk))).is_err() {
-            return;
-        }
     }
 }
 
