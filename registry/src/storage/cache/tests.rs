@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::storage::sqlite::changes::SqliteChanges;
 use crate::storage::sqlite::SqliteMetadata;
