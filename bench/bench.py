@@ -3,8 +3,8 @@ machine in the same run, against the machine's own ceilings (SHA-256, the disk, 
 serving a static file), the ECR API, memory, the console's size and speed, and scale-out
 (PostgreSQL + S3 behind nginx, 1 and 2 processes, against the embedded default).
 Writes BENCHMARKS.md, with the previous run's ratios beside the new ones. Everything
-runs on loopback and stops by itself. `BENCH_ONLY=scale` runs only the scale-out
-section and prints it."""
+runs on loopback and stops by itself. `BENCH_ONLY=scale` (or `console`) runs only
+the scale-out (or console) section and prints it."""
 
 import datetime
 import gzip
@@ -707,11 +707,46 @@ def previous_results():
     return ratios, targets
 
 
+def console_section(sizes, timings):
+    """The console's size and speed, as BENCHMARKS.md's Console section; and its bytes on the wire."""
+    lines = ["## Console", "", "| file | raw (bytes) | gzip -9 (bytes) | brotli, as served (bytes) |", "| --- | ---: | ---: | ---: |"]
+    for kind, raw, gz, br in sizes:
+        lines.append(f"| {kind} | {raw:,} | {gz:,} | {br:,} |" if br else f"| {kind} | {raw:,} | {gz:,} | — |")
+    lines += [f"| **total** | {sum(s[1] for s in sizes):,} | {sum(s[2] for s in sizes):,} |"
+              f" {sum(s[3] or 0 for s in sizes):,} |", ""]
+    wire = timings["wire"]
+    on_the_wire = sum(w[1] for w in wire)
+    lines += ["First load in headless Chromium (empty cache), as `PerformanceResourceTiming` counts it:", "",
+              "| resource | on the wire (bytes) | body as sent (bytes) | decoded (bytes) |", "| --- | ---: | ---: | ---: |"]
+    for name, transfer, encoded, decoded in wire:
+        lines.append(f"| {name} | {transfer:,} | {encoded:,} | {decoded:,} |")
+    lines += [f"| **total** | **{on_the_wire:,}** ({on_the_wire / 1000:.0f} KB) | {sum(w[2] for w in wire):,} |"
+              f" {sum(w[3] for w in wire):,} |", ""]
+    repo_nav, repo_render = timings["repositories"]
+    img_nav, img_render = timings["images"]
+    lines += [
+        "| headless Chromium | navigation → rendered (ms) | data arrived → rendered (ms) |",
+        "| --- | ---: | ---: |",
+        f"| repository list, 1,000 repositories | {repo_nav:.0f} | {repo_render:.0f} |",
+        f"| images tab, first 1,000 of 10,000 images (paged) | {img_nav:.0f} | {img_render:.0f} |",
+        "",
+        f"Longest main-thread task while scrolling the images tab: **{timings['longest_task_while_scrolling']:.0f} ms**"
+        " (0 means no task over 50 ms).",
+        "",
+    ]
+    return lines, on_the_wire, repo_render
+
+
 def main():
     started = time.time()
     if os.environ.get("BENCH_ONLY") == "scale":
         with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
             print("\n".join(scale_section(*scale_rows(pathlib.Path(tmp)))))
+        return
+    if os.environ.get("BENCH_ONLY") == "console":
+        with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
+            (pathlib.Path(tmp) / "console").mkdir()
+            print("\n".join(console_section(*console_rows(pathlib.Path(tmp)))[0]))
         return
     load_before = load_average()
     previous_ratios, previous_targets = previous_results()
@@ -783,31 +818,8 @@ def main():
               f"| taking one 1 GiB blob from the compiled client (peak) | {memory['1 GiB upload']:.1f} |", ""]
     lines += gc_lines(gc)
     lines += lifecycle_lines(lifecycle)
-    lines += ["## Console", "", "| file | raw (bytes) | gzip -9 (bytes) | brotli, as served (bytes) |", "| --- | ---: | ---: | ---: |"]
-    for kind, raw, gz, br in sizes:
-        lines.append(f"| {kind} | {raw:,} | {gz:,} | {br:,} |" if br else f"| {kind} | {raw:,} | {gz:,} | — |")
-    lines += [f"| **total** | {sum(s[1] for s in sizes):,} | {sum(s[2] for s in sizes):,} |"
-              f" {sum(s[3] or 0 for s in sizes):,} |", ""]
-    wire = timings["wire"]
-    on_the_wire = sum(w[1] for w in wire)
-    lines += ["First load in headless Chromium (empty cache), as `PerformanceResourceTiming` counts it:", "",
-              "| resource | on the wire (bytes) | body as sent (bytes) | decoded (bytes) |", "| --- | ---: | ---: | ---: |"]
-    for name, transfer, encoded, decoded in wire:
-        lines.append(f"| {name} | {transfer:,} | {encoded:,} | {decoded:,} |")
-    lines += [f"| **total** | **{on_the_wire:,}** ({on_the_wire / 1000:.0f} KB) | {sum(w[2] for w in wire):,} |"
-              f" {sum(w[3] for w in wire):,} |", ""]
-    repo_nav, repo_render = timings["repositories"]
-    img_nav, img_render = timings["images"]
-    lines += [
-        "| headless Chromium | navigation → rendered (ms) | data arrived → rendered (ms) |",
-        "| --- | ---: | ---: |",
-        f"| repository list, 1,000 repositories | {repo_nav:.0f} | {repo_render:.0f} |",
-        f"| images tab, first 1,000 of 10,000 images (paged) | {img_nav:.0f} | {img_render:.0f} |",
-        "",
-        f"Longest main-thread task while scrolling the images tab: **{timings['longest_task_while_scrolling']:.0f} ms**"
-        " (0 means no task over 50 ms).",
-        "",
-    ]
+    console, on_the_wire, repo_render = console_section(sizes, timings)
+    lines += console
     targets = []
     for name, ratio in ratios.items():
         goal = 5.0 if name == MANIFEST_GET else 1.0

@@ -1,7 +1,7 @@
 //! `cargo xtask bench`: Berth against the reference Distribution registry and the
 //! machine's own ceilings, the ECR API, memory, the console's size and speed, and
 //! scale-out behind nginx; writes BENCHMARKS.md. Not part of `test`.
-//! `BENCH_ONLY=scale` runs the scale-out part alone and prints it.
+//! `BENCH_ONLY=scale` (or `console`) runs that part alone and prints it.
 
 use crate::process;
 use crate::tools;
