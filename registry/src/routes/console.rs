@@ -23,7 +23,7 @@ const REVALIDATE: &str = "no-cache";
 
 /// `GET /`: the console's `index.html`.
 pub fn index<S: Clone + Send + Sync + 'static>(dir: &Path) -> MethodRouter<S> {
-    get_service(index_file(dir)).layer(middleware::from_fn(cache_headers))
+    get_service(index_file(dir)).layer(middleware::from_fn(console_headers))
 }
 
 /// Every other path: a file of the console, or `index.html` for the console's own
@@ -33,7 +33,7 @@ pub fn files<S: Clone + Send + Sync + 'static>(router: Router<S>, dir: &Path) ->
         .precompressed_br()
         .precompressed_gzip()
         .fallback(index_file(dir));
-    router.fallback_service(get_service(files).layer(middleware::from_fn(cache_headers)))
+    router.fallback_service(get_service(files).layer(middleware::from_fn(console_headers)))
 }
 
 fn index_file(dir: &Path) -> ServeFile {
@@ -52,7 +52,7 @@ fn is_hashed(path: &str) -> bool {
         .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-async fn cache_headers(request: Request, next: Next) -> Response {
+async fn console_headers(request: Request, next: Next) -> Response {
     let hashed = is_hashed(request.uri().path());
     let mut response = next.run(request).await;
     let status = response.status();
@@ -64,6 +64,15 @@ async fn cache_headers(request: Request, next: Next) -> Response {
             .get(header::CONTENT_TYPE)
             .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
     headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     if status.is_success() || status == StatusCode::NOT_MODIFIED {
         let policy = if hashed { IMMUTABLE } else { REVALIDATE };
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
