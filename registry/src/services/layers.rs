@@ -119,8 +119,10 @@ pub async fn check_download(
     repositories::authorized(state, &principal, "ecr:GetDownloadUrlForLayer", repository).await
 }
 
-/// A URL that downloads the layer without credentials for 15 minutes, as long as
-/// `principal` keeps its key and its permission.
+/// A URL that downloads the layer without credentials for 15 minutes. Berth's own
+/// URLs last only as long as `principal` keeps its key and its permission; with
+/// `--blob-redirect` it is the object store's presigned URL, which (as on ECR) no
+/// one can revoke before it expires.
 pub async fn download_url(
     state: &AppState,
     principal: &Principal,
