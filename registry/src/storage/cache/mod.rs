@@ -86,6 +86,10 @@ const MAX_TOKENS: usize = 10_000;
 const MAX_SETTINGS: usize = 1_000;
 const MAX_ACCESS_KEYS: usize = 10_000;
 const MAX_REPOSITORIES: usize = 10_000;
+/// Repository records carry their policies (up to 10,240 characters each): bounded
+/// by bytes as well as by count, so a caller allowed to set policies cannot grow the
+/// cache without limit.
+const MAX_REPOSITORY_BYTES: usize = 32 << 20;
 const MAX_TAGS: usize = 100_000;
 const MAX_MANIFEST_BYTES: usize = 64 << 20;
 
@@ -98,6 +102,7 @@ struct Cached {
     /// Absent settings too (`None`).
     settings: HashMap<String, Option<String>>,
     repositories: HashMap<String, RepositoryRecord>,
+    repository_bytes: usize,
     tags: HashMap<i64, HashMap<String, String>>,
     tag_count: usize,
     manifests: HashMap<i64, HashMap<String, Arc<ManifestRecord>>>,
@@ -105,6 +110,21 @@ struct Cached {
 }
 
 impl Cached {
+    /// Keeps a repository record, starting over when the count or the bytes would
+    /// pass their bounds.
+    fn keep_repository(&mut self, name: &str, record: RepositoryRecord, max_bytes: usize) {
+        let size = repository_size(&record);
+        if let Some(old) = self.repositories.remove(name) {
+            self.repository_bytes -= repository_size(&old);
+        }
+        if self.repositories.len() >= MAX_REPOSITORIES || self.repository_bytes + size > max_bytes {
+            self.repositories.clear();
+            self.repository_bytes = 0;
+        }
+        self.repositories.insert(name.to_string(), record);
+        self.repository_bytes += size;
+    }
+
     fn apply(&mut self, changed: Changed) {
         let changes = match changed {
             Changed::Nothing => return,
@@ -120,7 +140,16 @@ impl Cached {
         self.epoch += 1;
         for change in changes {
             match change {
-                Change::Repository(id) => self.repositories.retain(|_, r| r.id != id),
+                Change::Repository(id) => {
+                    let bytes = &mut self.repository_bytes;
+                    self.repositories.retain(|_, r| {
+                        let keep = r.id != id;
+                        if !keep {
+                            *bytes -= repository_size(r);
+                        }
+                        keep
+                    });
+                }
                 Change::Tags(id) => {
                     if let Some(tags) = self.tags.remove(&id) {
                         self.tag_count -= tags.len();
@@ -145,6 +174,17 @@ impl Cached {
 
 fn size(manifest: &ManifestRecord) -> usize {
     manifest.content.len() + manifest.digest.len() + manifest.media_type.len()
+}
+
+fn repository_size(record: &RepositoryRecord) -> usize {
+    record.name.len()
+        + record.policy.as_ref().map_or(0, String::len)
+        + record
+            .image_tag_mutability_exclusion_filters
+            .iter()
+            .map(|f| f.filter.len() + f.filter_type.len())
+            .sum::<usize>()
+        + std::mem::size_of::<RepositoryRecord>()
 }
 
 fn insert_bounded<V>(map: &mut HashMap<String, V>, key: &str, value: V, max: usize) {
@@ -257,7 +297,7 @@ impl Metadata for CachedMetadata {
         let found = self.inner.find_repository(name).await?;
         if let Some(record) = &found {
             self.fill(epoch, |c| {
-                insert_bounded(&mut c.repositories, name, record.clone(), MAX_REPOSITORIES)
+                c.keep_repository(name, record.clone(), MAX_REPOSITORY_BYTES)
             });
         }
         Ok(found)

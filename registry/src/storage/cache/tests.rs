@@ -221,3 +221,34 @@ async fn one_request_asks_once_unless_it_writes() {
     })
     .await;
 }
+
+#[test]
+fn repositories_with_large_policies_stay_within_the_byte_bound() {
+    let mut cached = Cached::default();
+    let policy = "x".repeat(10_240);
+    let bound = 200_000;
+    for i in 0..100 {
+        let mut record = repository(&format!("team/app-{i}"));
+        record.id = i;
+        record.policy = Some(policy.clone());
+        cached.keep_repository(&record.name.clone(), record, bound);
+        let counted: usize = cached.repositories.values().map(repository_size).sum();
+        assert_eq!(cached.repository_bytes, counted);
+        assert!(
+            cached.repository_bytes <= bound,
+            "{}",
+            cached.repository_bytes
+        );
+    }
+    assert!(!cached.repositories.is_empty());
+    // Kept again (a newer read of the same repository): counted once.
+    let name = cached.repositories.keys().next().unwrap().clone();
+    let record = cached.repositories[&name].clone();
+    let before = cached.repository_bytes;
+    cached.keep_repository(&name, record.clone(), bound);
+    assert_eq!(cached.repository_bytes, before);
+    // Changed elsewhere: forgotten, and its bytes with it.
+    cached.apply(Changed::Some(vec![Change::Repository(record.id)]));
+    assert!(!cached.repositories.contains_key(&name));
+    assert_eq!(cached.repository_bytes, before - repository_size(&record));
+}
