@@ -38,6 +38,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 1, "0001_initial"),
     migration!("postgres", 2, "0002_change_notifications"),
     migration!("postgres", 3, "0003_change_log"),
+    migration!("postgres", 4, "0004_change_log_pruned"),
 ];
 
 /// Why a database cannot be used with this build.

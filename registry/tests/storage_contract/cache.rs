@@ -91,3 +91,55 @@ pub async fn a_cache_reads_what_another_process_changed_next(b: Backend) {
     other.record_pull(id, &digest(3), 5.0).await.unwrap();
     assert_eq!(pulled(cache.clone()).await, Some(5.0));
 }
+
+/// A transaction that logged a tag move over an hour before it committed, its log rows
+/// pruned by another process right after the commit: the cache must not keep serving
+/// the old tag (PostgreSQL only; the embedded store's feed keeps no log).
+pub async fn a_change_pruned_before_this_process_read_it_still_reaches_it(b: Backend) {
+    let Some(url) = b.database_url() else {
+        return;
+    };
+    let cache = b.cached().await.unwrap();
+    let other = &b.metadata;
+    let id = b.repository("app").await;
+    link(other.as_ref(), id, &digest(200), 7, 1.0).await;
+    for n in [1, 2] {
+        let image = image(
+            n,
+            &[&digest(200)],
+            Some(if n == 1 { "latest" } else { "next" }),
+        );
+        other.put_manifest(id, image).await.unwrap();
+    }
+    assert_eq!(tag(cache.as_ref(), id).await, Some(digest(1)));
+
+    let (mut client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let long = client.transaction().await.unwrap();
+    long.execute(
+        "UPDATE tags SET digest = $2 WHERE repository_id = $1 AND tag = 'latest'",
+        &[&id, &digest(2)],
+    )
+    .await
+    .unwrap();
+    // This process polls while the long transaction runs: its horizon stays before it.
+    assert_eq!(tag(cache.as_ref(), id).await, Some(digest(1)));
+    long.execute(
+        "UPDATE change_log SET at = now() - interval '2 hours' WHERE xid = pg_current_xact_id()",
+        &[],
+    )
+    .await
+    .unwrap();
+    long.commit().await.unwrap();
+    let pruned = client
+        .execute(
+            berth_registry::storage::postgres::changes::PRUNE,
+            &[&3600.0f64],
+        )
+        .await
+        .unwrap();
+    assert_eq!(pruned, 1, "the mark is set once");
+    assert_eq!(tag(cache.as_ref(), id).await, Some(digest(2)));
+}

@@ -63,6 +63,7 @@ const CASES: &[(&str, Case)] = cases![
     blobs::damaged_blobs_are_never_served_whole_and_can_be_quarantined,
     metadata::postgres_announces_changes_at_commit,
     cache::a_cache_reads_what_another_process_changed_next,
+    cache::a_change_pruned_before_this_process_read_it_still_reaches_it,
 ];
 
 fn main() -> ExitCode {

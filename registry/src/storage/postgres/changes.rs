@@ -9,6 +9,9 @@
 //! poll's snapshot was still running then, or had not started, so its id is at or
 //! after that horizon: nothing committed since is missed. A change may be reported
 //! more than once (until the horizon passes it); dropping an entry twice is harmless.
+//! Rows are pruned by when they were logged, not when their transaction committed;
+//! pruning marks the newest transaction it removed (migration 0004), and a process
+//! whose horizon is at or before that mark starts over instead of trusting the log.
 //!
 //! `LISTEN` alone would not do: a notification reaches this process some time after
 //! the commit, so the next request could still be served what another process just
@@ -28,9 +31,22 @@ const KEPT: Duration = Duration::from_secs(3600);
 /// How often one process prunes the log.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
+/// The horizon, the changes since the previous one, and whether pruning has removed
+/// any of them (a transaction that logged its changes over an hour before it
+/// committed: migration 0004).
 const POLL: &str = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text,
-                           COALESCE(array_agg(change), '{}')
+                           COALESCE(array_agg(change), '{}'),
+                           (SELECT through FROM change_log_pruned WHERE id = 1)
+                               >= $1::text::bigint
                     FROM change_log WHERE xid >= $1::text::xid8";
+
+/// Prunes the log (`$1`: seconds kept) and marks the newest transaction pruned.
+pub const PRUNE: &str = "WITH gone AS (
+                         DELETE FROM change_log WHERE at < now() - make_interval(secs => $1)
+                         RETURNING xid::text::bigint AS xid)
+                     UPDATE change_log_pruned
+                     SET through = GREATEST(through, (SELECT max(xid) FROM gone))
+                     WHERE id = 1";
 
 /// The feed of one PostgreSQL database.
 pub struct PostgresChanges {
@@ -127,18 +143,17 @@ impl ChangeFeed for PostgresChanges {
         current.horizon = row.get(0);
         current.polled = Instant::now();
         let logged: Vec<String> = row.get(1);
+        // Unknown (no mark) counts as pruned: starting over is always safe.
+        let pruned_past_horizon = row.get::<_, Option<bool>>(2).unwrap_or(true);
         if current.pruned.elapsed() >= PRUNE_EVERY {
             current.pruned = Instant::now();
             // Best effort: another process may be pruning the same rows.
-            let _ = current
-                .client
-                .execute(
-                    "DELETE FROM change_log WHERE at < now() - make_interval(secs => $1)",
-                    &[&KEPT.as_secs_f64()],
-                )
-                .await;
+            let _ = current.client.execute(PRUNE, &[&KEPT.as_secs_f64()]).await;
         }
         *watch = Some(current);
+        if pruned_past_horizon {
+            return Ok(Changed::Everything);
+        }
         let mut changes = Vec::with_capacity(logged.len());
         for logged in &logged {
             match change(logged) {
