@@ -24,29 +24,22 @@ pub(super) fn stream_range(file: std::fs::File, length: u64) -> ByteStream {
 }
 
 pub(super) fn start_range(mut file: std::fs::File, length: u64) -> ByteStream {
-    use std::io::Read;
     let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
     tokio::task::spawn_blocking(move || {
         let mut left = length;
         while left > 0 {
             let want = left.min(READ_CHUNK as u64) as usize;
-            let mut chunk = vec![0u8; want];
-            let mut filled = 0;
-            while filled < want {
-                match file.read(&mut chunk[filled..]) {
-                    Ok(0) => break,
-                    Ok(n) => filled += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        let _ = sender.blocking_send(Err(e));
-                        return;
-                    }
+            let chunk = match read_chunk(&mut file, want) {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    let _ = sender.blocking_send(Err(e));
+                    return;
                 }
-            }
+            };
+            let filled = chunk.len();
             if filled == 0 {
                 return;
             }
-            chunk.truncate(filled);
             left -= filled as u64;
             // A closed channel means the client went away: stop reading.
             if sender.blocking_send(Ok(Bytes::from(chunk))).is_err() || filled < want {
@@ -103,24 +96,17 @@ pub(super) fn stream_file(
     mut check: StreamCheck,
     sender: &tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
 ) {
-    use std::io::Read;
     let mut sent = 0u64;
     while sent < size {
         let want = (size - sent).min(READ_CHUNK as u64) as usize;
-        let mut chunk = vec![0u8; want];
-        let mut filled = 0;
-        while filled < want {
-            match file.read(&mut chunk[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let _ = sender.blocking_send(Err(e));
-                    return;
-                }
+        let chunk = match read_chunk(&mut file, want) {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                let _ = sender.blocking_send(Err(e));
+                return;
             }
-        }
-        if filled < want {
+        };
+        if chunk.len() < want {
             let _ = sender.blocking_send(Err(check.damaged("shorter than stored")));
             return;
         }
@@ -144,4 +130,22 @@ pub(super) fn stream_file(
             return;
         }
     }
+}
+
+/// Up to `want` bytes from the file's position, read straight into the chunk's own
+/// buffer; fewer only at the end of the file.
+fn read_chunk(file: &mut std::fs::File, want: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut chunk = vec![0u8; want];
+    let mut filled = 0;
+    while filled < want {
+        match file.read(&mut chunk[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    chunk.truncate(filled);
+    Ok(chunk)
 }
