@@ -20,7 +20,6 @@
 //! Each cache is bounded; when one is full it starts over.
 
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -66,6 +65,10 @@ pub trait ChangeFeed: Send + Sync + 'static {
     async fn poll(&self) -> Result<Changed>;
 }
 
+mod entries;
+
+use entries::*;
+
 tokio::task_local! {
     /// Whether the current request asked the feed since it began or last wrote.
     static ASKED: Cell<bool>;
@@ -80,118 +83,6 @@ pub async fn one_request<F: Future>(work: F) -> F::Output {
 /// After a write, the current request's next cached read asks the feed again.
 fn wrote() {
     let _ = ASKED.try_with(|asked| asked.set(false));
-}
-
-const MAX_TOKENS: usize = 10_000;
-const MAX_SETTINGS: usize = 1_000;
-const MAX_ACCESS_KEYS: usize = 10_000;
-const MAX_REPOSITORIES: usize = 10_000;
-/// Repository records carry their policies (up to 10,240 characters each): bounded
-/// by bytes as well as by count, so a caller allowed to set policies cannot grow the
-/// cache without limit.
-const MAX_REPOSITORY_BYTES: usize = 32 << 20;
-const MAX_TAGS: usize = 100_000;
-const MAX_MANIFEST_BYTES: usize = 64 << 20;
-
-#[derive(Default)]
-struct Cached {
-    /// Counts the changes applied; an entry read before the latest is not stored.
-    epoch: u64,
-    tokens: HashMap<String, TokenRecord>,
-    access_keys: HashMap<String, AccessKey>,
-    /// Absent settings too (`None`).
-    settings: HashMap<String, Option<String>>,
-    repositories: HashMap<String, RepositoryRecord>,
-    repository_bytes: usize,
-    tags: HashMap<i64, HashMap<String, String>>,
-    tag_count: usize,
-    manifests: HashMap<i64, HashMap<String, Arc<ManifestRecord>>>,
-    manifest_bytes: usize,
-}
-
-impl Cached {
-    /// Keeps a repository record, starting over when the count or the bytes would
-    /// pass their bounds.
-    fn keep_repository(&mut self, name: &str, record: RepositoryRecord, max_bytes: usize) {
-        let size = repository_size(&record);
-        if let Some(old) = self.repositories.remove(name) {
-            self.repository_bytes -= repository_size(&old);
-        }
-        if self.repositories.len() >= MAX_REPOSITORIES || self.repository_bytes + size > max_bytes {
-            self.repositories.clear();
-            self.repository_bytes = 0;
-        }
-        self.repositories.insert(name.to_string(), record);
-        self.repository_bytes += size;
-    }
-
-    fn apply(&mut self, changed: Changed) {
-        let changes = match changed {
-            Changed::Nothing => return,
-            Changed::Some(changes) => changes,
-            Changed::Everything => {
-                *self = Cached {
-                    epoch: self.epoch + 1,
-                    ..Cached::default()
-                };
-                return;
-            }
-        };
-        self.epoch += 1;
-        for change in changes {
-            match change {
-                Change::Repository(id) => {
-                    let bytes = &mut self.repository_bytes;
-                    self.repositories.retain(|_, r| {
-                        let keep = r.id != id;
-                        if !keep {
-                            *bytes -= repository_size(r);
-                        }
-                        keep
-                    });
-                }
-                Change::Tags(id) => {
-                    if let Some(tags) = self.tags.remove(&id) {
-                        self.tag_count -= tags.len();
-                    }
-                }
-                Change::Manifests(id) => {
-                    if let Some(manifests) = self.manifests.remove(&id) {
-                        self.manifest_bytes -= manifests.values().map(|m| size(m)).sum::<usize>();
-                    }
-                }
-                Change::Auth => {
-                    self.tokens.clear();
-                    self.access_keys.clear();
-                }
-                Change::Setting(key) => {
-                    self.settings.remove(&key);
-                }
-            }
-        }
-    }
-}
-
-fn size(manifest: &ManifestRecord) -> usize {
-    manifest.content.len() + manifest.digest.len() + manifest.media_type.len()
-}
-
-fn repository_size(record: &RepositoryRecord) -> usize {
-    record.name.len()
-        + record.policy.as_ref().map_or(0, String::len)
-        + record
-            .image_tag_mutability_exclusion_filters
-            .iter()
-            .map(|f| f.filter.len() + f.filter_type.len())
-            .sum::<usize>()
-        + std::mem::size_of::<RepositoryRecord>()
-}
-
-fn insert_bounded<V>(map: &mut HashMap<String, V>, key: &str, value: V, max: usize) {
-    if map.len() >= max {
-        map.clear();
-    }
-    map.insert(key.to_string(), value);
 }
 
 /// [`Metadata`] with the reads of a pull cached; see the module docs.
@@ -345,7 +236,7 @@ impl Metadata for CachedMetadata {
         }
         let found = self.inner.find_manifest(repository_id, digest).await?;
         if let Some(record) = &found {
-            let bytes = size(record);
+            let bytes = manifest_size(record);
             if bytes <= MAX_MANIFEST_BYTES / 16 {
                 let record = Arc::new(record.clone());
                 self.fill(epoch, |c| {
@@ -355,7 +246,7 @@ impl Metadata for CachedMetadata {
                     }
                     let manifests = c.manifests.entry(repository_id).or_default();
                     if let Some(old) = manifests.insert(digest.to_string(), record) {
-                        c.manifest_bytes -= size(&old);
+                        c.manifest_bytes -= manifest_size(&old);
                     }
                     c.manifest_bytes += bytes;
                 });
