@@ -141,30 +141,17 @@ pub fn uploads_started_before(
 
 /// Fills `manifest_blobs` for manifests stored before the table existed.
 pub fn backfill_manifest_blobs(conn: &Connection) -> Result<(), StorageError> {
-    let mut manifests =
-        conn.prepare("SELECT repository_id, digest, media_type, content FROM manifests")?;
     let mut insert = conn.prepare(
         "INSERT INTO manifest_blobs (repository_id, manifest_digest, blob_digest)
          SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM blobs WHERE digest = ?3)
          ON CONFLICT DO NOTHING",
     )?;
-    let mut rows = manifests.query([])?;
-    while let Some(row) = rows.next()? {
-        let repository_id: i64 = row.get(0)?;
-        let digest: String = row.get(1)?;
-        let media_type: String = row.get(2)?;
-        let content: Vec<u8> = row.get(3)?;
-        // Every stored manifest parsed when it was pushed; one that no longer does
-        // references nothing this code can name.
-        let Ok(parsed) = berth_model::oci::ParsedManifest::parse(&content, Some(&media_type))
-        else {
-            continue;
-        };
+    super::references::each_stored_manifest(conn, |repository_id, digest, parsed| {
         for blob in parsed.blob_references() {
             insert.execute(params![repository_id, digest, blob.digest.as_str()])?;
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 #[cfg(test)]

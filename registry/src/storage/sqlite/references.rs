@@ -35,13 +35,28 @@ pub fn record(
 /// Fills `manifest_children` for indexes stored before the table existed (children
 /// the repository lacks are left out: their rows would dangle).
 pub fn backfill_manifest_children(conn: &Connection) -> Result<(), StorageError> {
-    let mut manifests =
-        conn.prepare("SELECT repository_id, digest, media_type, content FROM manifests")?;
     let mut insert = conn.prepare(
         "INSERT INTO manifest_children (repository_id, parent, child)
          SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM manifests WHERE repository_id = ?1 AND digest = ?3)
          ON CONFLICT DO NOTHING",
     )?;
+    each_stored_manifest(conn, |repository_id, digest, parsed| {
+        for child in parsed.manifest_references() {
+            insert.execute(params![repository_id, digest, child.digest.as_str()])?;
+        }
+        Ok(())
+    })
+}
+
+/// Calls `each` with every stored manifest, parsed. Every stored manifest parsed when
+/// it was pushed; one that no longer does references nothing this code can name, and
+/// is skipped.
+pub fn each_stored_manifest(
+    conn: &Connection,
+    mut each: impl FnMut(i64, &str, &berth_model::oci::ParsedManifest) -> Result<(), StorageError>,
+) -> Result<(), StorageError> {
+    let mut manifests =
+        conn.prepare("SELECT repository_id, digest, media_type, content FROM manifests")?;
     let mut rows = manifests.query([])?;
     while let Some(row) = rows.next()? {
         let repository_id: i64 = row.get(0)?;
@@ -52,9 +67,7 @@ pub fn backfill_manifest_children(conn: &Connection) -> Result<(), StorageError>
         else {
             continue;
         };
-        for child in parsed.manifest_references() {
-            insert.execute(params![repository_id, digest, child.digest.as_str()])?;
-        }
+        each(repository_id, &digest, &parsed)?;
     }
     Ok(())
 }
