@@ -117,12 +117,15 @@ pub(crate) fn serve(args: ServeArgs) -> Result<(), String> {
                 interval.as_secs(),
                 config.upload_expiry.as_secs()
             );
-            tokio::spawn(gc::run_on_schedule(
-                state.metadata.clone(),
-                state.blobs.clone(),
-                interval,
-                config.upload_expiry,
-            ));
+            tokio::spawn(
+                gc::run_on_schedule(
+                    state.metadata.clone(),
+                    state.blobs.clone(),
+                    interval,
+                    config.upload_expiry,
+                )
+                .await,
+            );
         }
         if let Some(interval) = config.lifecycle_interval {
             println!("  lifecycle policies applied every {}s", interval.as_secs());
