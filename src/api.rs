@@ -126,7 +126,7 @@ pub fn signed_headers(
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
-    let credentials = crate::sigv4::Credentials {
+    let credentials = berth_model::sigv4::Credentials {
         access_key_id: &connection.access_key_id,
         secret_access_key: &connection.secret_access_key,
         session_token: connection
@@ -134,7 +134,7 @@ pub fn signed_headers(
             .as_deref()
             .filter(|t| !t.is_empty()),
     };
-    crate::sigv4::sign_post(
+    berth_model::sigv4::sign_post(
         &connection.endpoint,
         &connection.region,
         berth_model::ECR_SIGNING_NAME,

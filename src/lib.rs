@@ -12,7 +12,6 @@ pub mod format;
 pub mod guard;
 pub mod pages;
 pub mod session;
-pub mod sigv4;
 pub mod table;
 pub mod validate;
 

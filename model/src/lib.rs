@@ -24,6 +24,7 @@ pub mod policy;
 pub mod problem;
 pub mod push;
 pub mod scanning;
+pub mod sigv4;
 pub mod suggest;
 
 /// The `X-Amz-Target` prefix of every ECR action.

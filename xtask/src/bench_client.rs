@@ -15,8 +15,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use berth_model::sigv4;
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let arg = |i: usize| {
@@ -267,108 +266,29 @@ fn ecr_worker(call: &Ecr, worker: usize, deadline: Instant) -> io::Result<(Vec<D
     Ok((latencies, errors))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn hmac(key: &[u8], data: &str) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any size");
-    mac.update(data.as_bytes());
-    mac.finalize().into_bytes().to_vec()
-}
-
-/// (YYYYMMDD, YYYYMMDDTHHMMSSZ) of a moment, in UTC.
-fn amz_dates(now: SystemTime) -> (String, String) {
-    let seconds = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-    let (days, rest) = ((seconds / 86_400) as i64, seconds % 86_400);
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let date = format!("{year:04}{month:02}{day:02}");
-    let time = format!(
-        "{date}T{:02}{:02}{:02}Z",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
-    );
-    (date, time)
-}
-
-/// A SigV4-signed `POST /` for the ECR API.
+/// A SigV4-signed `POST /` for the ECR API, signed by the console's signer.
 fn signed_request(call: &Ecr, body: &str, now: SystemTime) -> String {
-    let (date, time) = amz_dates(now);
     let target = format!("AmazonEC2ContainerRegistry_V20150921.{}", call.action);
-    let content_type = "application/x-amz-json-1.1";
-    let payload = hex(&Sha256::digest(body.as_bytes()));
-    let signed = "content-type;host;x-amz-date;x-amz-target";
-    let canonical = format!(
-        "POST\n/\n\ncontent-type:{content_type}\nhost:{}\nx-amz-date:{time}\nx-amz-target:{target}\n\n{signed}\n{payload}",
-        call.address
+    let credentials = sigv4::Credentials {
+        access_key_id: &call.key,
+        secret_access_key: &call.secret,
+        session_token: None,
+    };
+    let headers = sigv4::sign_post(
+        &format!("http://{}", call.address),
+        &call.region,
+        berth_model::ECR_SIGNING_NAME,
+        &credentials,
+        &[
+            ("Content-Type", berth_model::AWS_JSON_1_1),
+            ("X-Amz-Target", &target),
+        ],
+        body,
+        now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs(),
     );
-    let scope = format!("{date}/{}/ecr/aws4_request", call.region);
-    let to_sign = format!(
-        "AWS4-HMAC-SHA256\n{time}\n{scope}\n{}",
-        hex(&Sha256::digest(canonical.as_bytes()))
-    );
-    let key = hmac(
-        &hmac(
-            &hmac(
-                &hmac(format!("AWS4{}", call.secret).as_bytes(), &date),
-                &call.region,
-            ),
-            "ecr",
-        ),
-        "aws4_request",
-    );
-    let signature = hex(&hmac(&key, &to_sign));
-    format!(
-        "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nX-Amz-Date: {time}\r\n\
-         X-Amz-Target: {target}\r\nAuthorization: AWS4-HMAC-SHA256 Credential={}/{scope}, \
-         SignedHeaders={signed}, Signature={signature}\r\nContent-Length: {}\r\n\r\n{body}",
-        call.address,
-        call.key,
-        body.len()
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_in_utc() {
-        let moment = UNIX_EPOCH + Duration::from_secs(1_709_251_199); // 2024-02-29T23:59:59Z
-        assert_eq!(
-            amz_dates(moment),
-            ("20240229".to_string(), "20240229T235959Z".to_string())
-        );
-        assert_eq!(amz_dates(UNIX_EPOCH).1, "19700101T000000Z");
+    let mut request = format!("POST / HTTP/1.1\r\nHost: {}\r\n", call.address);
+    for (name, value) in headers {
+        request += &format!("{name}: {value}\r\n");
     }
-
-    /// AWS's published SigV4 example (IAM ListUsers, from the SigV4 documentation)
-    /// reduced to the parts this client signs: the derived key and the HMAC chain.
-    #[test]
-    fn the_signing_key_is_derived_as_aws_documents() {
-        let key = hmac(
-            &hmac(
-                &hmac(
-                    &hmac(b"AWS4wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830"),
-                    "us-east-1",
-                ),
-                "iam",
-            ),
-            "aws4_request",
-        );
-        assert_eq!(
-            hex(&key),
-            "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
-        );
-    }
+    request + &format!("Content-Length: {}\r\n\r\n{body}", body.len())
 }

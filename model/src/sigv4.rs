@@ -1,8 +1,9 @@
-//! SigV4 for the console's ECR calls, written out rather than taken from aws-sigv4:
-//! the console only ever signs `POST /` with a JSON body, and aws-sigv4 brings the
-//! AWS SDK's runtime types into the wasm bundle. The test suite checks this signer
-//! against botocore's output byte for byte, and every e2e test against the
-//! registry's aws-sigv4 verification.
+//! SigV4 for ECR calls (the console's, and the benchmark's compiled client), written
+//! out rather than taken from aws-sigv4: both only ever sign `POST /` with a JSON
+//! body, and aws-sigv4 brings the AWS SDK's runtime types into the wasm bundle. The
+//! console's browser tests check this signer against botocore's output byte for byte,
+//! and every e2e test against the registry's own verification (aws-sigv4, an
+//! independent implementation).
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -129,4 +130,42 @@ pub fn sign_post(
         ),
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_utc() {
+        assert_eq!(amz_date(1_709_251_199), "20240229T235959Z"); // a leap day
+        assert_eq!(amz_date(0), "19700101T000000Z");
+    }
+
+    /// AWS's published SigV4 example (IAM ListUsers, from the SigV4 documentation):
+    /// the derived signing key.
+    #[test]
+    fn the_signing_key_is_derived_as_aws_documents() {
+        let key = hmac(
+            &hmac(
+                &hmac(
+                    &hmac(b"AWS4wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830"),
+                    "us-east-1",
+                ),
+                "iam",
+            ),
+            "aws4_request",
+        );
+        assert_eq!(
+            hex(&key),
+            "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
+        );
+    }
+
+    #[test]
+    fn hosts_drop_default_ports_only() {
+        assert_eq!(host_of("http://registry:80/"), "registry");
+        assert_eq!(host_of("https://registry:443"), "registry");
+        assert_eq!(host_of("http://127.0.0.1:5000"), "127.0.0.1:5000");
+    }
 }
