@@ -10,6 +10,7 @@ pub mod components;
 pub mod diff;
 pub mod format;
 pub mod guard;
+pub mod html;
 pub mod pages;
 pub mod session;
 pub mod table;

@@ -68,6 +68,20 @@ pub async fn copy_text(text: String, near: Option<web_sys::Element>) -> bool {
     copy_by_selection(&text, near.as_ref())
 }
 
+/// Copies `text` (clicked from `near`) and says whether it was copied.
+pub fn copy_and_tell(text: String, near: Option<web_sys::Element>) {
+    leptos::task::spawn_local(async move {
+        if copy_text(text, near).await {
+            notify(true, "Copied");
+        } else {
+            notify(
+                false,
+                "Could not copy: select the text and press Ctrl+C (⌘C on a Mac).",
+            );
+        }
+    });
+}
+
 /// A button that copies `text`; `label` names what is copied, for people and tests.
 #[component]
 pub fn CopyButton(
@@ -79,14 +93,7 @@ pub fn CopyButton(
         <button type="button" class="copy" aria-label=name.clone() title=name data-copy=move || text.get()
             on:click=move |ev| {
                 let near = ev.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok());
-                let text = text.get_untracked();
-                leptos::task::spawn_local(async move {
-                    if copy_text(text, near).await {
-                        notify(true, "Copied");
-                    } else {
-                        notify(false, "Could not copy: select the text and press Ctrl+C (⌘C on a Mac).");
-                    }
-                });
+                copy_and_tell(text.get_untracked(), near);
             }>
             "Copy"
         </button>

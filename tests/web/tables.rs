@@ -230,3 +230,71 @@ fn pages_and_counts_cover_every_row() {
         "No repository matching “nothing” (1,004 in all)"
     );
 }
+
+/// The repository rows are written as markup: whatever a registry names a
+/// repository or its URI (the console talks to registries it does not control),
+/// the browser parses exactly one row of the usual cells from it, with the value
+/// as text and nothing run.
+#[wasm_bindgen_test]
+fn repository_rows_hold_hostile_values_as_text() {
+    use berth_console::pages::repositories::repository_rows;
+    use wasm_bindgen::JsCast;
+
+    let hostile = r#"x"><img src=x onerror="window.pwned=1">'&amp;</td></tr><tr><td>"#;
+    let mut evil = repository(hostile, 1_700_000_000.0, false);
+    evil.repository_uri = format!("host/{hostile}");
+    evil.encryption_configuration.encryption_type = "<b>KMS</b>".into();
+    let plain = repository("team/app", 1_700_000_000.0, true);
+    let html = repository_rows(&[evil, plain], &["team/app".to_string()]);
+
+    let document = web_sys::window().unwrap().document().unwrap();
+    let table = document.create_element("table").unwrap();
+    let body = document.create_element("tbody").unwrap();
+    table.append_child(&body).unwrap();
+    body.set_inner_html(&html);
+
+    let rows = body.query_selector_all("tr").unwrap();
+    assert_eq!(rows.length(), 2);
+    assert!(body.query_selector("img, b").unwrap().is_none());
+    let row: web_sys::Element = rows.get(0).unwrap().unchecked_into();
+    assert_eq!(row.query_selector_all("td").unwrap().length(), 8);
+    let link = row.query_selector("a").unwrap().unwrap();
+    assert_eq!(link.text_content().unwrap(), hostile);
+    assert_eq!(
+        link.get_attribute("href").unwrap(),
+        format!("/repositories/{hostile}")
+    );
+    let copy = row.query_selector("button.copy").unwrap().unwrap();
+    assert_eq!(
+        copy.get_attribute("data-copy").unwrap(),
+        format!("host/{hostile}")
+    );
+    assert_eq!(
+        copy.get_attribute("aria-label").unwrap(),
+        format!("Copy URI of {hostile}")
+    );
+    let checkbox: web_sys::HtmlInputElement = row
+        .query_selector("input[type=checkbox]")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    assert_eq!(checkbox.get_attribute("data-select").unwrap(), hostile);
+    assert!(!checkbox.checked());
+    assert!(row.text_content().unwrap().contains("<b>KMS</b>"));
+
+    let row: web_sys::Element = rows.get(1).unwrap().unchecked_into();
+    let checkbox: web_sys::HtmlInputElement = row
+        .query_selector("input[type=checkbox]")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    assert!(checkbox.checked());
+    assert_eq!(
+        row.query_selector("button.link")
+            .unwrap()
+            .unwrap()
+            .get_attribute("data-push")
+            .unwrap(),
+        "team/app"
+    );
+}
