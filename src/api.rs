@@ -8,6 +8,7 @@ use berth_model::ecr::{Action, ErrorBody, Repository, MAX_MAX_RESULTS};
 use berth_model::oci::ParsedManifest;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::access;
 use crate::session::Connection;
@@ -199,21 +200,14 @@ async fn post(
         .map(str::to_string);
     let body = request.to_string();
     let headers = signed_headers(connection, target, &body, now());
-    let mut builder = gloo_net::http::Request::post(&format!("{}/", connection.endpoint));
-    for (name, value) in &headers {
-        builder = builder.header(name, value);
-    }
     let unreachable = || ApiError::Unreachable {
         endpoint: connection.endpoint.clone(),
     };
-    let response = builder
-        .body(body)
-        .map_err(|_| unreachable())?
-        .send()
+    let response = fetch(&format!("{}/", connection.endpoint), &headers, Some(&body))
         .await
         .map_err(|_| unreachable())?;
     let status = response.status();
-    let text = response.text().await.map_err(|_| unreachable())?;
+    let text = text(&response).await.map_err(|_| unreachable())?;
     let result = if !(200..300).contains(&status) {
         Err(ApiError::from_response(
             status,
@@ -232,6 +226,38 @@ async fn post(
         Err(_) => {}
     }
     result
+}
+
+/// One request through the browser's `fetch`: a POST with `body`, else a GET.
+/// web-sys directly rather than an HTTP crate: the console needs no more than
+/// this, and every byte of wasm is downloaded on a first visit.
+async fn fetch(
+    url: &str,
+    headers: &[(String, String)],
+    body: Option<&str>,
+) -> Result<web_sys::Response, JsValue> {
+    let init = web_sys::RequestInit::new();
+    let sent = web_sys::Headers::new()?;
+    for (name, value) in headers {
+        sent.set(name, value)?;
+    }
+    init.set_headers(&sent);
+    if let Some(body) = body {
+        init.set_method("POST");
+        init.set_body(&JsValue::from_str(body));
+    } else {
+        init.set_method("GET");
+    }
+    let request = web_sys::Request::new_with_str_and_init(url, &init)?;
+    let window = web_sys::window().ok_or(JsValue::NULL)?;
+    let response =
+        wasm_bindgen_futures::JsFuture::from(window.fetch_with_request(&request)).await?;
+    response.dyn_into()
+}
+
+async fn text(response: &web_sys::Response) -> Result<String, JsValue> {
+    let text = wasm_bindgen_futures::JsFuture::from(response.text()?).await?;
+    Ok(String::from(&js_sys::JsString::from(text)))
 }
 
 /// Waits `duration` without blocking the page (between polls).
@@ -533,8 +559,7 @@ pub async fn download_blob(
     let unreachable = || ApiError::Unreachable {
         endpoint: url.download_url.clone(),
     };
-    let response = gloo_net::http::Request::get(&url.download_url)
-        .send()
+    let response = fetch(&url.download_url, &[], None)
         .await
         .map_err(|_| unreachable())?;
     if !response.ok() {
@@ -543,7 +568,12 @@ pub async fn download_blob(
             response.status()
         )));
     }
-    response.binary().await.map_err(|_| unreachable())
+    let bytes = match response.array_buffer() {
+        Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise).await,
+        Err(e) => Err(e),
+    }
+    .map_err(|_| unreachable())?;
+    Ok(js_sys::Uint8Array::new(&bytes).to_vec())
 }
 
 /// Where this repository's images live, for push commands.
