@@ -106,8 +106,6 @@ def test_no_other_site_may_frame_the_console(console_url):
 FIRST_LOAD_BUDGET = 300_000
 
 
-@pytest.mark.xfail(strict=True, reason="the console is about 445 KB on the wire (see BENCHMARKS.md):"
-                   " strict, so this fails once it fits and the mark must go")
 def test_a_first_load_transfers_at_most_300_kb_on_the_wire(console_registry, browser):
     """Headless Chromium with an empty cache: the page and every file it loads, as
     `PerformanceResourceTiming.transferSize` counts them (compressed bodies as sent,

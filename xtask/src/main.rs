@@ -7,6 +7,7 @@ mod dev;
 mod precompress;
 mod process;
 mod services;
+mod split;
 mod test;
 mod tools;
 
@@ -28,7 +29,9 @@ commands:
           options: --env-file PATH  --skip-install
   precompress [DIR]
           brotli and gzip copies of a built console's files (Trunk runs it after
-          every build, on its staging dir)";
+          every build, on its staging dir)
+  split   the console's screens as wasm loaded on demand (Trunk runs it after
+          every build, before precompress)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("services") => services::run(&args[1..]),
         Some("precompress") => precompress::run(&args[1..]),
+        Some("split") => split::run(&args[1..]),
         // Run by `bench` (bench/bench.py), not by people: see bench_client.rs.
         Some("bench-client") => bench_client::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {

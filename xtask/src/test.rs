@@ -40,7 +40,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "clippy (wasm32)",
         tools::cargo()
             .current_dir(&root)
-            .args(["clippy", "-p", "berth-console", "--all-targets"])
+            // All features: the screens as Trunk builds them (`split`) too.
+            .args([
+                "clippy",
+                "-p",
+                "berth-console",
+                "--all-targets",
+                "--all-features",
+            ])
             .args(wasm)
             .args(["--", "-D", "warnings"]),
     )?;

@@ -9,6 +9,8 @@ use crate::process::{output, run};
 pub const TRUNK_VERSION: &str = "0.21.14";
 /// wasm-opt from npm's `binaryen` (Debian's 108 builds apps that die at load).
 pub const BINARYEN_VERSION: &str = "132.0.0";
+/// The splitter that cuts the console into screens loaded on demand (`xtask split`).
+pub const WASM_SPLIT_VERSION: &str = "0.2.4";
 const MIN_WASM_OPT: u32 = 116;
 /// axe-core, which the browser journeys inject to check every screen's accessibility.
 pub const AXE_CORE_VERSION: &str = "4.14.1";
@@ -84,6 +86,22 @@ pub fn ensure_build_tools() -> Result<(), String> {
         println!("Installing wasm-bindgen-cli {bindgen} to match Cargo.lock (first run only; about 5 minutes)…");
         // Without --locked: the CLI's own lock file does not resolve on this toolchain.
         run(tool("cargo").args(["install", "wasm-bindgen-cli", "--version", &bindgen]))?;
+    }
+
+    let listed = output(tool("cargo").args(["install", "--list"])).unwrap_or_default();
+    if !listed.contains(&format!("wasm_split_cli_support v{WASM_SPLIT_VERSION}:")) {
+        println!(
+            "Installing wasm-split-cli {WASM_SPLIT_VERSION} (first run only; about 3 minutes)…"
+        );
+        run(tool("cargo").args([
+            "install",
+            "--locked",
+            "wasm_split_cli_support",
+            "--version",
+            WASM_SPLIT_VERSION,
+            "--features",
+            "build-binary",
+        ]))?;
     }
 
     let wasm_opt_ok = version_of("wasm-opt")
@@ -334,6 +352,18 @@ pub fn python(profile: &str) -> Command {
         )
         .env("BERTH_CONSOLE_DIST", root.join(CONSOLE_DIST));
     command
+}
+
+pub fn wasm_split() -> Command {
+    tool("wasm-split-cli")
+}
+
+pub fn wasm_bindgen() -> Command {
+    tool("wasm-bindgen")
+}
+
+pub fn wasm_opt() -> Command {
+    tool("wasm-opt")
 }
 
 pub fn trunk() -> Command {
