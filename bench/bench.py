@@ -454,13 +454,24 @@ def gc_lines(rows):
 
 def console_rows(tmp):
     log("console …")
-    sizes = []
+    # The first download (the main wasm, its JS, the split loader, CSS) and the
+    # screens' parts fetched on demand (xtask/src/split.rs), summed per kind.
+    kinds = {}
     for pattern in ["*.wasm", "*.js", "*.css"]:
         for path in sorted(CONSOLE_DIST.glob(pattern)):
+            if path.suffix == ".wasm":
+                kind = "wasm, first load" if path.name.endswith("_bg.wasm") else "wasm, screens' parts (on demand)"
+            elif path.name.startswith("wasm-split-"):
+                kind = "js, loader of the parts"
+            else:
+                kind = path.suffix.lstrip(".")
             raw = path.read_bytes()
             brotli_copy = path.with_name(path.name + ".br")
-            sizes.append((path.suffix.lstrip("."), len(raw), len(gzip.compress(raw, 9)),
-                          brotli_copy.stat().st_size if brotli_copy.exists() else None))
+            total = kinds.setdefault(kind, [0, 0, 0])
+            total[0] += len(raw)
+            total[1] += len(gzip.compress(raw, 9))
+            total[2] += brotli_copy.stat().st_size if brotli_copy.exists() else 0
+    sizes = [(kind, raw, gz, br or None) for kind, (raw, gz, br) in kinds.items()]
     timings = {}
     registry = Registry(tmp / "console", console=True, record_api=False)
     browser = make_browser(tmp)
