@@ -3,10 +3,7 @@
 //! a thousand rows of element-by-element calls from wasm (see BENCHMARKS.md).
 //! Every value that goes in is escaped here; nothing else may build markup.
 
-use std::fmt::Write;
-
 /// Markup under construction.
-#[derive(Default)]
 pub struct Markup(String);
 
 impl Markup {
@@ -34,13 +31,6 @@ impl Markup {
             }
         }
         self
-    }
-
-    /// A formatted value, escaped as [`Markup::text`] does.
-    pub fn display(&mut self, value: impl std::fmt::Display) -> &mut Markup {
-        let mut buffer = String::new();
-        let _ = write!(buffer, "{value}");
-        self.text(&buffer)
     }
 
     pub fn into_string(self) -> String {
