@@ -40,7 +40,8 @@ pub fn run(_args: &[String]) -> Result<(), String> {
         .join("wasm32-unknown-unknown")
         .join(if release { "wasm-release" } else { "debug" })
         .join("berth-console.wasm");
-    let work = staging.join(".split");
+    // Outside the staging dir: whatever a failed run leaves there is never shipped.
+    let work = std::env::temp_dir().join(format!("berth-split-{stem}"));
     let (cut, bound) = (work.join("cut"), work.join("bound"));
     let _ = std::fs::remove_dir_all(&work);
     process::run(tools::wasm_split().arg(&raw).arg(&cut).args([
